@@ -1,0 +1,5 @@
+import sys
+
+from lrtui.cli import main
+
+sys.exit(main())

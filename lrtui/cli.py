@@ -1,0 +1,174 @@
+"""The `lrtui` command: parse flags, check everything, then run the app or the headless table.
+
+User errors end as one `lrtui: error: ...` line and exit code 2, before any training starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lrtui import __version__
+from lrtui.config import (
+    ENGINES,
+    Settings,
+    build_experiment,
+    choice,
+    count,
+    device_name,
+    parse_scheduler_flag,
+    positive,
+)
+from lrtui.data import TASKS
+from lrtui.errors import SpecError
+from lrtui.models import MODELS
+from lrtui.optimizers import ALIASES, parse_optimizer
+from lrtui.presets import PRESETS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _checked(check, name: str):
+    """An argparse type that reports our own one-line message."""
+
+    def convert(text: str):
+        try:
+            return check(text, name)
+        except SpecError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def _spec(parse, name: str):
+    def convert(text: str):
+        try:
+            return parse(text)
+        except SpecError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="lrtui",
+        description="Train a model once per learning-rate scheduler and watch LR and loss side by side.",
+        epilog="Scheduler specs are torch class names with keyword literals, e.g. "
+        "'StepLR(step_size=3, gamma=0.5)', optionally followed by @epoch or @batch.",
+    )
+    p.add_argument("--version", action="version", version=f"lrtui {__version__}")
+    p.add_argument("--headless", action="store_true", help="train without the UI and print the LR table")
+    p.add_argument("--list-schedulers", action="store_true", help="list every scheduler with its parameters")
+    p.add_argument(
+        "-s",
+        "--scheduler",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        type=_spec(parse_scheduler_flag, "--scheduler"),
+        help="a scheduler to compare, e.g. 'OneCycleLR(max_lr=0.1)@batch' (repeatable)",
+    )
+    p.add_argument(
+        "--preset",
+        type=_checked(lambda v, n: choice(v, n, PRESETS), "--preset"),
+        help="seed: the tutorial's six schedulers (default); all: every torch scheduler",
+    )
+    p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (flags win)")
+    p.add_argument(
+        "--epochs",
+        type=_checked(count, "--epochs"),
+        help="epochs per run (seed: 11, labelled 1, 11, ..., 101)",
+    )
+    p.add_argument("--batches", type=_checked(count, "--batches"), help="batches per epoch (default 1000)")
+    p.add_argument(
+        "--batch-size", type=_checked(count, "--batch-size"), help="samples per batch (default 32)"
+    )
+    p.add_argument("--lr", type=_checked(positive, "--lr"), help="initial learning rate (default 0.1)")
+    p.add_argument(
+        "--optimizer",
+        type=_spec(parse_optimizer, "--optimizer"),
+        metavar="OPT",
+        help=f"{', '.join(ALIASES)} or a call such as 'AdamW(weight_decay=0.01)' (default sgd)",
+    )
+    p.add_argument(
+        "--model",
+        type=_checked(lambda v, n: choice(v, n, list(MODELS)), "--model"),
+        help=f"{', '.join(MODELS)} (default linear)",
+    )
+    p.add_argument(
+        "--task",
+        type=_checked(lambda v, n: choice(v, n, list(TASKS)), "--task"),
+        help=f"{', '.join(TASKS)} (default random; the all preset uses teacher)",
+    )
+    p.add_argument(
+        "--device", type=_checked(device_name, "--device"), help="auto (default), cpu, cuda or cuda:N"
+    )
+    p.add_argument(
+        "--seed", type=_checked(lambda v, n: count(v, n, 0), "--seed"), help="random seed (default 0)"
+    )
+    p.add_argument(
+        "--engine",
+        type=_checked(lambda v, n: choice(v, n, ENGINES), "--engine"),
+        help="auto (default): train all runs in one batched pass when the model allows",
+    )
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(
+        preset=args.preset,
+        runs=list(args.scheduler),
+        epochs=args.epochs,
+        batches=args.batches,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        model=args.model,
+        task=args.task,
+        device=args.device,
+        seed=args.seed,
+        engine=args.engine,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_schedulers:
+        return _list_schedulers()
+    try:
+        exp = build_experiment(settings_from(args), args.config)
+    except SpecError as exc:
+        parser.exit(2, f"lrtui: error: {exc}\n")
+    if args.headless:
+        from lrtui.headless import run_headless
+
+        return run_headless(exp, sys.stdout)
+    from lrtui.app import run_app
+
+    return run_app(exp)
+
+
+def _list_schedulers() -> int:
+    from lrtui.factors import describe_factors
+    from lrtui.schedulers import describe_schedulers
+
+    print("Schedulers (torch.optim.lr_scheduler):")
+    for line in describe_schedulers():
+        print("  " + line)
+    print("\nFactors for LambdaLR / MultiplicativeLR (lr_lambda=...):")
+    for line in describe_factors():
+        print("  " + line)
+    return 0
+
+
+def main_exit() -> None:
+    """Console-script entry point: exit with `main`'s code."""
+    sys.exit(main())

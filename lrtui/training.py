@@ -1,0 +1,309 @@
+"""The Trainer: trains every run of an experiment together, in a thread of its own.
+
+It owns all torch state. The outside world talks to it through thread-safe commands (pause,
+resume, restart, stop) and hears from it through batches of events handed to a sink, at most
+every `flush_interval` seconds, so the consumer is never flooded with one call per step.
+Losses stay on the device until a flush reads them all at once.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from lrtui.data import make_dataset
+from lrtui.engines import Engine, make_engine
+from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepEvent
+from lrtui.models import MODELS, initial_state
+from lrtui.optimizers import build_optimizer
+from lrtui.schedulers import build_scheduler, plan, uses_metric
+from lrtui.spec import ExperimentSpec, RunSpec
+
+Sink = Callable[[list[Event]], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class _Run:
+    """The trainer's private, mutable bookkeeping for one run."""
+
+    index: int
+    spec: RunSpec
+    metric: bool
+    gen: int = 0
+    status: RunStatus = RunStatus.PENDING
+    paused: bool = False
+    step: int = 0
+    epoch: int = 0  # 0-based epoch in progress
+    batch: int = 0  # 0-based batch within the epoch
+    started: float = 0.0
+    optimizer: torch.optim.Optimizer | None = None
+    scheduler: object = None
+
+    @property
+    def active(self) -> bool:
+        return self.status is RunStatus.RUNNING and not self.paused
+
+
+@dataclass
+class _Pending:
+    """A step or epoch whose loss is still on the device."""
+
+    run: _Run
+    gen: int
+    step: int
+    epoch: int
+    lrs: tuple[float, ...]
+    time: float
+    loss_at: int  # index into the concatenated pending losses
+    end_of_epoch: bool = False
+    epoch_lrs: tuple[float, ...] = ()
+
+
+@dataclass
+class _Outbox:
+    items: list[_Pending | Event] = field(default_factory=list)
+    losses: list[Tensor] = field(default_factory=list)
+    loss_count: int = 0
+
+
+class Trainer:
+    """Trains `exp.runs` side by side. Call `run()` in a worker thread; control it from any."""
+
+    def __init__(
+        self,
+        exp: ExperimentSpec,
+        sink: Sink,
+        *,
+        plans: bool = False,
+        linger: bool = False,
+        flush_interval: float = 0.05,
+        start_paused: bool = False,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.exp = exp
+        self._sink = sink
+        self._plans = plans
+        self._linger = linger
+        self._flush_interval = flush_interval
+        self._clock = clock
+        self._commands: queue.SimpleQueue[tuple[str, int | None]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._runs = [
+            _Run(i, spec, uses_metric(spec.scheduler), paused=start_paused) for i, spec in enumerate(exp.runs)
+        ]
+        self._out = _Outbox()
+        self.device = resolve_device(exp.device)
+
+    # ---- control, from any thread -------------------------------------------------------
+    def pause(self, run: int | None = None) -> None:
+        self._commands.put(("pause", run))
+
+    def resume(self, run: int | None = None) -> None:
+        self._commands.put(("resume", run))
+
+    def toggle_pause(self, run: int | None = None) -> None:
+        self._commands.put(("toggle", run))
+
+    def restart(self, run: int | None = None) -> None:
+        self._commands.put(("restart", run))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._commands.put(("stop", None))
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # ---- the loop, in the worker thread ---------------------------------------------------
+    def run(self) -> None:
+        exp = self.exp
+        x, y = make_dataset(exp.task, exp.batches, exp.batch_size, exp.seed)
+        self._x, self._y = x.to(self.device), y.to(self.device)
+        kind = MODELS[exp.model]
+        self._engine: Engine = make_engine(
+            kind, initial_state(kind, exp.seed), len(self._runs), self.device, exp.engine
+        )
+        for r in self._runs:
+            self._start(r)
+        self._flush()
+        last_flush = self._clock()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # scheduler-order notes from torch
+            while not self._stop.is_set():
+                if self._apply_commands(block=False):
+                    last_flush = self._clock()
+                active = [r for r in self._runs if r.active]
+                if not active:
+                    self._flush()
+                    if not self._linger and all(r.status.finished for r in self._runs):
+                        break
+                    self._apply_commands(block=True)
+                    last_flush = self._clock()
+                    continue
+                self._train_step(active)
+                now = self._clock()
+                if now - last_flush >= self._flush_interval:
+                    self._flush()
+                    last_flush = now
+        for r in self._runs:
+            if not r.status.finished:
+                self._emit(StatusEvent(r.index, r.gen, RunStatus.STOPPED, "stopped", r.step))
+                r.status = RunStatus.STOPPED
+        self._flush()
+
+    def _start(self, r: _Run) -> None:
+        """(Re)build run `r` from the shared initial weights with a fresh optimizer and scheduler."""
+        r.step = r.epoch = r.batch = 0
+        r.started = self._clock()
+        self._engine.reset(r.index)
+        try:
+            r.optimizer = build_optimizer(self.exp.optimizer, self._engine.params(r.index), self.exp.lr)
+            r.scheduler = build_scheduler(r.spec.scheduler, r.optimizer)
+        except Exception as exc:  # a run that cannot start fails alone
+            self._fail(r, f"cannot build {r.spec.scheduler.name}: {_one_line(exc)}")
+            return
+        r.status = RunStatus.RUNNING
+        self._emit(StatusEvent(r.index, r.gen, RunStatus.PAUSED if r.paused else RunStatus.RUNNING, step=0))
+        if self._plans:
+            lrs = plan(r.spec, self.exp)
+            if lrs is not None:
+                self._emit(PlanEvent(r.index, r.gen, lrs, r.spec.interval, self.exp.batches))
+
+    def _fail(self, r: _Run, message: str, status: RunStatus = RunStatus.ERROR) -> None:
+        r.status = status
+        self._emit(StatusEvent(r.index, r.gen, status, message, r.step))
+
+    def _train_step(self, active: list[_Run]) -> None:
+        exp = self.exp
+        positions = [r.batch for r in active]
+        if all(p == positions[0] for p in positions):
+            xs, ys = [self._x[positions[0]]], [self._y[positions[0]]]
+        else:
+            xs, ys = [self._x[p] for p in positions], [self._y[p] for p in positions]
+        try:
+            losses = self._engine.forward_backward([r.index for r in active], xs, ys)
+        except Exception as exc:
+            for r in active:
+                self._fail(r, f"training step failed: {_one_line(exc)}")
+            return
+        base = self._out.loss_count
+        self._out.losses.append(losses)
+        self._out.loss_count += len(active)
+        now = self._clock()
+        for j, r in enumerate(active):
+            opt = r.optimizer
+            assert opt is not None
+            lrs = tuple(float(g["lr"]) for g in opt.param_groups)
+            try:
+                opt.step()
+                r.step += 1
+                r.batch += 1
+                end_of_epoch = r.batch == exp.batches
+                if r.spec.interval == "batch":
+                    self._step_scheduler(r, losses[j])
+                pending = _Pending(r, r.gen, r.step, r.epoch + 1, lrs, now - r.started, base + j)
+                if end_of_epoch:
+                    if r.spec.interval == "epoch":
+                        self._step_scheduler(r, losses[j])
+                    pending.end_of_epoch = True
+                    pending.epoch_lrs = tuple(float(g["lr"]) for g in opt.param_groups)
+                    r.epoch += 1
+                    r.batch = 0
+                self._out.items.append(pending)
+                if end_of_epoch and r.epoch == exp.epochs:
+                    r.status = RunStatus.DONE
+                    self._emit(StatusEvent(r.index, r.gen, RunStatus.DONE, "", r.step))
+            except Exception as exc:
+                self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {_one_line(exc)}")
+
+    def _step_scheduler(self, r: _Run, loss: Tensor) -> None:
+        if r.metric:
+            r.scheduler.step(float(loss))  # the schedule needs the value: one read per step
+        else:
+            r.scheduler.step()
+
+    def _emit(self, event: Event) -> None:
+        self._out.items.append(event)
+
+    def _flush(self) -> None:
+        """Read all pending losses in one transfer, turn records into events, hand them over."""
+        out = self._out
+        if not out.items:
+            return
+        values: list[float] = torch.cat(out.losses).tolist() if out.losses else []
+        events: list[Event] = []
+        dead: set[tuple[int, int]] = set()
+        for item in out.items:
+            if not isinstance(item, _Pending):
+                if (item.run, item.gen) not in dead:
+                    events.append(item)
+                continue
+            r = item.run
+            if (r.index, item.gen) in dead:
+                continue
+            loss = values[item.loss_at]
+            if not math.isfinite(loss):
+                dead.add((r.index, item.gen))
+                if item.gen == r.gen:
+                    r.status = RunStatus.DIVERGED
+                message = f"loss became {loss} at step {item.step} (epoch {item.epoch})"
+                events.append(StatusEvent(r.index, item.gen, RunStatus.DIVERGED, message, item.step))
+                continue
+            events.append(StepEvent(r.index, item.gen, item.step, item.epoch, item.lrs, loss, item.time))
+            if item.end_of_epoch:
+                events.append(EpochEvent(r.index, item.gen, item.epoch, item.step, item.epoch_lrs, loss))
+        self._out = _Outbox()
+        if events:
+            self._sink(events)
+
+    def _apply_commands(self, block: bool) -> bool:
+        """Apply queued commands; with `block`, wait for the first one. True if any applied."""
+        applied = False
+        while True:
+            try:
+                verb, target = self._commands.get(block=block and not applied, timeout=0.5)
+            except queue.Empty:
+                return applied
+            if not applied:
+                self._flush()  # the consumer sees every step taken before the command
+            applied = True
+            if verb == "stop":
+                return True
+            runs = self._runs if target is None else [r for r in self._runs if r.index == target]
+            if verb == "toggle":
+                running = [r for r in runs if not r.status.finished and not r.paused]
+                verb = "pause" if running else "resume"
+            for r in runs:
+                if verb == "restart":
+                    r.gen += 1
+                    r.paused = False
+                    self._start(r)
+                elif r.status.finished:
+                    continue
+                elif verb == "pause" and not r.paused:
+                    r.paused = True
+                    self._emit(StatusEvent(r.index, r.gen, RunStatus.PAUSED, "", r.step))
+                elif verb == "resume" and r.paused:
+                    r.paused = False
+                    self._emit(StatusEvent(r.index, r.gen, RunStatus.RUNNING, "", r.step))
+            self._flush()
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

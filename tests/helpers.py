@@ -1,0 +1,63 @@
+"""Shared test helpers: train synchronously, and a plain-torch reference loop."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lrtui.data import make_dataset
+from lrtui.events import EpochEvent, Event, StatusEvent, StepEvent
+from lrtui.models import MODELS, initial_state
+from lrtui.optimizers import build_optimizer
+from lrtui.spec import ExperimentSpec
+from lrtui.training import Trainer
+
+
+def train(exp: ExperimentSpec, **kwargs) -> list[Event]:
+    """Run the trainer to the end on this thread and return every event, in order."""
+    events: list[Event] = []
+    Trainer(exp, events.extend, **kwargs).run()
+    return events
+
+
+def steps_of(events: list[Event], run: int, gen: int = 0) -> list[StepEvent]:
+    return [e for e in events if isinstance(e, StepEvent) and e.run == run and e.gen == gen]
+
+
+def epochs_of(events: list[Event], run: int, gen: int = 0) -> list[EpochEvent]:
+    return [e for e in events if isinstance(e, EpochEvent) and e.run == run and e.gen == gen]
+
+
+def last_status(events: list[Event], run: int) -> StatusEvent:
+    return [e for e in events if isinstance(e, StatusEvent) and e.run == run][-1]
+
+
+def reference(exp: ExperimentSpec, make_scheduler, interval: str, metric: bool = False):
+    """The tutorial's loop in plain torch: per-step LRs and losses, per-epoch LRs."""
+    x, y = make_dataset(exp.task, exp.batches, exp.batch_size, exp.seed)
+    kind = MODELS[exp.model]
+    model = kind.build()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(initial_state(kind, exp.seed)[name])
+    opt = build_optimizer(exp.optimizer, model.parameters(), exp.lr)
+    sched = make_scheduler(opt)
+    step_lrs, losses, epoch_lrs = [], [], []
+    for _ in range(exp.epochs):
+        for b in range(exp.batches):
+            step_lrs.append(opt.param_groups[0]["lr"])
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if interval == "batch":
+                sched.step(loss.item()) if metric else sched.step()
+        if interval == "epoch":
+            sched.step(losses[-1]) if metric else sched.step()
+        epoch_lrs.append(opt.param_groups[0]["lr"])
+    return step_lrs, losses, epoch_lrs
+
+
+__all__ = ["epochs_of", "last_status", "nn", "reference", "steps_of", "train"]

@@ -1,0 +1,77 @@
+"""The seed experiment's table, against the tutorial's printed output."""
+
+import io
+from pathlib import Path
+
+import torch
+from helpers import reference
+from torch.optim import lr_scheduler as L
+
+from lrtui.cli import main
+from lrtui.config import Settings, build_experiment
+from lrtui.headless import run_headless
+
+TUTORIAL = Path(__file__).parent / "data" / "tutorial_table.txt"
+
+
+def _blocks(text: str) -> dict[str, list[str]]:
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("Epoch "):
+            blocks[current].append(line)
+        else:
+            current = line
+            blocks[current] = []
+    return blocks
+
+
+def test_seed_table_equals_the_tutorial(capsys):
+    assert main(["--headless"]) == 0
+    out = capsys.readouterr().out
+    ours, tutorial = _blocks(out), _blocks(TUTORIAL.read_text())
+    assert list(ours) == list(tutorial)
+    for name in ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "CyclicLR"):
+        assert ours[name] == tutorial[name], name
+    # ReduceLROnPlateau follows the losses: compare with torch fed the same losses.
+    exp = build_experiment(Settings())
+    _, _, epoch_lrs = reference(
+        exp, lambda o: L.ReduceLROnPlateau(o, mode="min", factor=0.1, patience=2), "epoch", metric=True
+    )
+    labels = [1 + 10 * i for i in range(11)]
+    assert ours["ReduceLROnPlateau"] == [
+        f"Epoch {e}, Learning Rate {lr:.6f}" for e, lr in zip(labels, epoch_lrs, strict=True)
+    ]
+    assert len(set(ours["ReduceLROnPlateau"])) > 1  # it did cut the LR
+
+
+def _table(**settings) -> str:
+    out = io.StringIO()
+    assert run_headless(build_experiment(Settings(**settings)), out) == 0
+    return out.getvalue()
+
+
+def test_epochs_flag_labels_epochs_one_to_n():
+    lines = _blocks(_table(epochs=4, batches=3))["StepLR"]
+    assert [line.split(",")[0] for line in lines] == ["Epoch 1", "Epoch 2", "Epoch 3", "Epoch 4"]
+
+
+def test_seed_makes_runs_reproducible_bit_for_bit():
+    from helpers import train
+
+    def losses(seed):
+        exp = build_experiment(Settings(epochs=2, batches=50, seed=seed, preset="seed"))
+        return [(e.run, e.loss.hex()) for e in train(exp) if hasattr(e, "loss")]
+
+    assert losses(5) == losses(5)
+    assert losses(5) != losses(6)
+
+
+def test_runs_start_from_the_same_weights_and_see_the_same_batches():
+    from helpers import steps_of, train
+
+    exp = build_experiment(Settings(epochs=1, batches=1))
+    events = train(exp)
+    first = {steps_of(events, i)[0].loss for i in range(len(exp.runs))}
+    assert len(first) == 1  # same init, same batch -> same first loss
+    assert torch.get_rng_state() is not None

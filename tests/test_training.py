@@ -1,0 +1,149 @@
+"""The trainer: side-by-side runs, control commands, failures kept to their own run."""
+
+import threading
+
+import pytest
+from helpers import epochs_of, last_status, steps_of, train
+
+from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.events import RunStatus, StatusEvent, StepEvent
+from lrtui.training import Trainer
+
+
+def _exp(*specs: str, **kw):
+    kw.setdefault("epochs", 3)
+    kw.setdefault("batches", 20)
+    return build_experiment(Settings(runs=[parse_scheduler_flag(s) for s in specs], **kw))
+
+
+TWO = ("StepLR(step_size=1, gamma=0.5)", "CosineAnnealingLR(T_max=3)@batch")
+
+
+def _numbers(events, run, gen=0):
+    return [(s.step, s.epoch, s.lrs, s.loss) for s in steps_of(events, run, gen)]
+
+
+def test_runs_advance_together_in_batched_events():
+    batches: list[list] = []
+    Trainer(_exp(*TWO), batches.append).run()
+    assert all(isinstance(b, list) for b in batches)
+    steps = [e for b in batches for e in b if isinstance(e, StepEvent)]
+    # one step of each run in turn
+    assert [(e.run, e.step) for e in steps[:4]] == [(0, 1), (1, 1), (0, 2), (1, 2)]
+    assert all(e.time >= 0 and len(e.lrs) == 1 for e in steps)
+
+
+def test_stacked_and_sequential_engines_agree():
+    a = train(_exp(*TWO, engine="stacked", task="teacher", model="mlp"))
+    b = train(_exp(*TWO, engine="sequential", task="teacher", model="mlp"))
+    for run in (0, 1):
+        sa, sb = steps_of(a, run), steps_of(b, run)
+        assert [s.lrs for s in sa] == [s.lrs for s in sb]
+        assert [s.loss for s in sa] == pytest.approx([s.loss for s in sb], rel=1e-5, abs=1e-6)
+
+
+class _Controller:
+    """A sink that pauses, resumes and restarts runs as events arrive."""
+
+    def __init__(self, trainer_box, plan):
+        self.events = []
+        self.box = trainer_box
+        self.plan = plan  # list of (after_step_of_run0, command, run)
+
+    def __call__(self, batch):
+        self.events.extend(batch)
+        done = max(
+            (e.step for e in self.events if isinstance(e, StepEvent) and e.run == 0 and e.gen == 0), default=0
+        )
+        while self.plan and done >= self.plan[0][0]:
+            _, command, run = self.plan.pop(0)
+            getattr(self.box[0], command)(run)
+
+
+def _controlled(exp, plan):
+    box: list[Trainer] = []
+    sink = _Controller(box, plan)
+    trainer = Trainer(exp, sink, flush_interval=0.0)
+    box.append(trainer)
+    trainer.run()
+    return sink.events
+
+
+def test_pause_and_resume_never_change_the_numbers():
+    exp = _exp(*TWO)
+    plain = train(exp)
+    events = _controlled(exp, [(5, "pause", 1), (15, "resume", 1), (25, "pause", None), (25, "resume", None)])
+    assert any(isinstance(e, StatusEvent) and e.status is RunStatus.PAUSED and e.run == 1 for e in events)
+    for run in (0, 1):
+        assert _numbers(events, run) == _numbers(plain, run)
+
+
+def test_restart_one_run_replays_it_exactly_and_leaves_the_other_alone():
+    exp = _exp(*TWO)
+    plain = train(exp)
+    events = _controlled(exp, [(10, "restart", 1)])
+    assert _numbers(events, 0) == _numbers(plain, 0)
+    assert _numbers(events, 1, gen=1) == _numbers(plain, 1)
+    assert last_status(events, 1).gen == 1
+
+
+def test_divergence_stops_only_that_run():
+    exp = _exp("StepLR(step_size=1, gamma=0.5)", "LambdaLR(lr_lambda=constant(value=1e39))")
+    events = train(exp)
+    assert last_status(events, 0).status is RunStatus.DONE
+    assert len(epochs_of(events, 0)) == 3
+    diverged = last_status(events, 1)
+    assert diverged.status is RunStatus.DIVERGED and "loss became" in diverged.message
+    assert all(s.loss == s.loss for s in steps_of(events, 1))  # no NaN step was reported
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ((("step_size", 1), ("bogus", 2)), "cannot build StepLR: TypeError"),  # fails to build
+        ((("step_size", 1), ("gamma", "x")), "StepLR failed at step 1: TypeError"),  # fails while training
+    ],
+)
+def test_a_failing_run_fails_alone(kwargs, message):
+    """Specs that skipped the CLI's checks (e.g. built in code) still fail only their own run."""
+    from dataclasses import replace
+
+    from lrtui.spec import Call
+
+    exp = _exp(*TWO)
+    broken = replace(exp.runs[1], scheduler=Call("StepLR", kwargs))
+    events = train(replace(exp, runs=(exp.runs[0], broken)))
+    assert last_status(events, 0).status is RunStatus.DONE
+    assert len(epochs_of(events, 0)) == 3
+    failed = last_status(events, 1)
+    assert failed.status is RunStatus.ERROR and message in failed.message
+
+
+def test_stop_ends_the_thread_promptly_and_marks_runs_stopped():
+    events = []
+    started = threading.Event()
+
+    def sink(batch):
+        events.extend(batch)
+        if any(isinstance(e, StepEvent) for e in batch):
+            started.set()
+
+    trainer = Trainer(_exp(*TWO, epochs=1000), sink, linger=True)
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    assert started.wait(30)
+    trainer.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert last_status(events, 0).status is RunStatus.STOPPED
+
+
+def test_a_lingering_trainer_waits_paused_without_training():
+    events = []
+    trainer = Trainer(_exp(*TWO), events.extend, linger=True, start_paused=True)
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    trainer.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert not [e for e in events if isinstance(e, StepEvent)]
