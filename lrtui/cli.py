@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lrtui.headless import run_headless
 
         return run_headless(exp, sys.stdout)
-    from lrtui.app import run_app
+    from lrtui.live import run_app
 
     return run_app(exp)
 

@@ -1,0 +1,220 @@
+"""The Textual app: a grid of run panels fed by a source running in a worker thread.
+
+Events arrive in batches on an asyncio queue (filled thread-safely from the worker); a timer
+drains the queue into `ExperimentState` and redraws what changed at a bounded rate. Keys
+become commands to the source; the screen shows their effect on the next frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from lrtui.events import Event
+from lrtui.screens.charts import CompareScreen, RunChartScreen, _ChartBase
+from lrtui.screens.help import HelpScreen
+from lrtui.sources import Source, SourceFactory
+from lrtui.state import ExperimentState, RunInfo
+from lrtui.widgets.panel import RunPanel
+from lrtui.widgets.statusbar import StatusBar
+
+FRAME_HZ = 12  # redraws per second at most
+CHART_EVERY = 3  # charts redraw every 3rd frame: plotext is the costly part
+MIN_PANEL_WIDTH = 38
+MIN_PANEL_HEIGHT = 7
+
+
+class LrTuiApp(App[int]):
+    CSS_PATH = Path(__file__).with_name("lrtui.tcss")
+    TITLE = "lrtui"
+    BINDINGS = [
+        Binding("space", "toggle_all", "Pause all"),
+        Binding("p", "toggle_focused", "Pause run"),
+        Binding("r", "restart_focused", "Restart run"),
+        Binding("R", "restart_all", "Restart all", key_display="R"),
+        Binding("enter", "open_chart", "Chart"),
+        Binding("c", "compare", "Compare"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("left", "move(-1, 0)", show=False),
+        Binding("right", "move(1, 0)", show=False),
+        Binding("up", "move(0, -1)", show=False),
+        Binding("down", "move(0, 1)", show=False),
+        *[Binding(str(n), f"focus_run({n - 1})", show=False) for n in range(1, 10)],
+    ]
+
+    def __init__(
+        self,
+        infos: Sequence[RunInfo],
+        source_factory: SourceFactory,
+        *,
+        source_label: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.state = ExperimentState(infos, clock)
+        self._source_factory = source_factory
+        self._source_label = source_label
+        self.source: Source | None = None
+        self._queue: asyncio.Queue[list[Event]] = asyncio.Queue()
+        self._frame = 0
+        self._columns = 1
+
+    # ---- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with VerticalScroll(id="grid"):
+            for i, view in enumerate(self.state.runs):
+                yield RunPanel(i, view)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def sink(batch: list[Event]) -> None:  # called on the worker thread
+            loop.call_soon_threadsafe(self._queue.put_nowait, batch)
+
+        self.source = self._source_factory(sink)
+        self._layout_grid()
+        self.panels()[0].focus() if self.state.runs else None
+        self._status()
+        self.set_interval(1 / FRAME_HZ, self.frame, name="frame")
+        self._run_source()
+
+    def on_resize(self) -> None:
+        self._layout_grid()
+
+    def _layout_grid(self) -> None:
+        """Columns to fit the width; rows share the height, scrolling past a minimum."""
+        grid = self.query_one("#grid", VerticalScroll)
+        n = max(1, len(self.state.runs))
+        width = max(1, self.size.width)
+        height = max(1, self.size.height - 2)
+        cols = max(1, min(n, width // MIN_PANEL_WIDTH))
+        rows = math.ceil(n / cols)
+        grid.styles.grid_size_columns = cols
+        grid.styles.grid_rows = str(max(MIN_PANEL_HEIGHT, height // rows))
+        self._columns = cols
+
+    def panels(self) -> list[RunPanel]:
+        return list(self.query(RunPanel))
+
+    # ---- the worker and the frame -------------------------------------------------------
+    @work(thread=True, exclusive=True, group="source", exit_on_error=False)
+    def _run_source(self) -> None:
+        assert self.source is not None
+        self.source.run()
+
+    def frame(self) -> None:
+        """Drain every waiting batch into state, then redraw what changed."""
+        self.drain()
+        self._frame += 1
+        if isinstance(self.screen, _ChartBase) and self._frame % CHART_EVERY == 0:
+            self.screen.redraw()
+
+    def drain(self) -> None:
+        batches = []
+        while not self._queue.empty():
+            batches.append(self._queue.get_nowait())
+        for batch in batches:
+            self.state.apply(batch)
+        for panel in self.panels():
+            panel.sync()
+        self._status()
+
+    def _status(self) -> None:
+        bar = self.query_one_optional("#status", StatusBar)
+        if bar is not None:
+            bar.show(self.state, self._source_label)
+
+    # ---- keys ---------------------------------------------------------------------------
+    def focused_run(self) -> int | None:
+        focused = self.focused
+        return focused.index if isinstance(focused, RunPanel) else None
+
+    def _command(self, verb: str, run: int | None) -> None:
+        if self.source is None:
+            return
+        getattr(self.source, verb)(run)
+
+    def action_toggle_all(self) -> None:
+        self._command("toggle_pause", None)
+
+    def action_toggle_focused(self) -> None:
+        run = self.focused_run()
+        if run is not None:
+            self._command("toggle_pause", run)
+
+    def action_restart_focused(self) -> None:
+        run = self.focused_run()
+        if run is not None:
+            self._command("restart", run)
+
+    def action_restart_all(self) -> None:
+        self._command("restart", None)
+
+    def action_focus_run(self, index: int) -> None:
+        panels = self.panels()
+        if 0 <= index < len(panels) and not isinstance(self.screen, _ChartBase):
+            panels[index].focus()
+
+    def action_move(self, dx: int, dy: int) -> None:
+        panels = self.panels()
+        current = self.focused_run()
+        if not panels or current is None:
+            return
+        target = current + dx + dy * self._columns
+        if 0 <= target < len(panels):
+            panels[target].focus()
+
+    def action_open_chart(self) -> None:
+        run = self.focused_run()
+        if run is not None:
+            self.push_screen(RunChartScreen(self.state, run))
+
+    def action_compare(self) -> None:
+        if not isinstance(self.screen, CompareScreen):
+            self.push_screen(CompareScreen(self.state))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self.stop_source()
+        self.exit(0)
+
+    def stop_source(self) -> None:
+        if self.source is not None:
+            self.source.stop()
+
+    def on_unmount(self) -> None:
+        self.stop_source()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Pause or resume all", "Pause every run, or resume them (space)", self.action_toggle_all
+        )
+        yield SystemCommand("Pause or resume run", "The focused run only (p)", self.action_toggle_focused)
+        yield SystemCommand(
+            "Restart run", "Restart the focused run from its first step (r)", self.action_restart_focused
+        )
+        yield SystemCommand(
+            "Restart all", "Restart every run from its first step (R)", self.action_restart_all
+        )
+        yield SystemCommand(
+            "Open chart", "Full LR and loss chart of the focused run (enter)", self.action_open_chart
+        )
+        yield SystemCommand("Compare runs", "Every run's LR and loss on shared axes (c)", self.action_compare)
+        yield SystemCommand("Keys", "Show every key (?)", self.action_help)

@@ -1,0 +1,24 @@
+"""Glue for the live app: the trainer as the app's source (the one place both meet)."""
+
+from __future__ import annotations
+
+from lrtui.app import LrTuiApp
+from lrtui.sources import Sink
+from lrtui.spec import ExperimentSpec
+from lrtui.state import run_infos
+from lrtui.training import Trainer, resolve_device
+
+
+def build_app(exp: ExperimentSpec) -> LrTuiApp:
+    device = resolve_device(exp.device)
+
+    def source(sink: Sink) -> Trainer:
+        return Trainer(exp, sink, plans=True, linger=True)
+
+    return LrTuiApp(run_infos(exp), source, source_label=f"{device.type} · {exp.model} · {exp.optimizer}")
+
+
+def run_app(exp: ExperimentSpec) -> int:
+    app = build_app(exp)
+    app.run()
+    return 0 if app.return_code in (None, 0) else app.return_code

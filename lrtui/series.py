@@ -1,0 +1,112 @@
+"""A bounded history of one value per step that any run length fits in.
+
+Steps fall into buckets of equal width; when the buckets run out, neighbours merge and the
+width doubles. Each bucket keeps min, max, sum and count, so a series of a million steps costs
+the same few kilobytes as one of a thousand, and still yields an honest overview at any width
+(means for the line, min/max for an envelope; spikes never vanish from the envelope).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One drawn column: the steps it covers and the values seen there."""
+
+    first: int
+    last: int
+    mean: float
+    low: float
+    high: float
+
+
+class BucketSeries:
+    """Values indexed by step (1, 2, 3, ...; gaps allowed, never backwards)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        if capacity < 2 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 2")
+        self.capacity = capacity
+        self.width = 1  # steps per bucket
+        self._low = array("d")
+        self._high = array("d")
+        self._sum = array("d")
+        self._count = array("l")
+        self.last_step = 0
+        self.last_value = math.nan
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, step: int, value: float) -> None:
+        if step <= self.last_step and self.count:
+            raise ValueError(f"steps must increase: {step} after {self.last_step}")
+        index = (step - 1) // self.width
+        while index >= self.capacity:
+            self._halve()
+            index = (step - 1) // self.width
+        while len(self._count) <= index:
+            self._low.append(math.inf)
+            self._high.append(-math.inf)
+            self._sum.append(0.0)
+            self._count.append(0)
+        if value < self._low[index]:
+            self._low[index] = value
+        if value > self._high[index]:
+            self._high[index] = value
+        self._sum[index] += value
+        self._count[index] += 1
+        self.last_step = step
+        self.last_value = value
+        self.count += 1
+
+    def _halve(self) -> None:
+        low, high, total, count = array("d"), array("d"), array("d"), array("l")
+        for i in range(0, len(self._count), 2):
+            j = min(i + 1, len(self._count) - 1)
+            low.append(min(self._low[i], self._low[j]))
+            high.append(max(self._high[i], self._high[j]))
+            both = i != j
+            total.append(self._sum[i] + (self._sum[j] if both else 0.0))
+            count.append(self._count[i] + (self._count[j] if both else 0))
+        self._low, self._high, self._sum, self._count = low, high, total, count
+        self.width *= 2
+
+    def columns(self, n: int, until: int | None = None) -> list[Column | None]:
+        """`n` columns spanning steps 1..`until` (default: the last step); None where empty."""
+        end = until if until is not None else self.last_step
+        if n <= 0 or end <= 0:
+            return []
+        out: list[Column | None] = []
+        for c in range(n):
+            first = c * end // n + 1
+            last = max(first, (c + 1) * end // n)
+            lo_b = (first - 1) // self.width
+            hi_b = min((last - 1) // self.width, len(self._count) - 1)
+            total, count, low, high = 0.0, 0, math.inf, -math.inf
+            for b in range(lo_b, hi_b + 1):
+                if self._count[b]:
+                    total += self._sum[b]
+                    count += self._count[b]
+                    low = min(low, self._low[b])
+                    high = max(high, self._high[b])
+            out.append(Column(first, last, total / count, low, high) if count else None)
+        return out
+
+    def points(self, n: int) -> tuple[list[float], list[float]]:
+        """Up to `n` (step, mean) points for a chart, one per non-empty column."""
+        xs, ys = [], []
+        for col in self.columns(min(n, max(1, self.last_step))):
+            if col is not None:
+                xs.append((col.first + col.last) / 2)
+                ys.append(col.mean)
+        return xs, ys
+
+    def nbytes(self) -> int:
+        """Memory held by the buckets (what grows with a run's length, here: nothing past capacity)."""
+        return sum(a.itemsize * len(a) for a in (self._low, self._high, self._sum, self._count))

@@ -1,0 +1,185 @@
+"""What the UI knows about each run, folded from events; the widgets only read it.
+
+State is updated on the UI thread from batches of events and marks what changed, so the
+display can redraw at its own bounded rate. Memory stays bounded whatever a run's length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepEvent
+from lrtui.series import BucketSeries
+from lrtui.spec import Call, ExperimentSpec, format_value
+
+MAX_EPOCH_MARKS = 2000
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What is known of a run before it starts: its name, its setup, its length if known."""
+
+    label: str
+    detail: str  # key parameters, e.g. "step_size=2 gamma=0.1 · per epoch"
+    total_steps: int | None = None
+    epochs: int | None = None
+    batches: int | None = None
+    spec: str = ""
+
+
+def run_infos(exp: ExperimentSpec) -> list[RunInfo]:
+    return [
+        RunInfo(
+            run.label,
+            f"{short_params(run.scheduler)} · per {run.interval}",
+            exp.total_batches,
+            exp.epochs,
+            exp.batches,
+            str(run.scheduler),
+        )
+        for run in exp.runs
+    ]
+
+
+def short_params(call: Call) -> str:
+    """Key parameters as `k=v`, nested schedules by name only, to fit a panel's line."""
+    parts = []
+    for key, value in call.kwargs:
+        if isinstance(value, tuple) and value and all(isinstance(v, Call) for v in value):
+            parts.append(f"{key}=[{', '.join(v.name for v in value)}]")
+        elif isinstance(value, float):
+            parts.append(f"{key}={value:g}")
+        else:
+            parts.append(f"{key}={format_value(value)}")
+    return " ".join(parts) if parts else "defaults"
+
+
+@dataclass
+class RunView:
+    """One run as the UI sees it."""
+
+    info: RunInfo
+    gen: int = 0
+    status: RunStatus = RunStatus.PENDING
+    message: str = ""
+    step: int = 0
+    epoch: int = 0
+    epochs_done: int = 0
+    lr: float = math.nan
+    loss: float = math.nan
+    best_loss: float = math.inf
+    lr_series: BucketSeries = field(default_factory=BucketSeries)
+    loss_series: BucketSeries = field(default_factory=BucketSeries)
+    plan: tuple[float, ...] | None = None
+    plan_interval: str = "epoch"
+    plan_batches: int = 1
+    epoch_ends: list[int] = field(default_factory=list)
+    lr_changes: int = 0
+    version: int = 0  # bumped on every change, so widgets redraw only what changed
+
+    def reset(self, gen: int) -> None:
+        self.gen = gen
+        self.step = self.epoch = self.epochs_done = 0
+        self.lr = self.loss = math.nan
+        self.best_loss = math.inf
+        self.lr_series = BucketSeries()
+        self.loss_series = BucketSeries()
+        self.plan = None
+        self.epoch_ends = []
+        self.lr_changes = 0
+        self.message = ""
+
+    @property
+    def total_steps(self) -> int | None:
+        return self.info.total_steps
+
+    @property
+    def progress(self) -> float | None:
+        total = self.total_steps
+        return min(1.0, self.step / total) if total else None
+
+    def planned_lr_at(self, step: int) -> float | None:
+        """The planned LR in effect during training step `step` (1-based)."""
+        if self.plan is None:
+            return None
+        k = step - 1 if self.plan_interval == "batch" else (step - 1) // max(1, self.plan_batches)
+        return self.plan[min(k, len(self.plan) - 1)]
+
+
+class ExperimentState:
+    """All runs, plus totals for the status bar."""
+
+    def __init__(self, infos: Iterable[RunInfo], clock: Callable[[], float]) -> None:
+        self.runs = [RunView(info) for info in infos]
+        self._clock = clock
+        self.started = clock()
+        self.total_steps = 0
+        self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
+        self.corrupt_lines = 0
+
+    def apply(self, events: Iterable[Event]) -> None:
+        for ev in events:
+            if ev.run >= len(self.runs):
+                continue
+            run = self.runs[ev.run]
+            if ev.gen < run.gen:
+                continue  # from before a restart
+            if ev.gen > run.gen:
+                run.reset(ev.gen)
+            if isinstance(ev, StepEvent):
+                self._step(run, ev)
+            elif isinstance(ev, EpochEvent):
+                run.epochs_done = ev.epoch
+                if len(run.epoch_ends) < MAX_EPOCH_MARKS:
+                    run.epoch_ends.append(ev.step)
+            elif isinstance(ev, StatusEvent):
+                run.status = ev.status
+                run.message = ev.message
+            elif isinstance(ev, PlanEvent):
+                run.plan = ev.lrs
+                run.plan_interval = ev.interval
+                run.plan_batches = ev.batches
+            run.version += 1
+        self._rate_window.append((self._clock(), self.total_steps))
+
+    def _step(self, run: RunView, ev: StepEvent) -> None:
+        lr = ev.lrs[0] if ev.lrs else math.nan
+        if run.step and lr != run.lr:
+            run.lr_changes += 1
+        run.step, run.epoch, run.lr, run.loss = ev.step, ev.epoch, lr, ev.loss
+        run.best_loss = min(run.best_loss, ev.loss)
+        run.lr_series.append(ev.step, lr)
+        run.loss_series.append(ev.step, ev.loss)
+        self.total_steps += 1
+        if run.status is RunStatus.PENDING:
+            run.status = RunStatus.RUNNING
+
+    # ---- for the status bar -------------------------------------------------------------
+    def steps_per_second(self) -> float:
+        """Run-steps per second over the last few seconds of updates."""
+        now = self._clock()
+        window = [(t, n) for t, n in self._rate_window if now - t <= 3.0]
+        if len(window) < 2 or window[-1][0] <= window[0][0]:
+            return 0.0
+        (t0, n0), (t1, n1) = window[0], window[-1]
+        return (n1 - n0) / (t1 - t0)
+
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def overall(self) -> str:
+        """running, paused, finished or waiting, judged from every run."""
+        statuses = {r.status for r in self.runs}
+        if statuses & {RunStatus.RUNNING}:
+            return "running"
+        if RunStatus.PAUSED in statuses:
+            return "paused"
+        if statuses and all(s.finished for s in statuses):
+            return "finished"
+        return "waiting"
+
+    def history_bytes(self) -> int:
+        return sum(r.lr_series.nbytes() + r.loss_series.nbytes() for r in self.runs)

@@ -1,0 +1,185 @@
+"""Pilot tests: every key, the states a run can be in, and the live trainer behind the app."""
+
+import math
+
+import pytest
+from appkit import cut, failing_experiment, paused, replay_app, seed_experiment, settle, stream
+
+from lrtui.app import LrTuiApp
+from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.events import RunStatus
+from lrtui.screens.charts import CompareScreen, RunChartScreen
+from lrtui.screens.help import HelpScreen
+from lrtui.state import run_infos
+from lrtui.training import Trainer
+from lrtui.widgets.panel import RunPanel
+
+SEED = seed_experiment()
+EVENTS = stream(SEED)
+MID = cut(EVENTS, 170)
+
+
+async def test_panels_show_state_from_events():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        runs = app.state.runs
+        assert [r.step for r in runs] == [170] * 6
+        assert all(r.status is RunStatus.RUNNING for r in runs)
+        assert runs[0].plan is not None and runs[4].plan is None  # ReduceLROnPlateau follows the loss
+        panel = app.query_one("#run-0", RunPanel)
+        assert panel.border_title == "1 StepLR"
+        values = str(panel.query_one(".values").render())
+        assert f"{runs[0].lr:.6f}" in values and f"{runs[0].loss:.4f}" in values
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (["space"], [("toggle", None)]),
+        (["3", "p"], [("toggle", 2)]),
+        (["2", "r"], [("restart", 1)]),
+        (["R"], [("restart", None)]),
+    ],
+)
+async def test_control_keys_send_commands(keys, expected):
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press(*keys)
+        assert app.source.commands == expected
+
+
+async def test_focus_keys_move_across_the_grid():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+
+        def focused():
+            return app.focused.index
+
+        assert focused() == 0
+        await pilot.press("tab")
+        assert focused() == 1
+        await pilot.press("shift+tab")
+        assert focused() == 0
+        await pilot.press("down")  # two columns at 100 wide
+        assert focused() == 2
+        await pilot.press("right")
+        assert focused() == 3
+        await pilot.press("up", "left")
+        assert focused() == 0
+        await pilot.press("6")
+        assert focused() == 5
+        await pilot.press("9")  # no run 9: focus stays
+        assert focused() == 5
+
+
+async def test_chart_compare_help_and_back():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "enter")
+        assert isinstance(app.screen, RunChartScreen) and app.screen.index == 1
+        assert not app.screen.log_y
+        await pilot.press("l")
+        assert app.screen.log_y
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RunChartScreen)
+        await pilot.press("c")
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.focused, RunPanel)
+
+
+async def test_log_chart_survives_an_lr_of_zero():
+    exp = build_experiment(
+        Settings(runs=[parse_scheduler_flag("PolynomialLR(total_iters=2)")], epochs=4, batches=5)
+    )
+    app = replay_app(exp, stream(exp))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.state.runs[0].lr == 0.0
+        await pilot.press("enter", "l")
+        await pilot.pause()
+        assert isinstance(app.screen, RunChartScreen) and app.screen.log_y
+        drawn = app.screen.query_one("#lr-chart").render().plain  # plotext raises on log(0) unguarded
+        assert "points <= 0 hidden" in drawn and "log" in drawn
+
+
+async def test_failed_diverged_and_done_runs_show_in_their_own_panels():
+    exp, events = failing_experiment()
+    app = replay_app(exp, events)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        statuses = [r.status for r in app.state.runs]
+        assert statuses == [RunStatus.DONE, RunStatus.ERROR, RunStatus.DIVERGED, RunStatus.DONE]
+        broken = app.query_one("#run-1", RunPanel)
+        assert broken.has_class("-failed") and "unexpected keyword argument 'bogus'" in str(
+            broken.query_one(".message").render()
+        )
+        assert "loss became" in str(app.query_one("#run-2", RunPanel).query_one(".message").render())
+        assert app.state.overall() == "finished"
+
+
+async def test_paused_state_and_status_bar():
+    app = replay_app(SEED, paused(MID, range(6)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.state.overall() == "paused"
+        assert all(p.has_class("-paused") for p in app.panels())
+        assert "paused" in str(app.query_one("#status").render())
+
+
+async def test_restart_event_resets_the_panel():
+    from lrtui.events import StatusEvent
+
+    app = replay_app(SEED, [*MID, StatusEvent(0, 1, RunStatus.RUNNING, "", 0)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        run = app.state.runs[0]
+        assert run.gen == 1 and run.step == 0 and math.isnan(run.lr) and len(run.lr_series) == 0
+
+
+async def test_quit_key_exits_cleanly_with_code_zero():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+    assert app.return_code == 0
+    assert app.source._stopped.is_set()
+
+
+def _live_app(exp, **trainer_kw):
+    def factory(sink):
+        return Trainer(exp, sink, plans=True, **trainer_kw)
+
+    return LrTuiApp(run_infos(exp), factory, source_label="cpu")
+
+
+async def test_live_trainer_fills_every_panel_to_the_end():
+    exp = build_experiment(Settings(preset="seed", epochs=3, batches=30))
+    app = _live_app(exp)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.drain()
+        assert [r.status for r in app.state.runs] == [RunStatus.DONE] * 6
+        assert [r.step for r in app.state.runs] == [90] * 6
+        assert [r.epochs_done for r in app.state.runs] == [3] * 6
+
+
+async def test_quit_mid_epoch_stops_the_trainer_thread():
+    exp = build_experiment(Settings(preset="seed", epochs=1000, batches=1000))
+    app = _live_app(exp, linger=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        trainer = app.source
+        while app.state.total_steps == 0:  # training has started (bounded by the test timeout)
+            await pilot.pause(0.05)
+            app.drain()
+        await pilot.press("q")
+    assert app.return_code == 0
+    assert trainer.stopped
+    assert all(w.is_finished for w in app.workers)

@@ -1,0 +1,70 @@
+"""Pictures of the app, from fixed event streams (no clocks, no timing, no animation)."""
+
+import pytest
+from appkit import cut, failing_experiment, paused, replay_app, seed_experiment, settle, stream
+
+from lrtui.config import Settings, build_experiment
+
+SEED = seed_experiment()
+SEED_EVENTS = stream(SEED)
+MID = cut(SEED_EVENTS, 170)  # epoch 5 of 11, step 170 of 440
+
+
+def test_grid_mid_run(snap_compare):
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, terminal_size=(100, 30))
+
+
+def test_grid_paused(snap_compare):
+    assert snap_compare(replay_app(SEED, paused(MID, range(6))), run_before=settle, terminal_size=(100, 30))
+
+
+def test_focused_run(snap_compare):
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, press=["3"], terminal_size=(100, 30))
+
+
+def test_full_chart_linear(snap_compare):
+    app = replay_app(SEED, MID)
+    assert snap_compare(app, run_before=settle, press=["1", "enter"], terminal_size=(100, 30))
+
+
+def test_full_chart_log(snap_compare):
+    app = replay_app(SEED, MID)
+    assert snap_compare(app, run_before=settle, press=["1", "enter", "l"], terminal_size=(100, 30))
+
+
+def test_compare_charts(snap_compare):
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, press=["c"], terminal_size=(100, 34))
+
+
+def test_help(snap_compare):
+    assert snap_compare(
+        replay_app(SEED, MID), run_before=settle, press=["question_mark"], terminal_size=(100, 30)
+    )
+
+
+def test_small_terminal(snap_compare):
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, terminal_size=(80, 24))
+
+
+def test_wide_terminal(snap_compare):
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, terminal_size=(250, 70))
+
+
+def test_failed_and_diverged_runs(snap_compare):
+    exp, events = failing_experiment()
+    assert snap_compare(replay_app(exp, events), run_before=settle, terminal_size=(100, 30))
+
+
+def test_all_runs_done(snap_compare):
+    assert snap_compare(replay_app(SEED, SEED_EVENTS), run_before=settle, terminal_size=(100, 30))
+
+
+@pytest.fixture(scope="module")
+def all_preset():
+    exp = build_experiment(Settings(preset="all", epochs=12, batches=20))
+    return exp, stream(exp, 150)
+
+
+def test_preset_all_grid(snap_compare, all_preset):
+    exp, events = all_preset
+    assert snap_compare(replay_app(exp, events), run_before=settle, terminal_size=(160, 50))
