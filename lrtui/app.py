@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -32,6 +32,20 @@ FRAME_HZ = 12  # redraws per second at most
 CHART_EVERY = 3  # charts redraw every 3rd frame: plotext is the costly part
 MIN_PANEL_WIDTH = 38
 MIN_PANEL_HEIGHT = 7
+
+
+class RunGrid(VerticalScroll):
+    """Panels in as many columns as fit; rows share the height, scrolling past a minimum."""
+
+    columns = 1
+
+    def on_resize(self, event: events.Resize) -> None:
+        n = max(1, len(self.children))
+        cols = max(1, min(n, event.size.width // MIN_PANEL_WIDTH))
+        rows = math.ceil(n / cols)
+        self.styles.grid_size_columns = cols
+        self.styles.grid_rows = str(max(MIN_PANEL_HEIGHT, event.size.height // rows))
+        self.columns = cols
 
 
 class LrTuiApp(App[int]):
@@ -68,12 +82,11 @@ class LrTuiApp(App[int]):
         self.source: Source | None = None
         self._queue: asyncio.Queue[list[Event]] = asyncio.Queue()
         self._frame = 0
-        self._columns = 1
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        with VerticalScroll(id="grid"):
+        with RunGrid(id="grid"):
             for i, view in enumerate(self.state.runs):
                 yield RunPanel(i, view)
         yield Footer()
@@ -85,26 +98,15 @@ class LrTuiApp(App[int]):
             loop.call_soon_threadsafe(self._queue.put_nowait, batch)
 
         self.source = self._source_factory(sink)
-        self._layout_grid()
-        self.panels()[0].focus() if self.state.runs else None
+        if self.state.runs:
+            self.panels()[0].focus()
         self._status()
         self.set_interval(1 / FRAME_HZ, self.frame, name="frame")
         self._run_source()
 
-    def on_resize(self) -> None:
-        self._layout_grid()
-
-    def _layout_grid(self) -> None:
-        """Columns to fit the width; rows share the height, scrolling past a minimum."""
-        grid = self.query_one("#grid", VerticalScroll)
-        n = max(1, len(self.state.runs))
-        width = max(1, self.size.width)
-        height = max(1, self.size.height - 2)
-        cols = max(1, min(n, width // MIN_PANEL_WIDTH))
-        rows = math.ceil(n / cols)
-        grid.styles.grid_size_columns = cols
-        grid.styles.grid_rows = str(max(MIN_PANEL_HEIGHT, height // rows))
-        self._columns = cols
+    @property
+    def _columns(self) -> int:
+        return self.query_one(RunGrid).columns
 
     def panels(self) -> list[RunPanel]:
         return list(self.query(RunPanel))

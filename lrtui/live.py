@@ -11,11 +11,12 @@ from lrtui.training import Trainer, resolve_device
 
 def build_app(exp: ExperimentSpec) -> LrTuiApp:
     device = resolve_device(exp.device)
+    optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
     def source(sink: Sink) -> Trainer:
         return Trainer(exp, sink, plans=True, linger=True)
 
-    return LrTuiApp(run_infos(exp), source, source_label=f"{device.type} · {exp.model} · {exp.optimizer}")
+    return LrTuiApp(run_infos(exp), source, source_label=f"{device.type} · {exp.model} · {optimizer}")
 
 
 def run_app(exp: ExperimentSpec) -> int:

@@ -183,3 +183,18 @@ async def test_quit_mid_epoch_stops_the_trainer_thread():
     assert app.return_code == 0
     assert trainer.stopped
     assert all(w.is_finished for w in app.workers)
+
+
+async def test_grid_adapts_its_columns_when_the_terminal_is_resized():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(250, 70)) as pilot:
+        await settle(pilot)
+        assert app.query_one("#grid").columns == 6
+        await pilot.resize_terminal(120, 32)
+        await pilot.pause()
+        assert app.query_one("#grid").columns == 3
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.query_one("#grid").columns == 2
+        panel = app.query_one("#run-5")
+        assert panel.region.bottom <= 23  # six panels fit above the footer at 80x24
