@@ -90,6 +90,23 @@ class _ChartBase(Screen[None]):
         self._seen: tuple[int, ...] = ()
         self._log_values: list[float] = []
 
+    def title_text(self) -> Text:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def legend_entries(self) -> list[tuple[str, str]]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text(), id="chart-title")
+            yield Static(legend(self.legend_entries()), classes="legend")
+            yield PlotextPlot(id="lr-chart")
+            yield PlotextPlot(id="loss-chart")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw(force=True)
+
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y
         self.redraw(force=True)
@@ -133,26 +150,16 @@ class RunChartScreen(_ChartBase):
         super().__init__(state)
         self.index = index
 
-    def compose(self) -> ComposeResult:
+    def title_text(self) -> Text:
         run = self.state.runs[self.index]
-        with Vertical():
-            yield Static(Text.assemble((run.info.label, "bold"), " — ", run.info.detail), id="chart-title")
-            yield Static(
-                legend(
-                    [
-                        ("LR trained", rich_color(LR_COLOR)),
-                        ("LR planned", rich_color(PLAN_COLOR)),
-                        ("loss", rich_color(LOSS_COLOR)),
-                    ]
-                ),
-                classes="legend",
-            )
-            yield PlotextPlot(id="lr-chart")
-            yield PlotextPlot(id="loss-chart")
-        yield Footer()
+        return Text.assemble((run.info.label, "bold"), " — ", run.info.detail)
 
-    def on_mount(self) -> None:
-        self.redraw(force=True)
+    def legend_entries(self) -> list[tuple[str, str]]:
+        return [
+            ("LR trained", rich_color(LR_COLOR)),
+            ("LR planned", rich_color(PLAN_COLOR)),
+            ("loss", rich_color(LOSS_COLOR)),
+        ]
 
     def draw(self) -> None:
         run = self.state.runs[self.index]
@@ -187,24 +194,11 @@ class RunChartScreen(_ChartBase):
 class CompareScreen(_ChartBase):
     """c: every run's LR, and every run's loss, overlaid on shared axes with a legend."""
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text.assemble(("Compare", "bold"), " — every run on shared axes"), id="chart-title")
-            yield Static(
-                legend(
-                    [
-                        (r.info.label, rich_color(PALETTE[i % len(PALETTE)]))
-                        for i, r in enumerate(self.state.runs)
-                    ]
-                ),
-                classes="legend",
-            )
-            yield PlotextPlot(id="lr-chart")
-            yield PlotextPlot(id="loss-chart")
-        yield Footer()
+    def title_text(self) -> Text:
+        return Text.assemble(("Compare", "bold"), " — every run on shared axes")
 
-    def on_mount(self) -> None:
-        self.redraw(force=True)
+    def legend_entries(self) -> list[tuple[str, str]]:
+        return [(r.info.label, rich_color(PALETTE[i % len(PALETTE)])) for i, r in enumerate(self.state.runs)]
 
     def draw(self) -> None:
         log = self.log_y
