@@ -8,7 +8,9 @@ become commands to the source; the screen shows their effect on the next frame.
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -20,31 +22,43 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from lrtui.events import Event
+from lrtui.events import Event, RunInfo
 from lrtui.screens.charts import CompareScreen, RunChartScreen, _ChartBase
 from lrtui.screens.help import HelpScreen
 from lrtui.sources import Source, SourceFactory
-from lrtui.state import ExperimentState, RunInfo
+from lrtui.state import ExperimentState
 from lrtui.widgets.panel import RunPanel
 from lrtui.widgets.statusbar import StatusBar
 
-FRAME_HZ = 12  # redraws per second at most
-CHART_EVERY = 3  # charts redraw every 3rd frame: plotext is the costly part
+FRAME_HZ = 12  # the queue is drained this often; state changes (pause, done) show on the next frame
+PANEL_EVERY = 3  # each panel redraws its numbers and lines every 3rd frame (4 per second), in turns
+CHART_EVERY = 3  # charts likewise: plotext is the costly part
+COMMAND_ECHO_SECONDS = 0.02
+GIL_SWITCH_SECONDS = 0.001
+
 MIN_PANEL_WIDTH = 38
 MIN_PANEL_HEIGHT = 7
 
 
-class RunGrid(VerticalScroll):
-    """Panels in as many columns as fit; rows share the height, scrolling past a minimum."""
+class RunGrid(VerticalScroll, can_focus=False):
+    """Panels in as many columns as fit; rows share the height, scrolling past a minimum.
+
+    The panels take the focus, not the grid: it scrolls to whichever panel has it.
+    """
 
     columns = 1
 
     def on_resize(self, event: events.Resize) -> None:
+        self.relayout(event.size.width, event.size.height)
+
+    def relayout(self, width: int | None = None, height: int | None = None) -> None:
+        width = self.size.width if width is None else width
+        height = self.size.height if height is None else height
         n = max(1, len(self.children))
-        cols = max(1, min(n, event.size.width // MIN_PANEL_WIDTH))
+        cols = max(1, min(n, width // MIN_PANEL_WIDTH))
         rows = math.ceil(n / cols)
         self.styles.grid_size_columns = cols
-        self.styles.grid_rows = str(max(MIN_PANEL_HEIGHT, event.size.height // rows))
+        self.styles.grid_rows = str(max(MIN_PANEL_HEIGHT, height // rows))
         self.columns = cols
 
 
@@ -81,6 +95,7 @@ class LrTuiApp(App[int]):
         self._source_label = source_label
         self.source: Source | None = None
         self._queue: asyncio.Queue[list[Event]] = asyncio.Queue()
+        self._switch_interval = sys.getswitchinterval()
         self._frame = 0
 
     # ---- layout -------------------------------------------------------------------------
@@ -92,14 +107,19 @@ class LrTuiApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The trainer thread holds the GIL between torch calls; each time the UI thread wakes it
+        # waits for the switch interval (5 ms by default) to get it back, several times per key.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        # torch and Textual leave ~300k long-lived objects; a full collection that scans them
+        # stops both threads for 100-200 ms. Frozen, they are left out of every collection.
+        gc.freeze()
         loop = asyncio.get_running_loop()
 
         def sink(batch: list[Event]) -> None:  # called on the worker thread
             loop.call_soon_threadsafe(self._queue.put_nowait, batch)
 
         self.source = self._source_factory(sink)
-        if self.state.runs:
-            self.panels()[0].focus()
         self._status()
         self.set_interval(1 / FRAME_HZ, self.frame, name="frame")
         self._run_source()
@@ -119,20 +139,36 @@ class LrTuiApp(App[int]):
 
     def frame(self) -> None:
         """Drain every waiting batch into state, then redraw what changed."""
-        self.drain()
         self._frame += 1
+        self.drain(turn=self._frame % PANEL_EVERY)
         if isinstance(self.screen, _ChartBase) and self._frame % CHART_EVERY == 0:
             self.screen.redraw()
 
-    def drain(self) -> None:
+    def drain(self, turn: int | None = None) -> None:
+        """Apply waiting events; redraw panels whose state changed, and those whose turn it is.
+
+        Panels take turns (a third of them per frame) so that no frame redraws the whole grid:
+        a key pressed meanwhile never waits behind a large redraw. `turn=None` redraws all.
+        """
         batches = []
         while not self._queue.empty():
             batches.append(self._queue.get_nowait())
         for batch in batches:
             self.state.apply(batch)
+        self._add_panels()
         for panel in self.panels():
-            panel.sync()
-        self._status()
+            panel.sync(data=turn is None or panel.index % PANEL_EVERY == turn)
+        if turn is None or turn == 0:
+            self._status()
+
+    def _add_panels(self) -> None:
+        """Runs that appeared since the last frame (watched files) get panels."""
+        grid = self.query_one(RunGrid)
+        have = len(grid.children)
+        if have == len(self.state.runs):
+            return
+        grid.mount_all(RunPanel(i, self.state.runs[i]) for i in range(have, len(self.state.runs)))
+        grid.relayout()
 
     def _status(self) -> None:
         bar = self.query_one_optional("#status", StatusBar)
@@ -140,6 +176,7 @@ class LrTuiApp(App[int]):
             bar.show(self.state, self._source_label)
 
     # ---- keys ---------------------------------------------------------------------------
+
     def focused_run(self) -> int | None:
         focused = self.focused
         return focused.index if isinstance(focused, RunPanel) else None
@@ -148,6 +185,8 @@ class LrTuiApp(App[int]):
         if self.source is None:
             return
         getattr(self.source, verb)(run)
+        # the source answers within a step; show it now rather than at the next regular frame
+        self.set_timer(COMMAND_ECHO_SECONDS, self.drain, name="echo")
 
     def action_toggle_all(self) -> None:
         self._command("toggle_pause", None)
@@ -202,6 +241,7 @@ class LrTuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self.stop_source()
+        sys.setswitchinterval(self._switch_interval)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

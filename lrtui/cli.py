@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lrtui import __version__
 from lrtui.config import (
@@ -25,6 +27,10 @@ from lrtui.errors import SpecError
 from lrtui.models import MODELS
 from lrtui.optimizers import ALIASES, parse_optimizer
 from lrtui.presets import PRESETS
+from lrtui.spec import ExperimentSpec
+
+if TYPE_CHECKING:
+    from lrtui.recorder import LogDirSink
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_checked(lambda v, n: count(v, n, 0), "--seed"), help="random seed (default 0)"
     )
     p.add_argument(
+        "--log-dir", metavar="DIR", help="also record every run to DIR as events files (lrtui watch DIR)"
+    )
+    p.add_argument(
         "--engine",
         type=_checked(lambda v, n: choice(v, n, ENGINES), "--engine"),
         help="auto (default): train all runs in one batched pass when the model allows",
@@ -139,21 +148,85 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "watch":
+        return _watch(argv[1:])
+    if argv and argv[0] == "export":
+        return _export(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_schedulers:
         return _list_schedulers()
     try:
         exp = build_experiment(settings_from(args), args.config)
+        log_sink = _log_sink(args.log_dir, exp) if args.log_dir else None
     except SpecError as exc:
         parser.exit(2, f"lrtui: error: {exc}\n")
-    if args.headless:
-        from lrtui.headless import run_headless
+    try:
+        if args.headless:
+            from lrtui.headless import run_headless
 
-        return run_headless(exp, sys.stdout)
-    from lrtui.live import run_app
+            return run_headless(exp, sys.stdout, extra_sink=log_sink)
+        from lrtui.live import run_app
 
-    return run_app(exp)
+        return run_app(exp, log_sink)
+    finally:
+        if log_sink is not None:
+            log_sink.close()
+
+
+def _log_sink(log_dir: str, exp: ExperimentSpec) -> LogDirSink:
+    from lrtui.recorder import LogDirSink
+    from lrtui.state import run_infos
+
+    try:
+        return LogDirSink(log_dir, run_infos(exp))
+    except OSError as exc:
+        raise SpecError(f"--log-dir {log_dir}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _watch(argv: list[str]) -> int:
+    p = _Parser(prog="lrtui watch", description="Watch events files live: one panel per file.")
+    p.add_argument("path", metavar="PATH", help="an events file, or a directory of them (*.jsonl)")
+    p.add_argument(
+        "--poll", type=_checked(positive, "--poll"), default=0.2, help="seconds between reads (0.2)"
+    )
+    args = p.parse_args(argv)
+    from lrtui.app import LrTuiApp
+    from lrtui.watch import WatchSource
+
+    def source(sink):
+        return WatchSource(args.path, sink, poll=args.poll)
+
+    app = LrTuiApp([], source, source_label=f"watching {args.path}")
+    app.run()
+    return 0
+
+
+def _export(argv: list[str]) -> int:
+    from lrtui.export import export_csv
+
+    p = _Parser(prog="lrtui export", description="Write every recorded step of events files as CSV.")
+    p.add_argument("path", metavar="PATH", help="an events file, or a directory of them (*.jsonl)")
+    p.add_argument(
+        "--csv", required=True, metavar="OUT", help="the CSV file to write (- for standard output)"
+    )
+    args = p.parse_args(argv)
+    path = Path(args.path)
+    if not path.exists():
+        p.exit(2, f"lrtui: error: {args.path}: no such file or directory\n")
+    try:
+        if args.csv == "-":
+            rows, corrupt = export_csv(path, sys.stdout)
+        else:
+            with open(args.csv, "w", encoding="utf-8", newline="") as out:
+                rows, corrupt = export_csv(path, out)
+    except OSError as exc:
+        p.exit(2, f"lrtui: error: {exc.filename or args.csv}: {exc.strerror or exc}\n")
+    print(f"lrtui: wrote {rows} rows to {args.csv}", file=sys.stderr)
+    if corrupt:
+        print(f"lrtui: skipped {corrupt} corrupt lines", file=sys.stderr)
+    return 0
 
 
 def _list_schedulers() -> int:

@@ -6,6 +6,8 @@ downstream (state, widgets, the headless table) reads only these types.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -22,6 +24,36 @@ class RunStatus(str, Enum):
     @property
     def finished(self) -> bool:
         return self in (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.ERROR, RunStatus.STOPPED)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What is known of a run before it starts: its name, its setup, its length if known."""
+
+    label: str
+    detail: str = ""  # key parameters, e.g. "step_size=2 gamma=0.1 · per epoch"
+    total_steps: int | None = None
+    epochs: int | None = None
+    batches: int | None = None
+    spec: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunAdded:
+    """A run appeared (a new events file, say): the UI gives it a panel."""
+
+    run: int
+    info: RunInfo
+    gen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CorruptLines:
+    """Lines of a run's events file that could not be read and were skipped."""
+
+    run: int
+    count: int
+    gen: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +106,165 @@ class PlanEvent:
     batches: int
 
 
-Event = StepEvent | EpochEvent | StatusEvent | PlanEvent
+Event = StepEvent | EpochEvent | StatusEvent | PlanEvent | RunAdded | CorruptLines
+
+
+# ---- the events file format ----------------------------------------------------------------
+# One JSON object per line. The first line is a header naming the format and its version; then
+# one line per training step ({"step": ...} with no "event" key, the common case kept short),
+# and occasional {"event": "epoch" | "status" | "plan", ...} lines. Non-finite numbers are
+# written as NaN / Infinity, as Python's json module does.
+
+FORMAT = "lrtui-events"
+VERSION = 1
+
+
+def encode_header(info: RunInfo, **extra: object) -> str:
+    head = {
+        "format": FORMAT,
+        "version": VERSION,
+        "run": info.label,
+        "detail": info.detail,
+        "spec": info.spec,
+        "total_steps": info.total_steps,
+        "epochs": info.epochs,
+        "batches": info.batches,
+        **extra,
+    }
+    return json.dumps(head) + "\n"
+
+
+def decode_header(line: str) -> RunInfo:
+    """Read a header line; ValueError names what is wrong with it."""
+    data = _object(line)
+    if data.get("format") != FORMAT:
+        raise ValueError("not an lrtui events file (no header line)")
+    version = data.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise ValueError(f"events format version {version!r} is newer than this lrtui reads ({VERSION})")
+    return RunInfo(
+        label=str(data.get("run") or "run"),
+        detail=str(data.get("detail") or ""),
+        total_steps=_opt_int(data.get("total_steps")),
+        epochs=_opt_int(data.get("epochs")),
+        batches=_opt_int(data.get("batches")),
+        spec=str(data.get("spec") or ""),
+    )
+
+
+def encode(event: Event) -> str | None:
+    """One line for a step, epoch, status or plan event; None for events files do not hold."""
+    if isinstance(event, StepEvent):
+        data: dict[str, object] = {
+            "step": event.step,
+            "epoch": event.epoch,
+            "lr": list(event.lrs),
+            "loss": event.loss,
+            "time": round(event.time, 6),
+        }
+    elif isinstance(event, EpochEvent):
+        data = {
+            "event": "epoch",
+            "epoch": event.epoch,
+            "step": event.step,
+            "lr": list(event.lrs),
+            "loss": event.loss,
+        }
+    elif isinstance(event, StatusEvent):
+        data = {
+            "event": "status",
+            "status": event.status.value,
+            "message": event.message,
+            "step": event.step,
+            "gen": event.gen,
+        }
+    elif isinstance(event, PlanEvent):
+        data = {"event": "plan", "lr": list(event.lrs), "interval": event.interval, "batches": event.batches}
+    else:
+        return None
+    return json.dumps(data) + "\n"
+
+
+def decode(line: str, run: int, gen: int) -> StepEvent | EpochEvent | StatusEvent | PlanEvent:
+    """Read one body line as an event of `run`; ValueError if it is not a valid line."""
+    data = _object(line)
+    kind = data.get("event")
+    if kind is None:
+        return StepEvent(
+            run,
+            gen,
+            _int(data, "step"),
+            _int(data, "epoch", 0),
+            _lrs(data),
+            _float(data, "loss"),
+            _float(data, "time", 0.0),
+        )
+    if kind == "epoch":
+        return EpochEvent(
+            run, gen, _int(data, "epoch"), _int(data, "step", 0), _lrs(data), _float(data, "loss")
+        )
+    if kind == "status":
+        try:
+            status = RunStatus(data.get("status"))
+        except ValueError:
+            raise ValueError(f"unknown status {data.get('status')!r}") from None
+        return StatusEvent(
+            run, _int(data, "gen", gen), status, str(data.get("message") or ""), _int(data, "step", 0)
+        )
+    if kind == "plan":
+        lrs = data.get("lr")
+        if not isinstance(lrs, list) or not all(_is_number(v) for v in lrs):
+            raise ValueError("plan needs a list of numbers")
+        return PlanEvent(
+            run,
+            gen,
+            tuple(float(v) for v in lrs),
+            str(data.get("interval") or "epoch"),
+            _int(data, "batches", 1),
+        )
+    raise ValueError(f"unknown event {kind!r}")
+
+
+def _object(line: str) -> dict:
+    try:
+        data = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        raise ValueError("not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _int(data: dict, key: str, default: int | None = None) -> int:
+    v = data.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{key} must be a whole number")
+    return v
+
+
+def _opt_int(v: object) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+def _float(data: dict, key: str, default: float | None = None) -> float:
+    v = data.get(key, default)
+    if v is None:
+        return math.nan
+    if not _is_number(v):
+        raise ValueError(f"{key} must be a number")
+    return float(v)
+
+
+def _lrs(data: dict) -> tuple[float, ...]:
+    v = data.get("lr")
+    if _is_number(v):
+        return (float(v),)
+    if isinstance(v, list) and all(_is_number(x) for x in v):
+        return tuple(float(x) for x in v)
+    if v is None:
+        return ()
+    raise ValueError("lr must be a number or a list of numbers")

@@ -8,6 +8,7 @@ it are complete.
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections.abc import Callable
@@ -97,6 +98,7 @@ def run_headless(
             inbox.put(None)
 
     printer = TablePrinter(exp, out)
+    gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
     thread = threading.Thread(target=work, name="lrtui-trainer", daemon=True)
     thread.start()
     interrupted = False

@@ -9,17 +9,24 @@ from lrtui.state import run_infos
 from lrtui.training import Trainer, resolve_device
 
 
-def build_app(exp: ExperimentSpec) -> LrTuiApp:
+def build_app(exp: ExperimentSpec, log_sink: Sink | None = None) -> LrTuiApp:
     device = resolve_device(exp.device)
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
     def source(sink: Sink) -> Trainer:
-        return Trainer(exp, sink, plans=True, linger=True)
+        if log_sink is None:
+            return Trainer(exp, sink, plans=True, linger=True)
+
+        def both(events):
+            log_sink(events)
+            sink(events)
+
+        return Trainer(exp, both, plans=True, linger=True)
 
     return LrTuiApp(run_infos(exp), source, source_label=f"{device.type} · {exp.model} · {optimizer}")
 
 
-def run_app(exp: ExperimentSpec) -> int:
-    app = build_app(exp)
+def run_app(exp: ExperimentSpec, log_sink: Sink | None = None) -> int:
+    app = build_app(exp, log_sink)
     app.run()
     return 0 if app.return_code in (None, 0) else app.return_code

@@ -11,23 +11,21 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepEvent
+from lrtui.events import (
+    CorruptLines,
+    EpochEvent,
+    Event,
+    PlanEvent,
+    RunAdded,
+    RunInfo,
+    RunStatus,
+    StatusEvent,
+    StepEvent,
+)
 from lrtui.series import BucketSeries
 from lrtui.spec import Call, ExperimentSpec, format_value
 
 MAX_EPOCH_MARKS = 2000
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What is known of a run before it starts: its name, its setup, its length if known."""
-
-    label: str
-    detail: str  # key parameters, e.g. "step_size=2 gamma=0.1 · per epoch"
-    total_steps: int | None = None
-    epochs: int | None = None
-    batches: int | None = None
-    spec: str = ""
 
 
 def run_infos(exp: ExperimentSpec) -> list[RunInfo]:
@@ -78,6 +76,7 @@ class RunView:
     plan_batches: int = 1
     epoch_ends: list[int] = field(default_factory=list)
     lr_changes: int = 0
+    corrupt_lines: int = 0
     version: int = 0  # bumped on every change, so widgets redraw only what changed
 
     def reset(self, gen: int) -> None:
@@ -122,6 +121,9 @@ class ExperimentState:
 
     def apply(self, events: Iterable[Event]) -> None:
         for ev in events:
+            if isinstance(ev, RunAdded):
+                self._add(ev)
+                continue
             if ev.run >= len(self.runs):
                 continue
             run = self.runs[ev.run]
@@ -138,6 +140,9 @@ class ExperimentState:
             elif isinstance(ev, StatusEvent):
                 run.status = ev.status
                 run.message = ev.message
+            elif isinstance(ev, CorruptLines):
+                run.corrupt_lines += ev.count
+                self.corrupt_lines += ev.count
             elif isinstance(ev, PlanEvent):
                 run.plan = ev.lrs
                 run.plan_interval = ev.interval
@@ -145,14 +150,24 @@ class ExperimentState:
             run.version += 1
         self._rate_window.append((self._clock(), self.total_steps))
 
+    def _add(self, ev: RunAdded) -> None:
+        while len(self.runs) <= ev.run:
+            self.runs.append(RunView(RunInfo(f"run {len(self.runs) + 1}")))
+        self.runs[ev.run].info = ev.info
+        self.runs[ev.run].version += 1
+
     def _step(self, run: RunView, ev: StepEvent) -> None:
+        if ev.step <= run.step:
+            return  # a step already seen (a re-read file): history only grows
         lr = ev.lrs[0] if ev.lrs else math.nan
         if run.step and lr != run.lr:
             run.lr_changes += 1
         run.step, run.epoch, run.lr, run.loss = ev.step, ev.epoch, lr, ev.loss
-        run.best_loss = min(run.best_loss, ev.loss)
-        run.lr_series.append(ev.step, lr)
-        run.loss_series.append(ev.step, ev.loss)
+        if math.isfinite(ev.loss):
+            run.best_loss = min(run.best_loss, ev.loss)
+            run.loss_series.append(ev.step, ev.loss)
+        if math.isfinite(lr):
+            run.lr_series.append(ev.step, lr)
         self.total_steps += 1
         if run.status is RunStatus.PENDING:
             run.status = RunStatus.RUNNING

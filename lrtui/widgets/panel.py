@@ -50,6 +50,9 @@ class RunPanel(Widget, can_focus=True):
         self.index = index
         self.view = view
         self._seen = -1
+        self._ready = False  # children exist only once mounted
+        self._message: str | None = None  # what the message line shows; None: not set yet
+        self._state: tuple = ()
         self.border_title = f"{index + 1} {view.info.label}" if index < 9 else view.info.label
 
     def compose(self) -> ComposeResult:
@@ -65,20 +68,33 @@ class RunPanel(Widget, can_focus=True):
             yield SparkLine(self._loss_data, classes="loss-spark")
 
     def on_mount(self) -> None:
+        self._ready = True
         self.sync(force=True)
+        if self.index == 0 and self.app.focused is None:
+            self.focus()  # the first panel starts focused, also when it appears later (watch)
 
     def on_resize(self) -> None:
         self.sync(force=True)
 
-    def sync(self, force: bool = False) -> None:
-        """Redraw from the view if it changed since the last time."""
+    def sync(self, force: bool = False, data: bool = True) -> None:
+        """Redraw from the view if it changed since the last time.
+
+        A change of state (paused, done, failed) shows at once; new numbers alone wait for a
+        `data` frame, so a fast run costs a bounded number of redraws per second.
+        """
         v = self.view
-        if not force and v.version == self._seen:
+        if not self._ready or (not force and v.version == self._seen):
+            return
+        state = (v.status, v.message, v.gen)
+        if not (force or data or state != self._state):
             return
         self._seen = v.version
+        self._state = state
         info = v.info
+        # fixed-height lines: no layout pass needed (a layout of the whole screen per update is
+        # what makes a busy grid slow)
         self.query_one(".detail", Static).update(
-            Text(info.detail, style="dim", overflow="ellipsis", no_wrap=True)
+            Text(info.detail, style="dim", overflow="ellipsis", no_wrap=True), layout=False
         )
         badge = Text(f" {v.status.value} ", style=STATUS_STYLE[v.status] + " reverse")
         self.border_subtitle = f"{v.status.value}"
@@ -89,7 +105,7 @@ class RunPanel(Widget, can_focus=True):
         steps = f"/{info.total_steps:,}" if info.total_steps else ""
         where = Text.assemble(badge, f" ep {v.epoch}{epochs} · step {v.step:,}{steps} ")
         width = max(0, self.content_region.width - where.cell_len)
-        self.query_one(".progress", Static).update(where + bar(v.progress, width))
+        self.query_one(".progress", Static).update(where + bar(v.progress, width), layout=False)
         self.query_one(".values", Static).update(
             Text.assemble(
                 ("lr ", "dim"),
@@ -98,11 +114,15 @@ class RunPanel(Widget, can_focus=True):
                 (fmt_loss(v.loss), "bold"),
                 ("   best ", "dim"),
                 fmt_loss(v.best_loss) if v.best_loss != math.inf else "—",
-            )
+            ),
+            layout=False,
         )
-        message = self.query_one(".message", Static)
-        message.display = bool(v.message) and v.status in (RunStatus.DIVERGED, RunStatus.ERROR)
-        message.update(Text(v.message, style="red"))
+        shown = v.message if v.status in (RunStatus.DIVERGED, RunStatus.ERROR) else ""
+        if shown != self._message:  # the one line whose height changes: lay out only then
+            self._message = shown
+            message = self.query_one(".message", Static)
+            message.display = bool(shown)
+            message.update(Text(shown, style="red"))
         for spark in self.query(SparkLine):
             spark.refresh()
 

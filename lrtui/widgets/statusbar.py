@@ -31,4 +31,4 @@ class StatusBar(Static):
         ]
         if state.corrupt_lines:
             parts.append((f"  {state.corrupt_lines} corrupt lines skipped", "yellow"))
-        self.update(Text.assemble(*parts, no_wrap=True, overflow="ellipsis"))
+        self.update(Text.assemble(*parts, no_wrap=True, overflow="ellipsis"), layout=False)

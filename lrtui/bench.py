@@ -1,0 +1,338 @@
+"""`python -m lrtui.bench`: how fast lrtui compares schedulers, and what watching costs.
+
+Each part runs in a process of its own (so peak memory is its own), on the seed experiment
+unless told otherwise, and the figures are printed side by side with their ratios:
+
+- tutorial: the tutorial's loop, plain PyTorch, training the runs one after another;
+- headless: the lrtui engine without a UI (`lrtui --headless`'s training);
+- app: the full Textual app under its headless driver, with key presses during training
+  (latency from a key press until the screen shows its effect);
+- history: the memory one run's display history holds after 1,000,000 steps.
+
+`--sync-check` runs the trainer on CUDA with torch's sync debug mode and counts host-device
+synchronisations per training step (needs a GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _experiment(epochs: int, batches: int, device: str = "cpu", engine: str = "auto"):
+    from lrtui.config import Settings, build_experiment
+
+    return build_experiment(
+        Settings(preset="seed", epochs=epochs, batches=batches, device=device, engine=engine)
+    )
+
+
+# ---- the parts, each in its own process --------------------------------------------------
+def part_tutorial(epochs: int, batches: int) -> dict:
+    """The tutorial's own loop: a model, an optimizer and a scheduler per run, in turn."""
+    import torch
+    from torch import nn, optim
+    from torch.optim import lr_scheduler as lrs
+
+    from lrtui.data import make_dataset
+    from lrtui.schedulers import build_scheduler
+
+    exp = _experiment(epochs, batches)
+    start = time.perf_counter()
+    x, y = make_dataset("random", batches, 32, 0)
+    trainloader = list(zip(x, y, strict=True))
+    for run in exp.runs:
+        model = nn.Linear(10, 2)
+        criterion = nn.CrossEntropyLoss()
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+        scheduler = build_scheduler(run.scheduler, optimizer)
+        plateau = isinstance(scheduler, lrs.ReduceLROnPlateau)
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                optimizer.zero_grad()
+                loss = criterion(model(inputs), labels)
+                loss.backward()
+                optimizer.step()
+            scheduler.step(loss.item()) if plateau else scheduler.step()
+    seconds = time.perf_counter() - start
+    steps = len(exp.runs) * epochs * batches
+    del torch
+    return {"seconds": seconds, "steps": steps, "peak_mb": _peak_mb()}
+
+
+def part_headless(epochs: int, batches: int, engine: str) -> dict:
+    from lrtui.training import Trainer
+
+    exp = _experiment(epochs, batches, engine=engine)
+    seen = [0]
+
+    def sink(events) -> None:
+        seen[0] += len(events)
+
+    start = time.perf_counter()
+    Trainer(exp, sink).run()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "steps": len(exp.runs) * epochs * batches, "peak_mb": _peak_mb()}
+
+
+def part_app(epochs: int, batches: int) -> dict:
+    from textual import events
+
+    from lrtui.app import LrTuiApp
+    from lrtui.events import RunStatus
+    from lrtui.state import run_infos
+    from lrtui.training import Trainer
+
+    exp = _experiment(epochs, batches)
+    holder: dict = {}
+
+    def factory(sink):
+        trainer = Trainer(exp, sink, plans=True)
+        holder["trainer"] = trainer
+        return trainer
+
+    app = LrTuiApp(run_infos(exp), factory, source_label="bench")
+    latencies: list[float] = []
+    pause_latencies: list[float] = []
+
+    async def drive() -> float:
+        shown: list[tuple[float, int | None]] = []  # when the screen was written, and what had focus
+        display = app._display
+
+        written = asyncio.Event()
+
+        def spy(screen, renderable) -> None:
+            display(screen, renderable)
+            shown.append((time.perf_counter(), getattr(app.focused, "index", None)))
+            written.set()
+
+        app._display = spy  # type: ignore[method-assign]
+
+        async def until_shown(t0: float, focused: int) -> float:
+            """Wait (without polling) for a screen write made after t0 with `focused` focused."""
+            while True:
+                hit = next((t for t, f in shown if t >= t0 and f == focused), None)
+                if hit is not None:
+                    return hit - t0
+                written.clear()
+                await written.wait()
+
+        async with app.run_test(size=(120, 40)):
+            start = time.perf_counter()  # the app is up; the trainer builds its data from here on
+            while app.state.total_steps == 0:
+                await asyncio.sleep(0.01)
+            target = 0
+            while app.state.overall() != "finished":
+                # focus: from the key event to the first screen write that shows it
+                target = (target + 1) % len(exp.runs)
+                t0 = time.perf_counter()
+                app.post_message(events.Key(str(target + 1), str(target + 1)))
+                latencies.append(await until_shown(t0, target))
+                if len(pause_latencies) < 10 and app.state.overall() == "running":
+                    # pause: a round trip through the trainer thread, until the status bar says so
+                    t0 = time.perf_counter()
+                    app.post_message(events.Key("space", " "))
+                    while app.state.overall() != "paused":  # a screen write follows each state change
+                        written.clear()
+                        await written.wait()
+                    seen = len(shown)
+                    while len(shown) == seen:
+                        written.clear()
+                        await written.wait()
+                    pause_latencies.append(shown[seen][0] - t0)
+                    app.post_message(events.Key("space", " "))
+                await asyncio.sleep(0.05)
+            seconds = time.perf_counter() - start
+            assert all(r.status is RunStatus.DONE for r in app.state.runs)
+            return seconds
+
+    seconds = asyncio.run(drive())
+    return {
+        "seconds": seconds,
+        "steps": len(exp.runs) * epochs * batches,
+        "peak_mb": _peak_mb(),
+        "key_ms": [round(v * 1000, 2) for v in latencies],
+        "pause_ms": [round(v * 1000, 2) for v in pause_latencies],
+    }
+
+
+def part_history(steps: int, runs: int) -> dict:
+    """Feed `steps` steps of `runs` runs into the display state; measure what it holds."""
+    import tracemalloc
+
+    from lrtui.events import RunInfo, StepEvent
+    from lrtui.state import ExperimentState
+
+    tracemalloc.start()
+    state = ExperimentState([RunInfo(f"run {i}", total_steps=steps) for i in range(runs)], time.monotonic)
+    chunk = 10_000
+    start = time.perf_counter()
+    for base in range(0, steps, chunk):
+        batch = [
+            StepEvent(r, 0, s, 1 + s // 1000, (0.1 / (1 + s // 1000),), 1.0 / s, 0.0)
+            for s in range(base + 1, min(steps, base + chunk) + 1)
+            for r in range(runs)
+        ]
+        state.apply(batch)
+        del batch
+    seconds = time.perf_counter() - start
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "history_bytes": state.history_bytes(),
+        "traced_bytes": current,
+        "steps": steps * runs,
+        "seconds": seconds,
+    }
+
+
+def part_sync_check(steps: int) -> dict:
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"skipped": "no CUDA device"}
+    from lrtui.training import Trainer
+
+    exp = _experiment(1, steps, device="cuda")
+    exp = type(exp)(**{**exp.__dict__, "runs": tuple(r for r in exp.runs if r.label != "ReduceLROnPlateau")})
+    Trainer(exp, lambda events: None).run()  # warm up (allocations, kernels)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("warn")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        Trainer(exp, lambda events: None, flush_interval=0.05).run()
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    torch.cuda.set_sync_debug_mode(0)
+    syncs = [w for w in caught if "synchroniz" in str(w.message).lower()]
+    run_steps = len(exp.runs) * steps
+    return {
+        "syncs": len(syncs),
+        "steps": run_steps,
+        "syncs_per_step": len(syncs) / run_steps,
+        "seconds": seconds,
+        "device": torch.cuda.get_device_name(),
+    }
+
+
+PARTS = {"tutorial", "headless", "sequential", "app", "history", "sync-check"}
+
+
+def _run_part(name: str, args: argparse.Namespace) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "lrtui.bench",
+        "--part",
+        name,
+        "--epochs",
+        str(args.epochs),
+        "--batches",
+        str(args.batches),
+        "--history-steps",
+        str(args.history_steps),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if done.returncode != 0:
+        raise SystemExit(f"lrtui.bench: part {name} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m lrtui.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=11)
+    p.add_argument("--batches", type=int, default=1000)
+    p.add_argument("--history-steps", type=int, default=1_000_000)
+    p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
+    p.add_argument("--sync-check", action="store_true", help="count CUDA syncs per step (needs a GPU)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = p.parse_args(argv)
+    if args.part:
+        warnings.simplefilter("ignore")
+        result = {
+            "tutorial": lambda: part_tutorial(args.epochs, args.batches),
+            "headless": lambda: part_headless(args.epochs, args.batches, "auto"),
+            "sequential": lambda: part_headless(args.epochs, args.batches, "sequential"),
+            "app": lambda: part_app(args.epochs, args.batches),
+            "history": lambda: part_history(args.history_steps, 1),
+            "sync-check": lambda: part_sync_check(args.batches),
+        }[args.part]()
+        print(json.dumps(result))
+        return 0
+    if args.sync_check:
+        print(json.dumps(_run_part("sync-check", args), indent=2))
+        return 0
+
+    print(f"lrtui bench: seed experiment, {args.epochs} epochs x {args.batches} batches x 6 schedulers")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
+    results = {
+        name: _run_part(name, args) for name in ("tutorial", "headless", "sequential", "app", "history")
+    }
+    tut, head, seq, app, hist = (results[k] for k in ("tutorial", "headless", "sequential", "app", "history"))
+    rows = [
+        ("tutorial loop (plain PyTorch, one run after another)", tut),
+        ("lrtui headless (stacked engine)", head),
+        ("lrtui headless (sequential engine)", seq),
+        ("lrtui app (Textual headless driver)", app),
+    ]
+    print(f"\n{'':56} {'wall s':>8} {'steps/s':>10} {'peak MB':>8}")
+    for label, r in rows:
+        print(f"{label:56} {r['seconds']:8.2f} {r['steps'] / r['seconds']:10,.0f} {r['peak_mb']:8.0f}")
+    rate = {k: r["steps"] / r["seconds"] for k, r in results.items() if "steps" in r and k != "history"}
+    print("\nratios")
+    print(
+        f"  headless wall time / tutorial wall time   {head['seconds'] / tut['seconds']:.2f}  (target <= 0.5)"
+    )
+    print(
+        f"  app steps/s / headless steps/s            {rate['app'] / rate['headless']:.2f}  (target >= 0.9)"
+    )
+    print(f"  sequential engine / tutorial wall time    {seq['seconds'] / tut['seconds']:.2f}")
+    keys, pauses = app["key_ms"], app["pause_ms"]
+    print("\nkey press -> screen, during training")
+    print(
+        f"  focus key   n={len(keys):3}  p50 {statistics.median(keys):6.1f} ms   "
+        f"p95 {_pct(keys, 0.95):6.1f} ms"
+        "  (target p95 <= 100)"
+    )
+    if pauses:
+        print(
+            f"  pause all   n={len(pauses):3}  p50 {statistics.median(pauses):6.1f} ms   "
+            f"p95 {_pct(pauses, 0.95):6.1f} ms  (through the trainer thread)"
+        )
+    mb = hist["history_bytes"] / 1e6
+    print(
+        f"\ndisplay history of one run after {args.history_steps:,} steps: {mb:.3f} MB of buckets, "
+        f"{hist['traced_bytes'] / 1e6:.3f} MB traced in all; "
+        f"x6 runs: {6 * hist['traced_bytes'] / 1e6:.2f} MB "
+        "(target <= 50 MB)"
+    )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""`lrtui watch`: tailing live files, and every way a live file can misbehave."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from appkit import settle
+
+from lrtui import RunRecorder
+from lrtui.app import LrTuiApp
+from lrtui.events import CorruptLines, RunAdded, RunStatus, StatusEvent, StepEvent
+from lrtui.watch import WatchSource
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Collect(list):
+    def __call__(self, batch):
+        self.extend(batch)
+
+    def of(self, kind):
+        return [e for e in self if isinstance(e, kind)]
+
+
+def _record(path: Path, name: str, steps: int, start: int = 1) -> Path:
+    rec = RunRecorder(path, name)
+    for step in range(start, start + steps):
+        rec.log(step, epoch=1, lr=0.1, loss=1.0 / step)
+    rec.close()
+    return rec.path
+
+
+def test_reads_a_directory_and_picks_up_new_files(tmp_path):
+    got = Collect()
+    src = WatchSource(tmp_path, got)
+    src.poll_once()
+    assert got == []
+    _record(tmp_path, "a", 3)
+    src.poll_once()
+    assert [e.info.label for e in got.of(RunAdded)] == ["a"]
+    _record(tmp_path, "b", 2)
+    src.poll_once()
+    assert [(e.run, e.info.label) for e in got.of(RunAdded)] == [(0, "a"), (1, "b")]
+    assert [(e.run, e.step) for e in got.of(StepEvent)] == [(0, 1), (0, 2), (0, 3), (1, 1), (1, 2)]
+
+
+def test_a_file_that_does_not_exist_yet(tmp_path):
+    got = Collect()
+    path = tmp_path / "later.jsonl"
+    src = WatchSource(path, got)
+    src.poll_once()
+    waiting = got.of(RunAdded)
+    assert len(waiting) == 1 and "waiting" in waiting[0].info.detail
+    src.poll_once()
+    assert len(got.of(RunAdded)) == 1  # said once
+    written = _record(tmp_path, "later", 2)
+    assert written == path
+    src.poll_once()
+    assert got.of(RunAdded)[-1].info.label == "later"
+    assert [e.step for e in got.of(StepEvent)] == [1, 2]
+
+
+def test_a_missing_directory_waits_quietly(tmp_path):
+    got = Collect()
+    src = WatchSource(tmp_path / "runs", got)
+    src.poll_once()
+    assert got == []
+    _record(tmp_path / "runs", "x", 1)
+    src.poll_once()
+    assert len(got.of(StepEvent)) == 1
+
+
+def test_a_half_written_last_line_waits_for_its_end(tmp_path):
+    path = _record(tmp_path, "h", 1)
+    got = Collect()
+    src = WatchSource(path, got)
+    src.poll_once()
+    with path.open("a") as f:
+        f.write('{"step": 2, "epoch": 1, "lr": [0.1], "lo')
+    src.poll_once()
+    assert [e.step for e in got.of(StepEvent)] == [1]
+    with path.open("a") as f:
+        f.write('ss": 0.5, "time": 0.1}\n')
+    src.poll_once()
+    assert [e.step for e in got.of(StepEvent)] == [1, 2]
+    assert got.of(CorruptLines) == []
+
+
+def test_corrupt_lines_are_skipped_and_counted(tmp_path):
+    path = _record(tmp_path, "c", 2)
+    with path.open("a") as f:
+        f.write('garbage\n{"step": "x"}\n')
+        f.write('{"step": 3, "epoch": 1, "lr": [0.1], "loss": 0.3, "time": 0.2}\n')
+    got = Collect()
+    WatchSource(path, got).poll_once()
+    assert [e.step for e in got.of(StepEvent)] == [1, 2, 3]
+    assert sum(e.count for e in got.of(CorruptLines)) == 2
+
+
+def test_a_truncated_file_is_read_again_from_the_start(tmp_path):
+    path = _record(tmp_path, "t", 5)
+    got = Collect()
+    src = WatchSource(path, got)
+    src.poll_once()
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3]))  # header + 2 steps: shorter than what was read
+    src.poll_once()
+    restarts = [e for e in got.of(StatusEvent) if e.gen == 1]
+    assert restarts and "truncated" in restarts[0].message
+    assert [e.step for e in got.of(StepEvent) if e.gen == 1] == [1, 2]
+
+
+def test_a_replaced_file_is_read_again(tmp_path):
+    path = _record(tmp_path, "r", 3)
+    got = Collect()
+    src = WatchSource(path, got)
+    src.poll_once()
+    replacement = _record(tmp_path / "new", "r", 4)
+    os.replace(replacement, path)
+    src.poll_once()
+    assert any("replaced" in e.message for e in got.of(StatusEvent))
+    assert [e.step for e in got.of(StepEvent) if e.gen == 1] == [1, 2, 3, 4]
+
+
+def test_a_non_finite_loss_marks_the_run_diverged(tmp_path):
+    rec = RunRecorder(tmp_path, "d")
+    rec.log(1, lr=0.1, loss=1.0)
+    rec.log(2, lr=0.1, loss=float("nan"))
+    rec.log(3, lr=0.1, loss=float("nan"))
+    rec.close()
+    got = Collect()
+    WatchSource(rec.path, got).poll_once()
+    assert [e.step for e in got.of(StepEvent)] == [1]
+    assert got.of(StatusEvent)[-1].status is RunStatus.DIVERGED
+
+
+def test_pause_freezes_and_restart_rereads(tmp_path):
+    path = _record(tmp_path, "p", 2)
+    got = Collect()
+    src = WatchSource(path, got)
+    src.poll_once()
+    src.toggle_pause(None)
+    src.poll_once()
+    assert got.of(StatusEvent)[-1].status is RunStatus.PAUSED
+    with path.open("a") as f:
+        f.write('{"step": 3, "epoch": 1, "lr": [0.1], "loss": 0.3, "time": 0.2}\n')
+    src.poll_once()
+    assert [e.step for e in got.of(StepEvent)] == [1, 2]  # frozen
+    src.toggle_pause(None)
+    src.poll_once()
+    assert [e.step for e in got.of(StepEvent)] == [1, 2, 3]
+    src.restart(0)
+    src.poll_once()
+    assert [e.step for e in got.of(StepEvent) if e.gen == 1] == [1, 2, 3]
+
+
+async def test_the_example_script_under_the_watcher(tmp_path):
+    """The example trains for real and records; the watch app shows its run to the end."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "train_with_recorder.py"),
+            "--log-dir",
+            str(tmp_path),
+            "--epochs",
+            "3",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "final accuracy" in done.stdout
+
+    def factory(sink):
+        src = WatchSource(tmp_path, sink)
+        src.run = src.poll_once  # one read, then the worker ends: a deterministic test
+        return src
+
+    app = LrTuiApp([], factory, source_label="watching")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        assert len(app.panels()) == 1
+        run = app.state.runs[0]
+        assert run.info.label == "spirals" and run.status is RunStatus.DONE
+        assert run.step == run.info.total_steps == 3 * 63
+        assert run.loss < 0.69  # it learned something
+        await pilot.press("enter")
+        assert app.screen.__class__.__name__ == "RunChartScreen"
