@@ -97,11 +97,13 @@ class LrTuiApp(App[int]):
         self._queue: asyncio.Queue[list[Event]] = asyncio.Queue()
         self._switch_interval = sys.getswitchinterval()
         self._frame = 0
+        # held, not queried: while a chart screen is on top, queries search that screen instead
+        self.grid = RunGrid(id="grid")
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        with RunGrid(id="grid"):
+        with self.grid:
             for i, view in enumerate(self.state.runs):
                 yield RunPanel(i, view)
         yield Footer()
@@ -126,10 +128,10 @@ class LrTuiApp(App[int]):
 
     @property
     def _columns(self) -> int:
-        return self.query_one(RunGrid).columns
+        return self.grid.columns
 
     def panels(self) -> list[RunPanel]:
-        return list(self.query(RunPanel))
+        return [w for w in self.grid.children if isinstance(w, RunPanel)]
 
     # ---- the worker and the frame -------------------------------------------------------
     @work(thread=True, exclusive=True, group="source", exit_on_error=False)
@@ -163,7 +165,7 @@ class LrTuiApp(App[int]):
 
     def _add_panels(self) -> None:
         """Runs that appeared since the last frame (watched files) get panels."""
-        grid = self.query_one(RunGrid)
+        grid = self.grid
         have = len(grid.children)
         if have == len(self.state.runs):
             return

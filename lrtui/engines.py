@@ -71,9 +71,8 @@ class StackedEngine:
         losses = losses.view(n, -1).mean(dim=1)
         losses.sum().backward()
         for k, leaf in enumerate(leaves.values()):
-            grad = leaf.grad
-            for j, r in enumerate(runs):
-                self._params[r][k].grad = grad[j]
+            for r, grad in zip(runs, leaf.grad.unbind(0), strict=True):
+                self._params[r][k].grad = grad
         return losses.detach()
 
 

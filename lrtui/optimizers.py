@@ -72,4 +72,8 @@ def check_optimizer(call: Call) -> Call:
 
 def build_optimizer(call: Call, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
     kwargs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in call.kwargs}
+    params = list(params)
+    if params and params[0].device.type == "cpu":
+        # the per-tensor loop torch picks on CPU anyway, without re-deciding it every step
+        kwargs["foreach"] = False
     return OPTIMIZERS[call.name](params, lr=lr, **kwargs)

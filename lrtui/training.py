@@ -28,6 +28,7 @@ from lrtui.schedulers import build_scheduler, plan, uses_metric
 from lrtui.spec import ExperimentSpec, RunSpec
 
 Sink = Callable[[list[Event]], None]
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def resolve_device(name: str) -> torch.device:
@@ -58,7 +59,7 @@ class _Run:
         return self.status is RunStatus.RUNNING and not self.paused
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A step or epoch whose loss is still on the device."""
 
@@ -106,6 +107,7 @@ class Trainer:
             _Run(i, spec, uses_metric(spec.scheduler), paused=start_paused) for i, spec in enumerate(exp.runs)
         ]
         self._out = _Outbox()
+        self._shared: torch.optim.Optimizer | None = None
         self.device = resolve_device(exp.device)
 
     # ---- control, from any thread -------------------------------------------------------
@@ -140,6 +142,7 @@ class Trainer:
         )
         for r in self._runs:
             self._start(r)
+        self._shared = self._shared_optimizer()
         self._flush()
         last_flush = self._clock()
         with warnings.catch_warnings():
@@ -166,6 +169,23 @@ class Trainer:
                 r.status = RunStatus.STOPPED
         self._flush()
 
+    def _shared_optimizer(self) -> torch.optim.Optimizer | None:
+        """One optimizer stepping every run's param group in a single call.
+
+        Each run keeps its own real optimizer, which its scheduler drives; the shared one holds
+        the very same group dicts (so every LR the schedulers set is the one used) and keeps
+        per-parameter state, which is per run since no two runs share a parameter. A call
+        per run would cost torch's fixed per-step overhead once per run.
+        """
+        handles = [r.optimizer for r in self._runs]
+        if any(h is None for h in handles):
+            return None
+        first = handles[0]
+        try:
+            return type(first)([h.param_groups[0] for h in handles], **first.defaults)
+        except Exception:  # an optimizer that cannot be built this way steps run by run
+            return None
+
     def _start(self, r: _Run) -> None:
         """(Re)build run `r` from the shared initial weights with a fresh optimizer and scheduler."""
         r.step = r.epoch = r.batch = 0
@@ -173,6 +193,10 @@ class Trainer:
         self._engine.reset(r.index)
         try:
             r.optimizer = build_optimizer(self.exp.optimizer, self._engine.params(r.index), self.exp.lr)
+            if self._shared is not None:  # a restart: the fresh group and state replace the old
+                self._shared.param_groups[r.index] = r.optimizer.param_groups[0]
+                for p in r.optimizer.param_groups[0]["params"]:
+                    self._shared.state.pop(p, None)
             r.scheduler = build_scheduler(r.spec.scheduler, r.optimizer)
         except Exception as exc:  # a run that cannot start fails alone
             self._fail(r, f"cannot build {r.spec.scheduler.name}: {_one_line(exc)}")
@@ -205,21 +229,26 @@ class Trainer:
         self._out.losses.append(losses)
         self._out.loss_count += len(active)
         now = self._clock()
+        used = [tuple(float(g["lr"]) for g in r.optimizer.param_groups) for r in active]  # type: ignore[union-attr]
+        stepped = self._optimizer_step(active, used)
         for j, r in enumerate(active):
             opt = r.optimizer
             assert opt is not None
-            lrs = tuple(float(g["lr"]) for g in opt.param_groups)
+            lrs = used[j]
             try:
-                opt.step()
+                if not stepped[j]:
+                    continue
+                if self._shared is None:
+                    opt.step()
                 r.step += 1
                 r.batch += 1
                 end_of_epoch = r.batch == exp.batches
                 if r.spec.interval == "batch":
-                    self._step_scheduler(r, losses[j])
+                    self._step_scheduler(r, losses, j)
                 pending = _Pending(r, r.gen, r.step, r.epoch + 1, lrs, now - r.started, base + j)
                 if end_of_epoch:
                     if r.spec.interval == "epoch":
-                        self._step_scheduler(r, losses[j])
+                        self._step_scheduler(r, losses, j)
                     pending.end_of_epoch = True
                     pending.epoch_lrs = tuple(float(g["lr"]) for g in opt.param_groups)
                     r.epoch += 1
@@ -231,9 +260,33 @@ class Trainer:
             except Exception as exc:
                 self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {_one_line(exc)}")
 
-    def _step_scheduler(self, r: _Run, loss: Tensor) -> None:
+    def _optimizer_step(self, active: list[_Run], lrs: list[tuple[float, ...]]) -> list[bool]:
+        """Step every active run's parameters in one call; which runs took the step."""
+        ok = [True] * len(active)
+        if self._shared is None:
+            return ok
+        for j, r in enumerate(active):
+            bad = next((lr for lr in lrs[j] if not (math.isfinite(lr) and abs(lr) < FLOAT32_MAX)), None)
+            if bad is not None:  # would fail inside the shared step, for every run: fail it alone
+                ok[j] = False
+                for p in r.optimizer.param_groups[0]["params"]:  # type: ignore[union-attr]
+                    p.grad = None
+                self._fail(r, f"{r.spec.scheduler.name} set a learning rate torch cannot use: {bad}")
+        try:
+            self._shared.step()
+        except Exception as exc:
+            for j, r in enumerate(active):
+                if ok[j]:
+                    ok[j] = False
+                    self._fail(r, f"optimizer step failed: {_one_line(exc)}")
+        for r in active:  # paused runs must never see these gradients again
+            for p in r.optimizer.param_groups[0]["params"]:  # type: ignore[union-attr]
+                p.grad = None
+        return ok
+
+    def _step_scheduler(self, r: _Run, losses: Tensor, j: int) -> None:
         if r.metric:
-            r.scheduler.step(float(loss))  # the schedule needs the value: one read per step
+            r.scheduler.step(float(losses[j]))  # the schedule needs the value: one read per step
         else:
             r.scheduler.step()
 
