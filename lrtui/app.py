@@ -30,8 +30,8 @@ from lrtui.state import ExperimentState
 from lrtui.widgets.panel import RunPanel
 from lrtui.widgets.statusbar import StatusBar
 
-FRAME_HZ = 12  # the queue is drained this often; state changes (pause, done) show on the next frame
-PANEL_EVERY = 3  # each panel redraws its numbers and lines every 3rd frame (4 per second), in turns
+FRAME_HZ = 10  # the queue is drained this often; state changes (pause, done) show on the next frame
+PANEL_EVERY = 5  # each panel redraws its numbers and lines every 5th frame (2 per second), in turns
 CHART_EVERY = 3  # charts likewise: plotext is the costly part
 COMMAND_ECHO_SECONDS = 0.02
 GIL_SWITCH_SECONDS = 0.001

@@ -94,11 +94,16 @@ def _app_run(epochs: int, batches: int, probe: bool) -> dict:
 
     from lrtui.app import LrTuiApp
     from lrtui.events import RunStatus
+    from lrtui.live import LIVE_FLUSH_SECONDS
     from lrtui.state import run_infos
     from lrtui.training import Trainer
 
     exp = _experiment(epochs, batches)
-    app = LrTuiApp(run_infos(exp), lambda sink: Trainer(exp, sink, plans=True), source_label="bench")
+    app = LrTuiApp(
+        run_infos(exp),
+        lambda sink: Trainer(exp, sink, plans=True, flush_interval=LIVE_FLUSH_SECONDS),
+        source_label="bench",
+    )
     latencies: list[float] = []
     pause_latencies: list[float] = []
     paused_for = 0.0

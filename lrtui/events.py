@@ -70,6 +70,35 @@ class StepEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class StepBlock:
+    """Consecutive steps of one run, as columns: how live training reaches the UI.
+
+    A trainer takes tens of thousands of steps a second; one object per run per batch of
+    events (rather than per step) keeps both the trainer and the UI cheap.
+    """
+
+    run: int
+    gen: int
+    first_step: int
+    epochs: tuple[int, ...]
+    lrs: tuple[tuple[float, ...], ...]
+    losses: tuple[float, ...]
+    times: tuple[float, ...]
+
+    def __len__(self) -> int:
+        return len(self.losses)
+
+    def steps(self) -> list[StepEvent]:
+        """The same steps one by one (for files, and for tests)."""
+        return [
+            StepEvent(self.run, self.gen, self.first_step + i, e, lr, loss, t)
+            for i, (e, lr, loss, t) in enumerate(
+                zip(self.epochs, self.lrs, self.losses, self.times, strict=True)
+            )
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class EpochEvent:
     """The end of an epoch, after the scheduler stepped: the LR the next epoch starts with."""
 
@@ -106,7 +135,7 @@ class PlanEvent:
     batches: int
 
 
-Event = StepEvent | EpochEvent | StatusEvent | PlanEvent | RunAdded | CorruptLines
+Event = StepEvent | StepBlock | EpochEvent | StatusEvent | PlanEvent | RunAdded | CorruptLines
 
 
 # ---- the events file format ----------------------------------------------------------------
@@ -153,7 +182,9 @@ def decode_header(line: str) -> RunInfo:
 
 
 def encode(event: Event) -> str | None:
-    """One line for a step, epoch, status or plan event; None for events files do not hold."""
+    """Line(s) for a step, epoch, status or plan event; None for events files do not hold."""
+    if isinstance(event, StepBlock):
+        return "".join(encode(step) or "" for step in event.steps())
     if isinstance(event, StepEvent):
         data: dict[str, object] = {
             "step": event.step,

@@ -8,6 +8,10 @@ from lrtui.spec import ExperimentSpec
 from lrtui.state import run_infos
 from lrtui.training import Trainer, resolve_device
 
+# Events reach the app in batches this often: a screen redraws panels twice a second, so
+# smaller batches would only cost the UI thread more wake-ups.
+LIVE_FLUSH_SECONDS = 0.1
+
 
 def build_app(exp: ExperimentSpec, log_sink: Sink | None = None) -> LrTuiApp:
     device = resolve_device(exp.device)
@@ -15,13 +19,13 @@ def build_app(exp: ExperimentSpec, log_sink: Sink | None = None) -> LrTuiApp:
 
     def source(sink: Sink) -> Trainer:
         if log_sink is None:
-            return Trainer(exp, sink, plans=True, linger=True)
+            return Trainer(exp, sink, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS)
 
         def both(events):
             log_sink(events)
             sink(events)
 
-        return Trainer(exp, both, plans=True, linger=True)
+        return Trainer(exp, both, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS)
 
     return LrTuiApp(run_infos(exp), source, source_label=f"{device.type} · {exp.model} · {optimizer}")
 

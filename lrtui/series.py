@@ -65,6 +65,38 @@ class BucketSeries:
         self.last_value = value
         self.count += 1
 
+    def extend(self, first_step: int, values: list[float] | tuple[float, ...]) -> None:
+        """Append values for steps first_step, first_step + 1, ... a bucket's worth at a time."""
+        if not values:
+            return
+        if first_step <= self.last_step and self.count:
+            raise ValueError(f"steps must increase: {first_step} after {self.last_step}")
+        step, i, n = first_step, 0, len(values)
+        while i < n:
+            index = (step - 1) // self.width
+            while index >= self.capacity:
+                self._halve()
+                index = (step - 1) // self.width
+            while len(self._count) <= index:
+                self._low.append(math.inf)
+                self._high.append(-math.inf)
+                self._sum.append(0.0)
+                self._count.append(0)
+            take = min(n - i, (index + 1) * self.width - step + 1)
+            chunk = values[i : i + take]
+            low, high = min(chunk), max(chunk)
+            if low < self._low[index]:
+                self._low[index] = low
+            if high > self._high[index]:
+                self._high[index] = high
+            self._sum[index] += sum(chunk)
+            self._count[index] += take
+            i += take
+            step += take
+        self.last_step = step - 1
+        self.last_value = values[-1]
+        self.count += n
+
     def _halve(self) -> None:
         low, high, total, count = array("d"), array("d"), array("d"), array("l")
         for i in range(0, len(self._count), 2):

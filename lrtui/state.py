@@ -20,6 +20,7 @@ from lrtui.events import (
     RunInfo,
     RunStatus,
     StatusEvent,
+    StepBlock,
     StepEvent,
 )
 from lrtui.series import BucketSeries
@@ -131,7 +132,9 @@ class ExperimentState:
                 continue  # from before a restart
             if ev.gen > run.gen:
                 run.reset(ev.gen)
-            if isinstance(ev, StepEvent):
+            if isinstance(ev, StepBlock):
+                self._block(run, ev)
+            elif isinstance(ev, StepEvent):
                 self._step(run, ev)
             elif isinstance(ev, EpochEvent):
                 run.epochs_done = ev.epoch
@@ -155,6 +158,33 @@ class ExperimentState:
             self.runs.append(RunView(RunInfo(f"run {len(self.runs) + 1}")))
         self.runs[ev.run].info = ev.info
         self.runs[ev.run].version += 1
+
+    def _block(self, run: RunView, ev: StepBlock) -> None:
+        """Many steps at once: column-wise, so the UI's cost does not grow with training speed."""
+        skip = max(0, run.step - ev.first_step + 1)  # steps already seen
+        losses = ev.losses[skip:]
+        if not losses:
+            return
+        first = ev.first_step + skip
+        lrs = [lr[0] if lr else math.nan for lr in ev.lrs[skip:]]
+        previous = run.lr if run.step else lrs[0]
+        run.lr_changes += sum(1 for a, b in zip([previous, *lrs[:-1]], lrs, strict=True) if a != b)
+        run.step, run.epoch = first + len(losses) - 1, ev.epochs[-1]
+        run.lr, run.loss = lrs[-1], losses[-1]
+        finite = [v for v in losses if math.isfinite(v)]
+        if len(finite) == len(losses):
+            run.loss_series.extend(first, losses)
+        else:
+            for i, v in enumerate(losses):
+                if math.isfinite(v):
+                    run.loss_series.append(first + i, v)
+        if finite:
+            run.best_loss = min(run.best_loss, min(finite))
+        if all(math.isfinite(v) for v in lrs):
+            run.lr_series.extend(first, lrs)
+        self.total_steps += len(losses)
+        if run.status is RunStatus.PENDING:
+            run.status = RunStatus.RUNNING
 
     def _step(self, run: RunView, ev: StepEvent) -> None:
         if ev.step <= run.step:

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from lrtui.data import make_dataset
 from lrtui.engines import Engine, make_engine
-from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepEvent
+from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepBlock
 from lrtui.models import MODELS, initial_state
 from lrtui.optimizers import build_optimizer
 from lrtui.schedulers import build_scheduler, plan, uses_metric
@@ -72,6 +72,34 @@ class _Pending:
     loss_at: int  # index into the concatenated pending losses
     end_of_epoch: bool = False
     epoch_lrs: tuple[float, ...] = ()
+
+
+@dataclass(slots=True)
+class _Block:
+    """A StepBlock being gathered."""
+
+    first_step: int
+    epochs: list[int] = field(default_factory=list)
+    lrs: list[tuple[float, ...]] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def add(self, epoch: int, lrs: tuple[float, ...], loss: float, time: float) -> None:
+        self.epochs.append(epoch)
+        self.lrs.append(lrs)
+        self.losses.append(loss)
+        self.times.append(time)
+
+    def event(self, run: int, gen: int) -> StepBlock:
+        return StepBlock(
+            run,
+            gen,
+            self.first_step,
+            tuple(self.epochs),
+            tuple(self.lrs),
+            tuple(self.losses),
+            tuple(self.times),
+        )
 
 
 @dataclass
@@ -301,25 +329,42 @@ class Trainer:
         values: list[float] = torch.cat(out.losses).tolist() if out.losses else []
         events: list[Event] = []
         dead: set[tuple[int, int]] = set()
+        blocks: dict[tuple[int, int], _Block] = {}  # steps gathered per run until its next other event
+
+        def close(key: tuple[int, int]) -> None:
+            block = blocks.pop(key, None)
+            if block is not None:
+                events.append(block.event(*key))
+
         for item in out.items:
             if not isinstance(item, _Pending):
-                if (item.run, item.gen) not in dead:
+                key = (item.run, item.gen)
+                close(key)
+                if key not in dead:
                     events.append(item)
                 continue
             r = item.run
-            if (r.index, item.gen) in dead:
+            key = (r.index, item.gen)
+            if key in dead:
                 continue
             loss = values[item.loss_at]
             if not math.isfinite(loss):
-                dead.add((r.index, item.gen))
+                close(key)
+                dead.add(key)
                 if item.gen == r.gen:
                     r.status = RunStatus.DIVERGED
                 message = f"loss became {loss} at step {item.step} (epoch {item.epoch})"
                 events.append(StatusEvent(r.index, item.gen, RunStatus.DIVERGED, message, item.step))
                 continue
-            events.append(StepEvent(r.index, item.gen, item.step, item.epoch, item.lrs, loss, item.time))
+            block = blocks.get(key)
+            if block is None:
+                block = blocks[key] = _Block(item.step)
+            block.add(item.epoch, item.lrs, loss, item.time)
             if item.end_of_epoch:
+                close(key)
                 events.append(EpochEvent(r.index, item.gen, item.epoch, item.step, item.epoch_lrs, loss))
+        for key in list(blocks):
+            close(key)
         self._out = _Outbox()
         if events:
             self._sink(events)

@@ -8,7 +8,7 @@ from helpers import train
 
 from lrtui.app import LrTuiApp
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepEvent
+from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepBlock, StepEvent
 from lrtui.sources import ReplaySource
 from lrtui.spec import Call, ExperimentSpec
 from lrtui.state import run_infos
@@ -23,6 +23,21 @@ def cut(events: list[Event], step: int) -> list[Event]:
     """The stream as it stood when every run had taken `step` steps."""
     out: list[Event] = []
     for e in events:
+        if isinstance(e, StepBlock):
+            keep = max(0, step - e.first_step + 1)
+            if keep:
+                out.append(
+                    StepBlock(
+                        e.run,
+                        e.gen,
+                        e.first_step,
+                        e.epochs[:keep],
+                        e.lrs[:keep],
+                        e.losses[:keep],
+                        e.times[:keep],
+                    )
+                )
+            continue
         if isinstance(e, (StepEvent, EpochEvent)) and e.step > step:
             continue
         if isinstance(e, StatusEvent) and (e.step > step or (e.status.finished and e.step >= step)):
@@ -32,7 +47,7 @@ def cut(events: list[Event], step: int) -> list[Event]:
 
 
 def paused(events: list[Event], runs: range | list[int]) -> list[Event]:
-    last = {e.run: e.step for e in events if isinstance(e, StepEvent)}
+    last = {e.run: e.first_step + len(e) - 1 for e in events if isinstance(e, StepBlock)}
     return events + [StatusEvent(r, 0, RunStatus.PAUSED, "", last.get(r, 0)) for r in runs]
 
 

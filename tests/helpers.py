@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lrtui.data import make_dataset
-from lrtui.events import EpochEvent, Event, StatusEvent, StepEvent
+from lrtui.events import EpochEvent, Event, StatusEvent, StepBlock, StepEvent
 from lrtui.models import MODELS, initial_state
 from lrtui.optimizers import build_optimizer
 from lrtui.spec import ExperimentSpec
@@ -21,8 +21,19 @@ def train(exp: ExperimentSpec, **kwargs) -> list[Event]:
     return events
 
 
+def all_steps(events: list[Event]) -> list[StepEvent]:
+    """Every step, one by one, whether it came alone or in a block."""
+    out: list[StepEvent] = []
+    for e in events:
+        if isinstance(e, StepBlock):
+            out.extend(e.steps())
+        elif isinstance(e, StepEvent):
+            out.append(e)
+    return out
+
+
 def steps_of(events: list[Event], run: int, gen: int = 0) -> list[StepEvent]:
-    return [e for e in events if isinstance(e, StepEvent) and e.run == run and e.gen == gen]
+    return [e for e in all_steps(events) if e.run == run and e.gen == gen]
 
 
 def epochs_of(events: list[Event], run: int, gen: int = 0) -> list[EpochEvent]:
