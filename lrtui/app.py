@@ -31,7 +31,7 @@ from lrtui.widgets.panel import RunPanel
 from lrtui.widgets.statusbar import StatusBar
 
 FRAME_HZ = 10  # the queue is drained this often; state changes (pause, done) show on the next frame
-PANEL_EVERY = 5  # each panel redraws its numbers and lines every 5th frame (2 per second), in turns
+PANEL_EVERY = 5  # panels redraw their numbers and lines every 5th frame (2 per second), all at once
 CHART_EVERY = 3  # charts likewise: plotext is the costly part
 COMMAND_ECHO_SECONDS = 0.02
 GIL_SWITCH_SECONDS = 0.001
@@ -142,15 +142,14 @@ class LrTuiApp(App[int]):
     def frame(self) -> None:
         """Drain every waiting batch into state, then redraw what changed."""
         self._frame += 1
-        self.drain(turn=self._frame % PANEL_EVERY)
+        self.drain(data=self._frame % PANEL_EVERY == 0)
         if isinstance(self.screen, _ChartBase) and self._frame % CHART_EVERY == 0:
             self.screen.redraw()
 
-    def drain(self, turn: int | None = None) -> None:
-        """Apply waiting events; redraw panels whose state changed, and those whose turn it is.
+    def drain(self, data: bool = True) -> None:
+        """Apply waiting events; redraw panels whose state changed, and with `data` all panels.
 
-        Panels take turns (a third of them per frame) so that no frame redraws the whole grid:
-        a key pressed meanwhile never waits behind a large redraw. `turn=None` redraws all.
+        All panels redraw in the same frame, so side by side they always show the same moment.
         """
         batches = []
         while not self._queue.empty():
@@ -159,8 +158,8 @@ class LrTuiApp(App[int]):
             self.state.apply(batch)
         self._add_panels()
         for panel in self.panels():
-            panel.sync(data=turn is None or panel.index % PANEL_EVERY == turn)
-        if turn is None or turn == 0:
+            panel.sync(data=data)
+        if data:
             self._status()
 
     def _add_panels(self) -> None:

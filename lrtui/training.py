@@ -136,6 +136,7 @@ class Trainer:
         ]
         self._out = _Outbox()
         self._shared: torch.optim.Optimizer | None = None
+        self._plan_cache: dict[int, tuple[float, ...] | None] = {}
         self.device = resolve_device(exp.device)
 
     # ---- control, from any thread -------------------------------------------------------
@@ -232,7 +233,9 @@ class Trainer:
         r.status = RunStatus.RUNNING
         self._emit(StatusEvent(r.index, r.gen, RunStatus.PAUSED if r.paused else RunStatus.RUNNING, step=0))
         if self._plans:
-            lrs = plan(r.spec, self.exp)
+            if r.index not in self._plan_cache:  # a plan depends on the spec alone: a restart reuses it
+                self._plan_cache[r.index] = plan(r.spec, self.exp)
+            lrs = self._plan_cache[r.index]
             if lrs is not None:
                 self._emit(PlanEvent(r.index, r.gen, lrs, r.spec.interval, self.exp.batches))
 
