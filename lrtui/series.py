@@ -46,15 +46,7 @@ class BucketSeries:
     def append(self, step: int, value: float) -> None:
         if step <= self.last_step and self.count:
             raise ValueError(f"steps must increase: {step} after {self.last_step}")
-        index = (step - 1) // self.width
-        while index >= self.capacity:
-            self._halve()
-            index = (step - 1) // self.width
-        while len(self._count) <= index:
-            self._low.append(math.inf)
-            self._high.append(-math.inf)
-            self._sum.append(0.0)
-            self._count.append(0)
+        index = self._bucket(step)
         if value < self._low[index]:
             self._low[index] = value
         if value > self._high[index]:
@@ -73,15 +65,7 @@ class BucketSeries:
             raise ValueError(f"steps must increase: {first_step} after {self.last_step}")
         step, i, n = first_step, 0, len(values)
         while i < n:
-            index = (step - 1) // self.width
-            while index >= self.capacity:
-                self._halve()
-                index = (step - 1) // self.width
-            while len(self._count) <= index:
-                self._low.append(math.inf)
-                self._high.append(-math.inf)
-                self._sum.append(0.0)
-                self._count.append(0)
+            index = self._bucket(step)
             take = min(n - i, (index + 1) * self.width - step + 1)
             chunk = values[i : i + take]
             low, high = min(chunk), max(chunk)
@@ -96,6 +80,19 @@ class BucketSeries:
         self.last_step = step - 1
         self.last_value = values[-1]
         self.count += n
+
+    def _bucket(self, step: int) -> int:
+        """The bucket `step` falls in, merging buckets or opening new ones as needed."""
+        index = (step - 1) // self.width
+        while index >= self.capacity:
+            self._halve()
+            index = (step - 1) // self.width
+        while len(self._count) <= index:
+            self._low.append(math.inf)
+            self._high.append(-math.inf)
+            self._sum.append(0.0)
+            self._count.append(0)
+        return index
 
     def _halve(self) -> None:
         low, high, total, count = array("d"), array("d"), array("d"), array("l")

@@ -1,13 +1,9 @@
-"""A sparkline of any height whose columns can be styled apart (trained vs planned)."""
+"""Sparklines of any height, as rows of block characters, for the run panels."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-
-from rich.text import Text
-from textual.widget import Widget
 
 from lrtui.series import Column
 
@@ -63,33 +59,3 @@ def render_rows(levels: list[float | None], rows: int) -> list[list[str]]:
             fill = max(0, min(8, total - r * 8))
             grid[rows - 1 - r][c] = BLOCKS[fill]
     return grid
-
-
-class SparkLine(Widget):
-    """Draws whatever `source(width)` returns, fresh on every refresh."""
-
-    DEFAULT_CSS = """
-    SparkLine { height: 1fr; min-height: 1; width: 1fr; }
-    """
-    COMPONENT_CLASSES = {"sparkline--done", "sparkline--plan"}
-
-    def __init__(self, source: Callable[[int], SparkData] | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.source = source
-
-    def render(self) -> Text:
-        width, rows = self.size.width, max(1, self.size.height)
-        if self.source is None or width <= 0:
-            return Text("")
-        data = self.source(width)
-        grid = render_rows(scale(data.values, data.log), rows)
-        done = self.get_component_rich_style("sparkline--done")
-        plan = self.get_component_rich_style("sparkline--plan")
-        text = Text(no_wrap=True, overflow="crop")
-        for r, row in enumerate(grid):
-            line = "".join(row)
-            text.append(line[: data.done], done)
-            text.append(line[data.done :], plan)
-            if r < rows - 1:
-                text.append("\n")
-        return text
