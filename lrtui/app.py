@@ -190,12 +190,17 @@ class LrTuiApp(App[int]):
         self.set_timer(COMMAND_ECHO_SECONDS, self.drain, name="echo")
 
     def action_toggle_all(self) -> None:
-        self._command("toggle_pause", None)
+        self._toggle(None)
 
     def action_toggle_focused(self) -> None:
         run = self.focused_run()
         if run is not None:
-            self._command("toggle_pause", run)
+            self._toggle(run)
+
+    def _toggle(self, run: int | None) -> None:
+        self._command("toggle_pause", run)
+        self.state.expect_toggle(run)  # shown now; the source's own status events confirm it
+        self.drain(data=False)
 
     def action_restart_focused(self) -> None:
         run = self.focused_run()

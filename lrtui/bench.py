@@ -144,7 +144,7 @@ def _app_run(epochs: int, batches: int, probe: bool) -> dict:
                 app.post_message(events.Key(str(target + 1), str(target + 1)))
                 latencies.append(await until_shown(t0, target))
                 if len(pause_latencies) < 10 and app.state.overall() == "running":
-                    # pause: a round trip through the trainer thread, until the screen shows it
+                    # pause all: until the screen shows every run paused
                     t0 = time.perf_counter()
                     app.post_message(events.Key("space", " "))
                     while app.state.overall() != "paused":

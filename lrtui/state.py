@@ -202,6 +202,22 @@ class ExperimentState:
         if run.status is RunStatus.PENDING:
             run.status = RunStatus.RUNNING
 
+    def expect_toggle(self, run: int | None) -> None:
+        """Show a pause or resume at once, before the source confirms it.
+
+        Same rule as the sources: if any of the runs is running, the running ones pause;
+        otherwise the paused ones resume. Finished runs never change.
+        """
+        runs = self.runs if run is None else self.runs[run : run + 1]
+        if any(r.status is RunStatus.RUNNING for r in runs):
+            before, after = RunStatus.RUNNING, RunStatus.PAUSED
+        else:
+            before, after = RunStatus.PAUSED, RunStatus.RUNNING
+        for r in runs:
+            if r.status is before:
+                r.status = after
+                r.version += 1
+
     # ---- for the status bar -------------------------------------------------------------
     def steps_per_second(self) -> float:
         """Run-steps per second over the last few seconds of updates."""

@@ -213,3 +213,30 @@ async def test_frames_keep_applying_events_while_a_chart_is_open():
         assert len(app.panels()) == 7  # a run that appeared meanwhile got its panel
         await pilot.press("escape")
         assert app.query_one("#run-0", RunPanel).has_class("-paused")
+
+
+async def test_pause_shows_at_once_and_the_source_confirms_it():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        assert app.state.overall() == "paused"  # before any event came back
+        assert all(p.has_class("-paused") for p in app.panels())
+        await pilot.press("2", "p")
+        assert app.state.runs[1].status is RunStatus.RUNNING  # p resumes the focused run alone
+        assert app.state.runs[0].status is RunStatus.PAUSED
+        assert app.source.commands == [("toggle", None), ("toggle", 1)]
+
+
+def test_expected_toggles_follow_the_sources_rule():
+    from lrtui.state import ExperimentState
+
+    state = ExperimentState(run_infos(SEED), lambda: 0.0)
+    state.apply(MID)
+    state.runs[5].status = RunStatus.DONE
+    state.expect_toggle(None)
+    assert [r.status.value for r in state.runs] == ["paused"] * 5 + ["done"]
+    state.expect_toggle(None)
+    assert [r.status.value for r in state.runs] == ["running"] * 5 + ["done"]
+    state.expect_toggle(5)
+    assert state.runs[5].status is RunStatus.DONE  # finished runs never change
