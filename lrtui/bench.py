@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     if pauses:
         print(
             f"  pause all   n={len(pauses):3}  p50 {statistics.median(pauses):6.1f} ms   "
-            f"p95 {_pct(pauses, 0.95):6.1f} ms  (through the trainer thread)"
+            f"p95 {_pct(pauses, 0.95):6.1f} ms  (the app shows it at once)"
         )
     mb = hist["history_bytes"] / 1e6
     print(
