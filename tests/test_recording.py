@@ -195,3 +195,27 @@ def test_export_of_a_missing_path_is_an_error(tmp_path, capsys):
         main(["export", str(tmp_path / "nope"), "--csv", "-"])
     assert exit_info.value.code == 2
     assert "no such file" in capsys.readouterr().err
+
+
+async def test_the_live_app_records_with_log_dir(tmp_path):
+    from lrtui.live import build_app
+    from lrtui.recorder import LogDirSink
+    from lrtui.state import run_infos
+
+    exp = build_experiment(Settings(epochs=2, batches=10))
+    sink = LogDirSink(tmp_path, run_infos(exp))
+    app = build_app(exp, sink)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(2000):  # until training ends (bounded by the test's own time)
+            if app.state.overall() == "finished":
+                break
+            await pilot.pause(0.01)
+        assert app.state.overall() == "finished"
+        await pilot.press("q")
+    sink.close()
+    files = sorted(tmp_path.glob("*.jsonl"))
+    assert len(files) == 6
+    for f in files:
+        info, events = _read(f)
+        assert info.total_steps == 20
+        assert [e.step for e in events if isinstance(e, StepEvent)] == list(range(1, 21))
