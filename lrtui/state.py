@@ -119,6 +119,7 @@ class ExperimentState:
         self.total_steps = 0
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self.corrupt_lines = 0
+        self._finished_at: float | None = None
 
     def apply(self, events: Iterable[Event]) -> None:
         for ev in events:
@@ -152,6 +153,11 @@ class ExperimentState:
                 run.plan_batches = ev.batches
             run.version += 1
         self._rate_window.append((self._clock(), self.total_steps))
+        finished = self.overall() == "finished"
+        if finished and self._finished_at is None:
+            self._finished_at = self._clock()
+        elif not finished:
+            self._finished_at = None  # restarted
 
     def _add(self, ev: RunAdded) -> None:
         while len(self.runs) <= ev.run:
@@ -229,7 +235,9 @@ class ExperimentState:
         return (n1 - n0) / (t1 - t0)
 
     def elapsed(self) -> float:
-        return self._clock() - self.started
+        """Wall time since the start, stopped when every run has finished."""
+        end = self._finished_at if self._finished_at is not None else self._clock()
+        return end - self.started
 
     def overall(self) -> str:
         """running, paused, finished or waiting, judged from every run."""

@@ -240,3 +240,17 @@ def test_expected_toggles_follow_the_sources_rule():
     assert [r.status.value for r in state.runs] == ["running"] * 5 + ["done"]
     state.expect_toggle(5)
     assert state.runs[5].status is RunStatus.DONE  # finished runs never change
+
+
+def test_elapsed_time_stops_when_every_run_has_finished():
+    from lrtui.state import ExperimentState
+
+    now = [0.0]
+    state = ExperimentState(run_infos(SEED), lambda: now[0])
+    now[0] = 5.0
+    state.apply(MID)
+    assert state.elapsed() == 5.0
+    now[0] = 9.0
+    state.apply(EVENTS)
+    now[0] = 20.0
+    assert state.overall() == "finished" and state.elapsed() == 9.0
