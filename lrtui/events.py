@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 
 class RunStatus(str, Enum):
@@ -85,6 +86,11 @@ class StepBlock:
     losses: tuple[float, ...]
     times: tuple[float, ...]
 
+    @classmethod
+    def of(cls, step: StepEvent) -> StepBlock:
+        """One step as a block of one (a watched file's lines arrive a step at a time)."""
+        return cls(step.run, step.gen, step.step, (step.epoch,), (step.lrs,), (step.loss,), (step.time,))
+
     def __len__(self) -> int:
         return len(self.losses)
 
@@ -146,6 +152,11 @@ Event = StepEvent | StepBlock | EpochEvent | StatusEvent | PlanEvent | RunAdded 
 
 FORMAT = "lrtui-events"
 VERSION = 1
+
+
+def event_files(directory: Path) -> list[Path]:
+    """The events files of a directory, in name order."""
+    return sorted(p for p in directory.glob("*.jsonl") if p.is_file())
 
 
 def encode_header(info: RunInfo, **extra: object) -> str:

@@ -6,15 +6,13 @@ import csv
 from pathlib import Path
 from typing import TextIO
 
-from lrtui.events import StepEvent, decode, decode_header
+from lrtui.events import StepEvent, decode, decode_header, event_files
 
 COLUMNS = ["run", "step", "epoch", "lr", "loss", "time"]
 
 
-def event_files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.glob("*.jsonl") if p.is_file())
-    return [path]
+def _files(path: Path) -> list[Path]:
+    return event_files(path) if path.is_dir() else [path]
 
 
 def export_csv(path: Path, out: TextIO) -> tuple[int, int]:
@@ -22,7 +20,7 @@ def export_csv(path: Path, out: TextIO) -> tuple[int, int]:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     rows = corrupt = 0
-    for file in event_files(path):
+    for file in _files(path):
         with file.open(encoding="utf-8", errors="replace") as f:
             lines = iter(f)
             first = next(lines, "")

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from lrtui.events import Event, RunInfo, StatusEvent, encode, encode_header
+from lrtui.events import Event, RunInfo, RunStatus, StatusEvent, StepEvent, encode, encode_header
 
 
 def _rank() -> int:
@@ -164,8 +164,6 @@ class RunRecorder:
         """Mark the run finished (done, diverged, error or stopped) and close the file."""
         if self._writer is not None:
             self.flush()
-            from lrtui.events import RunStatus
-
             line = encode(StatusEvent(0, 0, RunStatus(status), message, self._last_step))
             assert line is not None
             self._writer.add(line)
@@ -178,8 +176,6 @@ class RunRecorder:
         pending, self._pending = self._pending, []
         values = _resolve([v for _, _, lrs, loss, _ in pending for v in (*lrs, loss)])
         it = iter(values)
-        from lrtui.events import StepEvent
-
         for step, epoch, lrs, _, elapsed in pending:
             resolved = tuple(next(it) for _ in lrs)
             loss = next(it)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -57,7 +58,7 @@ class BucketSeries:
         self.last_value = value
         self.count += 1
 
-    def extend(self, first_step: int, values: list[float] | tuple[float, ...]) -> None:
+    def extend(self, first_step: int, values: Sequence[float]) -> None:
         """Append values for steps first_step, first_step + 1, ... a bucket's worth at a time."""
         if not values:
             return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from lrtui.events import (
@@ -54,6 +54,19 @@ def short_params(call: Call) -> str:
         else:
             parts.append(f"{key}={format_value(value)}")
     return " ".join(parts) if parts else "defaults"
+
+
+def _extend_finite(series: BucketSeries, first: int, values: Sequence[float]) -> list[float]:
+    """Add values for steps first, first + 1, ..., leaving out NaN and infinities (a chart has
+    no place for them); return the values kept."""
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) == len(values):
+        series.extend(first, values)
+    else:
+        for i, v in enumerate(values):
+            if math.isfinite(v):
+                series.append(first + i, v)
+    return finite
 
 
 @dataclass
@@ -136,7 +149,7 @@ class ExperimentState:
             if isinstance(ev, StepBlock):
                 self._block(run, ev)
             elif isinstance(ev, StepEvent):
-                self._step(run, ev)
+                self._block(run, StepBlock.of(ev))
             elif isinstance(ev, EpochEvent):
                 run.epochs_done = ev.epoch
                 if len(run.epoch_ends) < MAX_EPOCH_MARKS:
@@ -166,8 +179,11 @@ class ExperimentState:
         self.runs[ev.run].version += 1
 
     def _block(self, run: RunView, ev: StepBlock) -> None:
-        """Many steps at once: column-wise, so the UI's cost does not grow with training speed."""
-        skip = max(0, run.step - ev.first_step + 1)  # steps already seen
+        """Steps, column-wise, so the UI's cost does not grow with training speed.
+
+        Steps already seen (a re-read file) are skipped: a run's history only grows.
+        """
+        skip = max(0, run.step - ev.first_step + 1)
         losses = ev.losses[skip:]
         if not losses:
             return
@@ -177,34 +193,11 @@ class ExperimentState:
         run.lr_changes += sum(1 for a, b in zip([previous, *lrs[:-1]], lrs, strict=True) if a != b)
         run.step, run.epoch = first + len(losses) - 1, ev.epochs[-1]
         run.lr, run.loss = lrs[-1], losses[-1]
-        finite = [v for v in losses if math.isfinite(v)]
-        if len(finite) == len(losses):
-            run.loss_series.extend(first, losses)
-        else:
-            for i, v in enumerate(losses):
-                if math.isfinite(v):
-                    run.loss_series.append(first + i, v)
+        finite = _extend_finite(run.loss_series, first, losses)
         if finite:
             run.best_loss = min(run.best_loss, min(finite))
-        if all(math.isfinite(v) for v in lrs):
-            run.lr_series.extend(first, lrs)
+        _extend_finite(run.lr_series, first, lrs)
         self.total_steps += len(losses)
-        if run.status is RunStatus.PENDING:
-            run.status = RunStatus.RUNNING
-
-    def _step(self, run: RunView, ev: StepEvent) -> None:
-        if ev.step <= run.step:
-            return  # a step already seen (a re-read file): history only grows
-        lr = ev.lrs[0] if ev.lrs else math.nan
-        if run.step and lr != run.lr:
-            run.lr_changes += 1
-        run.step, run.epoch, run.lr, run.loss = ev.step, ev.epoch, lr, ev.loss
-        if math.isfinite(ev.loss):
-            run.best_loss = min(run.best_loss, ev.loss)
-            run.loss_series.append(ev.step, ev.loss)
-        if math.isfinite(lr):
-            run.lr_series.append(ev.step, lr)
-        self.total_steps += 1
         if run.status is RunStatus.PENDING:
             run.status = RunStatus.RUNNING
 

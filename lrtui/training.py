@@ -300,8 +300,7 @@ class Trainer:
             bad = next((lr for lr in lrs[j] if not (math.isfinite(lr) and abs(lr) < FLOAT32_MAX)), None)
             if bad is not None:  # would fail inside the shared step, for every run: fail it alone
                 ok[j] = False
-                for p in r.optimizer.param_groups[0]["params"]:  # type: ignore[union-attr]
-                    p.grad = None
+                _drop_grads(r)  # so the shared step leaves this run's parameters alone
                 self._fail(r, f"{r.spec.scheduler.name} set a learning rate torch cannot use: {bad}")
         try:
             self._shared.step()
@@ -311,8 +310,7 @@ class Trainer:
                     ok[j] = False
                     self._fail(r, f"optimizer step failed: {_one_line(exc)}")
         for r in active:  # paused runs must never see these gradients again
-            for p in r.optimizer.param_groups[0]["params"]:  # type: ignore[union-attr]
-                p.grad = None
+            _drop_grads(r)
         return ok
 
     def _step_scheduler(self, r: _Run, losses: Tensor, j: int) -> None:
@@ -403,6 +401,12 @@ class Trainer:
                     r.paused = False
                     self._emit(StatusEvent(r.index, r.gen, RunStatus.RUNNING, "", r.step))
             self._flush()
+
+
+def _drop_grads(r: _Run) -> None:
+    assert r.optimizer is not None
+    for p in r.optimizer.param_groups[0]["params"]:
+        p.grad = None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from lrtui.events import (
     StepEvent,
     decode,
     decode_header,
+    event_files,
 )
 from lrtui.sources import Sink
 
@@ -96,9 +97,7 @@ class WatchSource:
     def _discover(self) -> list[Path]:
         if self.single_file:
             return [self.path]
-        if not self.path.is_dir():
-            return []
-        return sorted(p for p in self.path.glob("*.jsonl") if p.is_file())
+        return event_files(self.path) if self.path.is_dir() else []
 
     def _apply_commands(self, events: list[Event]) -> None:
         with self._lock:
