@@ -123,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-dir", metavar="DIR", help="also record every run to DIR as events files (lrtui watch DIR)"
     )
     p.add_argument(
+        "--loss-threshold",
+        type=_checked(positive, "--loss-threshold"),
+        metavar="LOSS",
+        help="the leaderboard's 'steps to threshold' loss (default: the loss every healthy run reached)",
+    )
+    p.add_argument(
+        "--no-summary", action="store_true", help="--headless: leave out the leaderboard after the table"
+    )
+    p.add_argument(
         "--engine",
         type=_checked(lambda v, n: choice(v, n, ENGINES), "--engine"),
         help="auto (default): train all runs in one batched pass when the model allows",
@@ -166,10 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.headless:
             from lrtui.headless import run_headless
 
-            return run_headless(exp, sys.stdout, extra_sink=log_sink)
+            return run_headless(
+                exp,
+                sys.stdout,
+                extra_sink=log_sink,
+                summary=not args.no_summary,
+                threshold=args.loss_threshold,
+            )
         from lrtui.live import run_app
 
-        return run_app(exp, log_sink)
+        return run_app(exp, log_sink, threshold=args.loss_threshold)
     finally:
         if log_sink is not None:
             log_sink.close()

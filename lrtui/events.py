@@ -37,6 +37,8 @@ class RunInfo:
     epochs: int | None = None
     batches: int | None = None
     spec: str = ""
+    # the run's whole setup as (key, value) text pairs, so a comparison can show what differs
+    config: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,37 @@ class StatusEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkEvent:
+    """The schedule changed regime after training step `step`: a StepLR drop, a warm restart,
+    a phase boundary, a ReduceLROnPlateau cut. `kind` names the sort, `label` says it briefly."""
+
+    run: int
+    gen: int
+    step: int
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlateauEvent:
+    """ReduceLROnPlateau's counters after its latest step (only the newest of a batch is sent).
+
+    `active` is False while a composed schedule has not yet handed over to the plateau phase.
+    """
+
+    run: int
+    gen: int
+    step: int
+    bad_epochs: int
+    patience: int
+    cooldown_left: int
+    cooldown: int
+    best: float
+    cuts: int
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class PlanEvent:
     """The LR the schedule will follow, computed ahead without training.
 
@@ -139,15 +172,26 @@ class PlanEvent:
     lrs: tuple[float, ...]
     interval: str
     batches: int
+    marks: tuple[tuple[int, str, str], ...] = ()  # planned (training step, kind, label)
 
 
-Event = StepEvent | StepBlock | EpochEvent | StatusEvent | PlanEvent | RunAdded | CorruptLines
+Event = (
+    StepEvent
+    | StepBlock
+    | EpochEvent
+    | StatusEvent
+    | PlanEvent
+    | MarkEvent
+    | PlateauEvent
+    | RunAdded
+    | CorruptLines
+)
 
 
 # ---- the events file format ----------------------------------------------------------------
 # One JSON object per line. The first line is a header naming the format and its version; then
 # one line per training step ({"step": ...} with no "event" key, the common case kept short),
-# and occasional {"event": "epoch" | "status" | "plan", ...} lines. Non-finite numbers are
+# and occasional {"event": "epoch" | "status" | "plan" | "mark" | "plateau", ...} lines. Non-finite numbers are
 # written as NaN / Infinity, as Python's json module does.
 
 FORMAT = "lrtui-events"
@@ -169,6 +213,7 @@ def encode_header(info: RunInfo, **extra: object) -> str:
         "total_steps": info.total_steps,
         "epochs": info.epochs,
         "batches": info.batches,
+        "config": dict(info.config),
         **extra,
     }
     return json.dumps(head) + "\n"
@@ -189,6 +234,7 @@ def decode_header(line: str) -> RunInfo:
         epochs=_opt_int(data.get("epochs")),
         batches=_opt_int(data.get("batches")),
         spec=str(data.get("spec") or ""),
+        config=_config(data.get("config")),
     )
 
 
@@ -222,12 +268,30 @@ def encode(event: Event) -> str | None:
         }
     elif isinstance(event, PlanEvent):
         data = {"event": "plan", "lr": list(event.lrs), "interval": event.interval, "batches": event.batches}
+        if event.marks:
+            data["marks"] = [list(m) for m in event.marks]
+    elif isinstance(event, MarkEvent):
+        data = {"event": "mark", "step": event.step, "kind": event.kind, "label": event.label}
+    elif isinstance(event, PlateauEvent):
+        data = {
+            "event": "plateau",
+            "step": event.step,
+            "bad_epochs": event.bad_epochs,
+            "patience": event.patience,
+            "cooldown_left": event.cooldown_left,
+            "cooldown": event.cooldown,
+            "best": event.best,
+            "cuts": event.cuts,
+            "active": event.active,
+        }
     else:
         return None
     return json.dumps(data) + "\n"
 
 
-def decode(line: str, run: int, gen: int) -> StepEvent | EpochEvent | StatusEvent | PlanEvent:
+def decode(
+    line: str, run: int, gen: int
+) -> StepEvent | EpochEvent | StatusEvent | PlanEvent | MarkEvent | PlateauEvent:
     """Read one body line as an event of `run`; ValueError if it is not a valid line."""
     data = _object(line)
     kind = data.get("event")
@@ -263,6 +327,22 @@ def decode(line: str, run: int, gen: int) -> StepEvent | EpochEvent | StatusEven
             tuple(float(v) for v in lrs),
             str(data.get("interval") or "epoch"),
             _int(data, "batches", 1),
+            _marks(data.get("marks")),
+        )
+    if kind == "mark":
+        return MarkEvent(run, gen, _int(data, "step"), str(data.get("kind") or ""), str(data.get("label") or ""))
+    if kind == "plateau":
+        return PlateauEvent(
+            run,
+            gen,
+            _int(data, "step", 0),
+            _int(data, "bad_epochs", 0),
+            _int(data, "patience", 0),
+            _int(data, "cooldown_left", 0),
+            _int(data, "cooldown", 0),
+            _float(data, "best", None),
+            _int(data, "cuts", 0),
+            bool(data.get("active", True)),
         )
     raise ValueError(f"unknown event {kind!r}")
 
@@ -310,3 +390,19 @@ def _lrs(data: dict) -> tuple[float, ...]:
     if v is None:
         return ()
     raise ValueError("lr must be a number or a list of numbers")
+
+
+def _config(v: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, dict):
+        return ()
+    return tuple((str(k), str(x)) for k, x in v.items())
+
+
+def _marks(v: object) -> tuple[tuple[int, str, str], ...]:
+    if v is None:
+        return ()
+    if not isinstance(v, list) or not all(
+        isinstance(m, list) and len(m) == 3 and isinstance(m[0], int) and not isinstance(m[0], bool) for m in v
+    ):
+        raise ValueError("plan marks must be [step, kind, label] lists")
+    return tuple((m[0], str(m[1]), str(m[2])) for m in v)

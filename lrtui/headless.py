@@ -11,12 +11,15 @@ from __future__ import annotations
 import gc
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from lrtui import leaderboard
 from lrtui.events import EpochEvent, Event, RunStatus, StatusEvent
 from lrtui.spec import ExperimentSpec
+from lrtui.state import ExperimentState, run_infos
 from lrtui.training import Trainer
 
 
@@ -79,8 +82,12 @@ def run_headless(
     exp: ExperimentSpec,
     out: TextIO,
     extra_sink: Callable[[list[Event]], None] | None = None,
+    *,
+    summary: bool = True,
+    threshold: float | None = None,
 ) -> int:
-    """Train to the end in a worker thread, printing the table; 130 if interrupted."""
+    """Train to the end in a worker thread, printing the table, then the leaderboard after a
+    blank line; 130 if interrupted."""
     inbox: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
 
     def sink(events: list[Event]) -> None:
@@ -98,6 +105,7 @@ def run_headless(
             inbox.put(None)
 
     printer = TablePrinter(exp, out)
+    state = ExperimentState(run_infos(exp), time.monotonic)
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
     thread = threading.Thread(target=work, name="lrtui-trainer", daemon=True)
     thread.start()
@@ -112,10 +120,14 @@ def run_headless(
         if batch is None:
             break
         printer.feed(batch)
+        state.apply(batch)
         if extra_sink is not None:
             extra_sink(batch)
     thread.join()
     printer.finish()
     if failure:
         raise failure[0]
+    if summary:
+        out.write("\n" + "\n".join(leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))) + "\n")
+        out.flush()
     return 130 if interrupted else 0

@@ -19,7 +19,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,6 +118,7 @@ class RunRecorder:
         total_steps: int | None = None,
         epochs: int | None = None,
         batches: int | None = None,
+        config: Mapping[str, object] | None = None,
         all_ranks: bool = False,
         flush_steps: int = 200,
         flush_seconds: float = 1.0,
@@ -137,7 +138,8 @@ class RunRecorder:
         if self.enabled:
             suffix = f".rank{self.rank}" if all_ranks else ""
             label = f"{name} [rank {self.rank}]" if all_ranks else name
-            info = RunInfo(label, detail or spec, total_steps, epochs, batches, spec)
+            pairs = tuple((str(k), str(v)) for k, v in (config or {}).items())
+            info = RunInfo(label, detail or spec, total_steps, epochs, batches, spec, pairs)
             self.path = new_file(Path(log_dir), name, suffix)
             self._writer = EventFileWriter(
                 self.path, info, flush_lines=10**9, rank=self.rank, started=time.time()

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from lrtui import annotations
+from lrtui import annotations, regimes
+from lrtui.composite import MetricComposite, PlateauStage
 from lrtui.errors import SpecError
 from lrtui.factors import build_factor
 from lrtui.optimizers import build_optimizer
@@ -26,6 +27,7 @@ from lrtui.spec import Call, ExperimentSpec, Interval, RunSpec
 _HIDDEN = {"self", "optimizer", "last_epoch", "verbose", "scale_fn"}
 _BATCH_SCHEDULERS = {"CyclicLR", "OneCycleLR"}
 _REQUIRED = inspect.Parameter.empty
+MAX_PLANNED_MARKS = 200
 
 # Values that no schedule can mean, checked by parameter name across schedulers. torch checks
 # some of these itself, some not (a negative gamma makes StepLR flip the LR's sign).
@@ -240,10 +242,35 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def build_scheduler(call: Call, optimizer: torch.optim.Optimizer):
-    """Construct torch's scheduler for a checked `call` on `optimizer`."""
+@dataclass
+class Built:
+    """One scheduler object of a built schedule, with its spec and its place in the tree."""
+
+    call: Call
+    scheduler: object = None  # torch's scheduler (a plateau's real ReduceLROnPlateau)
+    parent: Built | None = None
+    index: int = 0  # its position among the parent's schedulers
+
+
+def build_scheduler(
+    call: Call,
+    optimizer: torch.optim.Optimizer,
+    nodes: list[Built] | None = None,
+    parent: Built | None = None,
+    index: int = 0,
+):
+    """Construct torch's scheduler for a checked `call` on `optimizer`.
+
+    `nodes`, when given, receives every scheduler of the tree (outermost first), for
+    `regimes.RegimeWatch`. A composed schedule holding ReduceLROnPlateau comes back as a
+    `MetricComposite`, stepped with the loss like ReduceLROnPlateau itself.
+    """
     info = registry()[call.name]
+    node = Built(call, parent=parent, index=index)
+    if nodes is not None:
+        nodes.append(node)
     kwargs: dict[str, object] = {}
+    stages: list[PlateauStage] = []
     for key, value in call.kwargs:
         param = info.param(key)
         ann = param.annotation if param else None
@@ -254,12 +281,23 @@ def build_scheduler(call: Call, optimizer: torch.optim.Optimizer):
                 else build_factor(value, key)
             )
         elif annotations.wants_scheduler(ann):
-            kwargs[key] = [build_scheduler(v, optimizer) for v in value]  # type: ignore[union-attr]
+            children = []
+            for i, v in enumerate(value):  # type: ignore[union-attr]
+                child = build_scheduler(v, optimizer, nodes, node, i)
+                if isinstance(child, lr_scheduler.ReduceLROnPlateau):
+                    child = PlateauStage(child)
+                    stages.append(child)
+                elif isinstance(child, MetricComposite):  # fed from the top, with ours
+                    stages.extend(child.stages)
+                    child = child.inner
+                children.append(child)
+            kwargs[key] = children
         else:
             kwargs[key] = list(value) if isinstance(value, tuple) else value
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. the deprecation notes for epoch arguments
-        return info.cls(optimizer=optimizer, **kwargs)
+        node.scheduler = info.cls(optimizer=optimizer, **kwargs)
+    return MetricComposite(node.scheduler, stages) if stages else node.scheduler
 
 
 def _probe_optimizer(exp: ExperimentSpec) -> torch.optim.Optimizer:
@@ -277,26 +315,40 @@ def _dry_run(run: RunSpec, exp: ExperimentSpec) -> None:
         scheduler.step()
 
 
-def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = 200_000) -> tuple[float, ...] | None:
-    """The LR of param group 0 before the first step and after each scheduler step.
+@dataclass(frozen=True)
+class Plan:
+    """The LR of param group 0 before the first scheduler step and after each one, and the
+    regime changes on the way as (scheduler step, kind, label)."""
 
-    Computed by stepping the real scheduler on a throwaway optimizer, without training. None
-    when the schedule follows the loss, or when the run is too long to plan quickly.
-    """
+    lrs: tuple[float, ...]
+    marks: tuple[tuple[int, str, str], ...] = ()
+
+
+def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = 200_000) -> Plan | None:
+    """The schedule ahead, computed by stepping the real scheduler on a throwaway optimizer,
+    without training. None when the schedule follows the loss, or when the run is too long to
+    plan quickly."""
     steps = exp.steps_of(run)
     if uses_metric(run.scheduler) or steps > max_steps:
         return None
     optimizer = _probe_optimizer(exp)
-    scheduler = build_scheduler(run.scheduler, optimizer)
+    nodes: list[Built] = []
+    scheduler = build_scheduler(run.scheduler, optimizer, nodes)
+    watch = regimes.watch_for(nodes)
     group = optimizer.param_groups[0]
     lrs = [float(group["lr"])]
+    marks: list[tuple[int, str, str]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for _ in range(steps):
+        for k in range(1, steps + 1):
             optimizer.step()
+            if watch is not None:
+                watch.before(lrs[-1])
             scheduler.step()
             lrs.append(float(group["lr"]))
-    return tuple(lrs)
+            if watch is not None and len(marks) < MAX_PLANNED_MARKS:
+                marks.extend((k, m.kind, m.label) for m in watch.after(lrs[-1]))
+    return Plan(tuple(lrs), tuple(marks))
 
 
 def describe_schedulers() -> list[str]:

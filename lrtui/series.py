@@ -137,6 +137,29 @@ class BucketSeries:
                 ys.append(col.mean)
         return xs, ys
 
+    def buckets(self) -> list[Column]:
+        """Every non-empty bucket at the series' own resolution (each step while it fits)."""
+        w, last = self.width, self.last_step
+        return [
+            Column(b * w + 1, min((b + 1) * w, last), self._sum[b] / n, self._low[b], self._high[b])
+            for b, n in enumerate(self._count)
+            if n
+        ]
+
+    def counts(self) -> list[int]:
+        """How many values each non-empty bucket holds, in the order of `buckets()`."""
+        return [n for n in self._count if n]
+
+    def value_at(self, step: int) -> float:
+        """The mean of the bucket holding `step` (NaN outside the series)."""
+        b = (step - 1) // self.width
+        if step < 1 or b >= len(self._count) or not self._count[b]:
+            return math.nan
+        return self._sum[b] / self._count[b]
+
+    def total(self) -> float:
+        return math.fsum(self._sum)
+
     def nbytes(self) -> int:
         """Memory held by the buckets (what grows with a run's length, here: nothing past capacity)."""
         return sum(a.itemsize * len(a) for a in (self._low, self._high, self._sum, self._count))

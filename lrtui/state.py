@@ -15,7 +15,9 @@ from lrtui.events import (
     CorruptLines,
     EpochEvent,
     Event,
+    MarkEvent,
     PlanEvent,
+    PlateauEvent,
     RunAdded,
     RunInfo,
     RunStatus,
@@ -24,9 +26,10 @@ from lrtui.events import (
     StepEvent,
 )
 from lrtui.series import BucketSeries
-from lrtui.spec import Call, ExperimentSpec, format_value
+from lrtui.spec import Call, ExperimentSpec, RunSpec, format_value
 
 MAX_EPOCH_MARKS = 2000
+MAX_MARKS = 500
 
 
 def run_infos(exp: ExperimentSpec) -> list[RunInfo]:
@@ -38,9 +41,53 @@ def run_infos(exp: ExperimentSpec) -> list[RunInfo]:
             exp.epochs,
             exp.batches,
             str(run.scheduler),
+            run_config(exp, run),
         )
         for run in exp.runs
     ]
+
+
+def run_config(exp: ExperimentSpec, run: RunSpec) -> tuple[tuple[str, str], ...]:
+    """Everything that decides a run's numbers, as text pairs a comparison can diff."""
+    items = [("scheduler", run.scheduler.name)]
+    items += [(f"scheduler.{k}", format_value(v)) for k, v in run.scheduler.kwargs]
+    items += [
+        ("per", run.interval),
+        ("seed", str(exp.seed)),
+        ("optimizer", str(exp.optimizer)),
+        ("lr", f"{exp.lr:g}"),
+        ("model", exp.model),
+        ("task", exp.task),
+        ("epochs", str(exp.epochs)),
+        ("batches", str(exp.batches)),
+        ("batch_size", str(exp.batch_size)),
+    ]
+    return tuple(items)
+
+
+@dataclass(frozen=True)
+class ConfigDiff:
+    """What sets one run apart from the others, and what they all share."""
+
+    differs: tuple[tuple[str, str], ...]
+    shared: tuple[tuple[str, str], ...]
+
+    def describe(self, pairs: tuple[tuple[str, str], ...]) -> str:
+        return " ".join(
+            v if k == "scheduler" else f"{k.removeprefix('scheduler.')}={v}" for k, v in pairs
+        )
+
+
+def config_diff(infos: Sequence[RunInfo], index: int) -> ConfigDiff:
+    """Pairs of run `index` that not every run has, and pairs every run has."""
+    configs = [set(i.config) for i in infos if i.config]
+    mine = infos[index].config
+    if not configs or not mine:
+        return ConfigDiff(mine, ())
+    common = set.intersection(*configs)
+    return ConfigDiff(
+        tuple(p for p in mine if p not in common), tuple(p for p in mine if p in common)
+    )
 
 
 def short_params(call: Call) -> str:
@@ -85,7 +132,11 @@ class RunView:
     best_loss: float = math.inf
     lr_series: BucketSeries = field(default_factory=BucketSeries)
     loss_series: BucketSeries = field(default_factory=BucketSeries)
+    time_series: BucketSeries = field(default_factory=BucketSeries)  # seconds since the run began
+    marks: list[MarkEvent] = field(default_factory=list)
+    plateau: PlateauEvent | None = None
     plan: tuple[float, ...] | None = None
+    planned_marks: tuple[tuple[int, str, str], ...] = ()
     plan_interval: str = "epoch"
     plan_batches: int = 1
     epoch_ends: list[int] = field(default_factory=list)
@@ -100,7 +151,11 @@ class RunView:
         self.best_loss = math.inf
         self.lr_series = BucketSeries()
         self.loss_series = BucketSeries()
+        self.time_series = BucketSeries()
+        self.marks = []
+        self.plateau = None
         self.plan = None
+        self.planned_marks = ()
         self.epoch_ends = []
         self.lr_changes = 0
         self.message = ""
@@ -164,6 +219,12 @@ class ExperimentState:
                 run.plan = ev.lrs
                 run.plan_interval = ev.interval
                 run.plan_batches = ev.batches
+                run.planned_marks = ev.marks
+            elif isinstance(ev, MarkEvent):
+                if len(run.marks) < MAX_MARKS:
+                    run.marks.append(ev)
+            elif isinstance(ev, PlateauEvent):
+                run.plateau = ev
             run.version += 1
         self._rate_window.append((self._clock(), self.total_steps))
         finished = self.overall() == "finished"
@@ -197,6 +258,7 @@ class ExperimentState:
         if finite:
             run.best_loss = min(run.best_loss, min(finite))
         _extend_finite(run.lr_series, first, lrs)
+        _extend_finite(run.time_series, first, ev.times[skip:])
         self.total_steps += len(losses)
         if run.status is RunStatus.PENDING:
             run.status = RunStatus.RUNNING
@@ -244,4 +306,6 @@ class ExperimentState:
         return "waiting"
 
     def history_bytes(self) -> int:
-        return sum(r.lr_series.nbytes() + r.loss_series.nbytes() for r in self.runs)
+        return sum(
+            r.lr_series.nbytes() + r.loss_series.nbytes() + r.time_series.nbytes() for r in self.runs
+        )

@@ -21,14 +21,25 @@ from torch import Tensor
 
 from lrtui.data import make_dataset
 from lrtui.engines import Engine, make_engine
-from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepBlock
+from lrtui.events import (
+    EpochEvent,
+    Event,
+    MarkEvent,
+    PlanEvent,
+    PlateauEvent,
+    RunStatus,
+    StatusEvent,
+    StepBlock,
+)
 from lrtui.models import MODELS, initial_state
 from lrtui.optimizers import build_optimizer
-from lrtui.schedulers import build_scheduler, plan, uses_metric
+from lrtui.regimes import Counters, RegimeWatch, watch_for
+from lrtui.schedulers import Built, Plan, build_scheduler, plan, uses_metric
 from lrtui.spec import ExperimentSpec, RunSpec
 
 Sink = Callable[[list[Event]], None]
 FLOAT32_MAX = 3.4028234663852886e38
+MAX_MARKS = 500  # per run and restart: a StepLR(step_size=1) per batch would mark every step
 
 
 def resolve_device(name: str) -> torch.device:
@@ -53,6 +64,11 @@ class _Run:
     started: float = 0.0
     optimizer: torch.optim.Optimizer | None = None
     scheduler: object = None
+    watch: RegimeWatch | None = None
+    marks: int = 0
+    counters: Counters | None = None  # the newest, sent at the next flush if it changed
+    counters_sent: Counters | None = None
+    counters_step: int = 0
 
     @property
     def active(self) -> bool:
@@ -136,7 +152,7 @@ class Trainer:
         ]
         self._out = _Outbox()
         self._shared: torch.optim.Optimizer | None = None
-        self._plan_cache: dict[int, tuple[float, ...] | None] = {}
+        self._plan_cache: dict[int, Plan | None] = {}
         self.device = resolve_device(exp.device)
 
     # ---- control, from any thread -------------------------------------------------------
@@ -226,7 +242,11 @@ class Trainer:
                 self._shared.param_groups[r.index] = r.optimizer.param_groups[0]
                 for p in r.optimizer.param_groups[0]["params"]:
                     self._shared.state.pop(p, None)
-            r.scheduler = build_scheduler(r.spec.scheduler, r.optimizer)
+            nodes: list[Built] = []
+            r.scheduler = build_scheduler(r.spec.scheduler, r.optimizer, nodes)
+            r.watch = watch_for(nodes)
+            r.marks = 0
+            r.counters = r.counters_sent = None
         except Exception as exc:  # a run that cannot start fails alone
             self._fail(r, f"cannot build {r.spec.scheduler.name}: {_one_line(exc)}")
             return
@@ -235,9 +255,11 @@ class Trainer:
         if self._plans:
             if r.index not in self._plan_cache:  # a plan depends on the spec alone: a restart reuses it
                 self._plan_cache[r.index] = plan(r.spec, self.exp)
-            lrs = self._plan_cache[r.index]
-            if lrs is not None:
-                self._emit(PlanEvent(r.index, r.gen, lrs, r.spec.interval, self.exp.batches))
+            planned = self._plan_cache[r.index]
+            if planned is not None:
+                per = 1 if r.spec.interval == "batch" else self.exp.batches
+                marks = tuple((k * per, kind, label) for k, kind, label in planned.marks)
+                self._emit(PlanEvent(r.index, r.gen, planned.lrs, r.spec.interval, self.exp.batches, marks))
 
     def _fail(self, r: _Run, message: str, status: RunStatus = RunStatus.ERROR) -> None:
         r.status = status
@@ -314,10 +336,21 @@ class Trainer:
         return ok
 
     def _step_scheduler(self, r: _Run, losses: Tensor, j: int) -> None:
+        watch = r.watch
+        group = r.optimizer.param_groups[0]  # type: ignore[union-attr]
+        if watch is not None:
+            watch.before(float(group["lr"]))
         if r.metric:
             r.scheduler.step(float(losses[j]))  # the schedule needs the value: one read per step
         else:
             r.scheduler.step()
+        if watch is None:
+            return
+        for mark in watch.after(float(group["lr"])):
+            if r.marks < MAX_MARKS:
+                r.marks += 1
+                self._emit(MarkEvent(r.index, r.gen, r.step, mark.kind, mark.label))
+        r.counters, r.counters_step = watch.counters(), r.step
 
     def _emit(self, event: Event) -> None:
         self._out.items.append(event)
@@ -366,6 +399,24 @@ class Trainer:
                 events.append(EpochEvent(r.index, item.gen, item.epoch, item.step, item.epoch_lrs, loss))
         for key in list(blocks):
             close(key)
+        for r in self._runs:  # counters change every step; only the newest matters
+            c = r.counters
+            if c is not None and c != r.counters_sent and (r.index, r.gen) not in dead:
+                r.counters_sent = c
+                events.append(
+                    PlateauEvent(
+                        r.index,
+                        r.gen,
+                        r.counters_step,
+                        c.bad_epochs,
+                        c.patience,
+                        c.cooldown_left,
+                        c.cooldown,
+                        c.best,
+                        c.cuts,
+                        c.active,
+                    )
+                )
         self._out = _Outbox()
         if events:
             self._sink(events)

@@ -79,7 +79,7 @@ def test_config_file_holds_the_same_settings(capsys, tmp_path):
         '[[run]]\nscheduler = "StepLR(step_size=1, gamma=0.5)"\nname = "halving"\n'
         '[[run]]\nscheduler = "ExponentialLR(gamma=0.9)"\ninterval = "batch"\n'
     )
-    assert main(["--headless", "--config", str(cfg), "--epochs", "2"]) == 0  # flags win
+    assert main(["--headless", "--no-summary", "--config", str(cfg), "--epochs", "2"]) == 0  # flags win
     out = capsys.readouterr().out.splitlines()
     assert out == [
         "halving",
@@ -122,4 +122,6 @@ def test_python_dash_m_and_console_script_entry():
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["StepLR", "Epoch 1, Learning Rate 0.010000"]
+    table, summary = done.stdout.split("\n\n")
+    assert table.splitlines() == ["StepLR", "Epoch 1, Learning Rate 0.010000"]
+    assert summary.startswith("Leaderboard")

@@ -15,9 +15,10 @@ TUTORIAL = Path(__file__).parent / "data" / "tutorial_table.txt"
 
 
 def _blocks(text: str) -> dict[str, list[str]]:
+    """The table's blocks by run; the leaderboard after the blank line is not part of it."""
     blocks: dict[str, list[str]] = {}
     current = None
-    for line in text.splitlines():
+    for line in text.split("\n\n")[0].splitlines():
         if line.startswith("Epoch "):
             blocks[current].append(line)
         else:

@@ -106,7 +106,7 @@ def test_plan_matches_training_for_schedules_that_ignore_the_loss():
     exp = _exp(EXAMPLES["CyclicLR"][0], "batch")
     planned = plan(exp.runs[0], exp)
     trained = [s.lrs[0] for s in steps_of(train(exp), 0)]
-    assert planned is not None and list(planned[: len(trained)]) == trained
+    assert planned is not None and list(planned.lrs[: len(trained)]) == trained
     assert plan(_exp(EXAMPLES["ReduceLROnPlateau"][0], "epoch").runs[0], exp) is None
 
 
@@ -187,5 +187,5 @@ def test_every_factor_is_checked_and_callable():
         call = parse_call(f"LambdaLR(lr_lambda={name}())")
         check_call(call, "t")
         run = RunSpec(call, "epoch", name)
-        lrs = plan(run, ExperimentSpec(runs=(run,), epochs=20))
-        assert lrs is not None and all(math.isfinite(v) and v >= 0 for v in lrs)
+        planned = plan(run, ExperimentSpec(runs=(run,), epochs=20))
+        assert planned is not None and all(math.isfinite(v) and v >= 0 for v in planned.lrs)
