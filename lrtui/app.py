@@ -23,8 +23,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from lrtui.events import Event, RunInfo
-from lrtui.screens.charts import CompareScreen, RunChartScreen, _ChartBase
+from lrtui.screens.charts import ChartOptions, CompareScreen, RunChartScreen, _ChartBase
 from lrtui.screens.help import HelpScreen
+from lrtui.screens.leaderboard import LeaderboardScreen
 from lrtui.sources import Source, SourceFactory
 from lrtui.state import ExperimentState
 from lrtui.widgets.panel import RunPanel
@@ -72,6 +73,7 @@ class LrTuiApp(App[int]):
         Binding("R", "restart_all", "Restart all", key_display="R"),
         Binding("enter", "open_chart", "Chart"),
         Binding("c", "compare", "Compare"),
+        Binding("b", "leaderboard", "Leaderboard"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("left", "move(-1, 0)", show=False),
@@ -88,8 +90,11 @@ class LrTuiApp(App[int]):
         *,
         source_label: str,
         clock: Callable[[], float] = time.monotonic,
+        threshold: float | None = None,
     ) -> None:
         super().__init__()
+        self.chart_options = ChartOptions()  # one x axis and smoothing for every chart
+        self.threshold = threshold
         self.state = ExperimentState(infos, clock)
         self._source_factory = source_factory
         self._source_label = source_label
@@ -143,7 +148,7 @@ class LrTuiApp(App[int]):
         """Drain every waiting batch into state, then redraw what changed."""
         self._frame += 1
         self.drain(data=self._frame % PANEL_EVERY == 0)
-        if isinstance(self.screen, _ChartBase) and self._frame % CHART_EVERY == 0:
+        if isinstance(self.screen, (_ChartBase, LeaderboardScreen)) and self._frame % CHART_EVERY == 0:
             self.screen.redraw()
 
     def drain(self, data: bool = True) -> None:
@@ -227,11 +232,15 @@ class LrTuiApp(App[int]):
     def action_open_chart(self) -> None:
         run = self.focused_run()
         if run is not None:
-            self.push_screen(RunChartScreen(self.state, run))
+            self.push_screen(RunChartScreen(self.state, run, self.chart_options))
 
     def action_compare(self) -> None:
         if not isinstance(self.screen, CompareScreen):
-            self.push_screen(CompareScreen(self.state))
+            self.push_screen(CompareScreen(self.state, self.chart_options))
+
+    def action_leaderboard(self) -> None:
+        if not isinstance(self.screen, LeaderboardScreen):
+            self.push_screen(LeaderboardScreen(self.state, self.threshold))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -265,4 +274,9 @@ class LrTuiApp(App[int]):
             "Open chart", "Full LR and loss chart of the focused run (enter)", self.action_open_chart
         )
         yield SystemCommand("Compare runs", "Every run's LR and loss on shared axes (c)", self.action_compare)
+        yield SystemCommand(
+            "Leaderboard",
+            "Runs ranked by final, best, area and steps to threshold (b)",
+            self.action_leaderboard,
+        )
         yield SystemCommand("Keys", "Show every key (?)", self.action_help)

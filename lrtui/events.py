@@ -191,8 +191,8 @@ Event = (
 # ---- the events file format ----------------------------------------------------------------
 # One JSON object per line. The first line is a header naming the format and its version; then
 # one line per training step ({"step": ...} with no "event" key, the common case kept short),
-# and occasional {"event": "epoch" | "status" | "plan" | "mark" | "plateau", ...} lines. Non-finite numbers are
-# written as NaN / Infinity, as Python's json module does.
+# and occasional {"event": "epoch" | "status" | "plan" | "mark" | "plateau", ...} lines.
+# Non-finite numbers are written as NaN / Infinity, as Python's json module does.
 
 FORMAT = "lrtui-events"
 VERSION = 1
@@ -330,7 +330,8 @@ def decode(
             _marks(data.get("marks")),
         )
     if kind == "mark":
-        return MarkEvent(run, gen, _int(data, "step"), str(data.get("kind") or ""), str(data.get("label") or ""))
+        kind_of, label = str(data.get("kind") or ""), str(data.get("label") or "")
+        return MarkEvent(run, gen, _int(data, "step"), kind_of, label)
     if kind == "plateau":
         return PlateauEvent(
             run,
@@ -402,7 +403,7 @@ def _marks(v: object) -> tuple[tuple[int, str, str], ...]:
     if v is None:
         return ()
     if not isinstance(v, list) or not all(
-        isinstance(m, list) and len(m) == 3 and isinstance(m[0], int) and not isinstance(m[0], bool) for m in v
+        isinstance(m, list) and len(m) == 3 and _is_number(m[0]) and isinstance(m[0], int) for m in v
     ):
         raise ValueError("plan marks must be [step, kind, label] lists")
     return tuple((m[0], str(m[1]), str(m[2])) for m in v)

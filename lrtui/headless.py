@@ -128,6 +128,7 @@ def run_headless(
     if failure:
         raise failure[0]
     if summary:
-        out.write("\n" + "\n".join(leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))) + "\n")
+        lines = leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))
+        out.write("\n" + "\n".join(lines) + "\n")
         out.flush()
     return 130 if interrupted else 0

@@ -18,7 +18,7 @@ METRICS = ("final", "best", "area", "reach")
 METRIC_TITLES = {
     "final": "final loss",
     "best": "best loss",
-    "area": "area (loss × steps)",
+    "area": "area (sum of losses over steps)",
     "reach": "steps to threshold",
 }
 FINAL_FRACTION = 0.05  # "final" is the mean over the last 5% of steps: one batch is noise
@@ -88,7 +88,8 @@ def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = 
     flags = [flag_of(r, f) for r, f in zip(runs, finals, strict=True)]
     auto = threshold is None
     if auto:
-        bests = [r.best_loss for r, fl in zip(runs, flags, strict=True) if not fl and math.isfinite(r.best_loss)]
+        healthy = [r for r, fl in zip(runs, flags, strict=True) if not fl]
+        bests = [r.best_loss for r in healthy if math.isfinite(r.best_loss)]
         threshold = max(bests) if bests else None
     rows = [
         Standing(
@@ -120,7 +121,7 @@ def fmt(value: float) -> str:
 def cells(s: Standing, position: int) -> list[str]:
     """A row as text: its place, then each metric's value with its rank, then the flag."""
     return [
-        "–" if s.flag else str(position),
+        "-" if s.flag else str(position),
         s.label,
         f"{fmt(s.final)} ({s.ranks['final']})",
         f"{fmt(s.best)} ({s.ranks['best']})",

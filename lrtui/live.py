@@ -13,7 +13,7 @@ from lrtui.training import Trainer, resolve_device
 LIVE_FLUSH_SECONDS = 0.1
 
 
-def build_app(exp: ExperimentSpec, log_sink: Sink | None = None) -> LrTuiApp:
+def build_app(exp: ExperimentSpec, log_sink: Sink | None = None, threshold: float | None = None) -> LrTuiApp:
     device = resolve_device(exp.device)
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
@@ -27,10 +27,11 @@ def build_app(exp: ExperimentSpec, log_sink: Sink | None = None) -> LrTuiApp:
 
         return Trainer(exp, both, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS)
 
-    return LrTuiApp(run_infos(exp), source, source_label=f"{device.type} · {exp.model} · {optimizer}")
+    label = f"{device.type} · {exp.model} · {optimizer} · seed {exp.seed}"
+    return LrTuiApp(run_infos(exp), source, source_label=label, threshold=threshold)
 
 
-def run_app(exp: ExperimentSpec, log_sink: Sink | None = None) -> int:
-    app = build_app(exp, log_sink)
+def run_app(exp: ExperimentSpec, log_sink: Sink | None = None, threshold: float | None = None) -> int:
+    app = build_app(exp, log_sink, threshold)
     app.run()
     return 0 if app.return_code in (None, 0) else app.return_code

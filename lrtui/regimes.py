@@ -74,7 +74,7 @@ def _active(node: Built) -> bool:
 
 def _ratio(before: float, after: float) -> str:
     if before > 0 and math.isfinite(before) and math.isfinite(after):
-        return f"×{after / before:.3g}"
+        return f"x{after / before:.3g}"
     return f"→ {after:.3g}"
 
 
@@ -135,10 +135,9 @@ class RegimeWatch:
                 children = call.get("schedulers") or ()
                 child = children[k].name if k < len(children) else "?"
                 return Mark("phase", f"phase {k + 1}: {child}")
-        elif name == "ReduceLROnPlateau":
-            if lr < self._lr:
-                self.cuts += 1
-                return Mark("cut", f"plateau cut {_ratio(self._lr, lr)}")
+        elif name == "ReduceLROnPlateau" and lr < self._lr:
+            self.cuts += 1
+            return Mark("cut", f"plateau cut {_ratio(self._lr, lr)}")
         return None
 
     def counters(self) -> Counters | None:

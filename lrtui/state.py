@@ -73,9 +73,7 @@ class ConfigDiff:
     shared: tuple[tuple[str, str], ...]
 
     def describe(self, pairs: tuple[tuple[str, str], ...]) -> str:
-        return " ".join(
-            v if k == "scheduler" else f"{k.removeprefix('scheduler.')}={v}" for k, v in pairs
-        )
+        return " ".join(v if k == "scheduler" else f"{k.removeprefix('scheduler.')}={v}" for k, v in pairs)
 
 
 def config_diff(infos: Sequence[RunInfo], index: int) -> ConfigDiff:
@@ -85,9 +83,7 @@ def config_diff(infos: Sequence[RunInfo], index: int) -> ConfigDiff:
     if not configs or not mine:
         return ConfigDiff(mine, ())
     common = set.intersection(*configs)
-    return ConfigDiff(
-        tuple(p for p in mine if p not in common), tuple(p for p in mine if p in common)
-    )
+    return ConfigDiff(tuple(p for p in mine if p not in common), tuple(p for p in mine if p in common))
 
 
 def short_params(call: Call) -> str:
@@ -306,6 +302,4 @@ class ExperimentState:
         return "waiting"
 
     def history_bytes(self) -> int:
-        return sum(
-            r.lr_series.nbytes() + r.loss_series.nbytes() + r.time_series.nbytes() for r in self.runs
-        )
+        return sum(r.lr_series.nbytes() + r.loss_series.nbytes() + r.time_series.nbytes() for r in self.runs)

@@ -116,6 +116,31 @@ def _epoch_of(ends: list[int], step: float) -> float:
     return len(ends) + (step - prev) / max(1, prev / max(1, len(ends))) if ends else step
 
 
+def envelope(
+    lows: list[float], highs: list[float], lasts: list[int], window: int, outlier: list[bool]
+) -> tuple[list[float], list[float]]:
+    """Min and max of the raw loss over consecutive windows of about `window` steps, per point:
+    the spread the smoothed line stands for. Outliers stay out of it, as out of the smoothing."""
+    low, high = list(lows), list(highs)
+    start, first_step = 0, 1
+    for i, last in enumerate(lasts):
+        if last - first_step + 1 >= window or i == len(lasts) - 1:
+            inside = [j for j in range(start, i + 1) if not outlier[j]]
+            if inside:
+                lo, hi = min(lows[j] for j in inside), max(highs[j] for j in inside)
+                for j in range(start, i + 1):
+                    low[j], high[j] = lo, hi
+            start, first_step = i + 1, last + 1
+    return low, high
+
+
+def window_steps(weight: float) -> int:
+    """The envelope's window: the smoothing's half-life, at least a few steps."""
+    if weight <= 0:
+        return 4
+    return max(4, round(math.log(0.5) / math.log(weight)))
+
+
 def loss_trace(run: RunView, weight: float, axis: str = "step") -> Trace:
     """The run's loss at its history's own resolution, outliers marked, smoothed."""
     buckets = run.loss_series.buckets()
@@ -127,14 +152,21 @@ def loss_trace(run: RunView, weight: float, axis: str = "step") -> Trace:
         outlier = [False] * len(means)
     else:
         smooth = debiased_ema(means, run.loss_series.counts(), weight, outlier)
-    xs = x_values(run, [b.last for b in buckets], axis)
+    xs = x_values(run, [float(b.last) for b in buckets], axis)
+    lows, highs = envelope(
+        [b.low for b in buckets],
+        [b.high for b in buckets],
+        [b.last for b in buckets],
+        window_steps(weight),
+        outlier,
+    )
     keep = [i for i, x in enumerate(xs) if math.isfinite(x)]
     return Trace(
         [xs[i] for i in keep],
         [means[i] for i in keep],
         [smooth[i] for i in keep],
-        [buckets[i].low for i in keep],
-        [buckets[i].high for i in keep],
+        [lows[i] for i in keep],
+        [highs[i] for i in keep],
         [outlier[i] for i in keep],
         constant,
     )
@@ -152,7 +184,10 @@ def y_limits(values: list[float], log: bool) -> tuple[float, float] | None:
         mid = (lo + hi) / 2
         lo, hi = mid - min_span / 2, mid + min_span / 2
     pad = (hi - lo) * 0.05
-    return lo - pad, hi + pad
+    floor = lo - pad
+    if not log and lo >= 0 > floor:
+        floor = 0.0  # LRs and losses are never negative: keep the axis from suggesting so
+    return floor, hi + pad
 
 
 def half_life(weight: float) -> str:

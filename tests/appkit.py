@@ -8,7 +8,17 @@ from helpers import train
 
 from lrtui.app import LrTuiApp
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.events import EpochEvent, Event, PlanEvent, RunStatus, StatusEvent, StepBlock, StepEvent
+from lrtui.events import (
+    EpochEvent,
+    Event,
+    MarkEvent,
+    PlanEvent,
+    PlateauEvent,
+    RunStatus,
+    StatusEvent,
+    StepBlock,
+    StepEvent,
+)
 from lrtui.sources import ReplaySource
 from lrtui.spec import Call, ExperimentSpec
 from lrtui.state import run_infos
@@ -38,7 +48,7 @@ def cut(events: list[Event], step: int) -> list[Event]:
                     )
                 )
             continue
-        if isinstance(e, (StepEvent, EpochEvent)) and e.step > step:
+        if isinstance(e, (StepEvent, EpochEvent, MarkEvent, PlateauEvent)) and e.step > step:
             continue
         if isinstance(e, StatusEvent) and (e.step > step or (e.status.finished and e.step >= step)):
             continue
@@ -52,7 +62,9 @@ def paused(events: list[Event], runs: range | list[int]) -> list[Event]:
 
 
 def stream(exp: ExperimentSpec, step: int | None = None) -> list[Event]:
-    events = train(exp, plans=True)
+    """Every event, flushed after every step, so what a cut keeps never depends on timing
+    (ReduceLROnPlateau's counters are sent once per flush)."""
+    events = train(exp, plans=True, flush_interval=0.0)
     return events if step is None else cut(events, step)
 
 

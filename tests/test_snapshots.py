@@ -3,7 +3,7 @@
 import pytest
 from appkit import cut, failing_experiment, paused, replay_app, seed_experiment, settle, stream
 
-from lrtui.config import Settings, build_experiment
+from lrtui.config import Settings, build_experiment, parse_scheduler_flag
 
 SEED = seed_experiment()
 SEED_EVENTS = stream(SEED)
@@ -68,3 +68,61 @@ def all_preset():
 def test_preset_all_grid(snap_compare, all_preset):
     exp, events = all_preset
     assert snap_compare(replay_app(exp, events), run_before=settle, terminal_size=(160, 50))
+
+
+REGIMES = build_experiment(
+    Settings(
+        runs=[
+            parse_scheduler_flag(s)
+            for s in (
+                "SequentialLR(schedulers=[LinearLR(start_factor=0.1, total_iters=2), "
+                "ReduceLROnPlateau(patience=1, factor=0.5, threshold=0.2)], milestones=[2])",
+                "OneCycleLR(max_lr=0.5)",
+                "CosineAnnealingWarmRestarts(T_0=3)",
+                "MultiStepLR(milestones=[3, 6], gamma=0.3)",
+            )
+        ],
+        epochs=9,
+        batches=20,
+        task="teacher",
+    )
+)
+REGIME_EVENTS = cut(stream(REGIMES), 150)
+
+
+def test_regime_markers_in_the_grid(snap_compare):
+    """Plateau counters live, last and next regime change of planned schedules."""
+    assert snap_compare(replay_app(REGIMES, REGIME_EVENTS), run_before=settle, terminal_size=(110, 30))
+
+
+def test_regime_markers_compare(snap_compare):
+    assert snap_compare(
+        replay_app(REGIMES, REGIME_EVENTS), run_before=settle, press=["c"], terminal_size=(110, 36)
+    )
+
+
+def test_regime_markers_full_chart(snap_compare):
+    """Warm-up then plateau: the phase boundary and every cut marked on the LR line."""
+    assert snap_compare(
+        replay_app(REGIMES, REGIME_EVENTS), run_before=settle, press=["1", "enter"], terminal_size=(110, 34)
+    )
+
+
+def test_smoothed_chart_with_envelope_against_epochs(snap_compare):
+    assert snap_compare(
+        replay_app(SEED, MID),
+        run_before=settle,
+        press=["2", "enter", "s", "s", "e", "x"],
+        terminal_size=(110, 34),
+    )
+
+
+def test_leaderboard(snap_compare):
+    assert snap_compare(
+        replay_app(SEED, SEED_EVENTS), run_before=settle, press=["b"], terminal_size=(110, 20)
+    )
+
+
+def test_leaderboard_flags_failed_runs(snap_compare):
+    exp, events = failing_experiment()
+    assert snap_compare(replay_app(exp, events), run_before=settle, press=["b"], terminal_size=(110, 20))

@@ -66,6 +66,36 @@ def lr_data(v: RunView, width: int) -> SparkData:
     return SparkData(values, len(values), wants_log(values))
 
 
+def regime_line(v: RunView) -> Text | None:
+    """ReduceLROnPlateau's live counters, or the last and next regime change of the schedule."""
+    p = v.plateau
+    if p is not None:
+        if not p.active:
+            return Text.assemble(("plateau ", "bold"), ("waits for its phase", "dim"))
+        best = fmt_loss(p.best)
+        return Text.assemble(
+            ("plateau ", "bold"),
+            ("bad ", "dim"),
+            (f"{p.bad_epochs}/{p.patience}", "bold yellow" if p.bad_epochs else ""),
+            ("  cooldown ", "dim"),
+            f"{p.cooldown_left}/{p.cooldown}",
+            ("  cuts ", "dim"),
+            (str(p.cuts), "bold magenta" if p.cuts else ""),
+            ("  best ", "dim"),
+            best,
+        )
+    last = v.marks[-1] if v.marks else None
+    ahead = next((m for m in v.planned_marks if m[0] > v.step), None)
+    if last is None and ahead is None:
+        return None
+    parts: list[tuple[str, str] | str] = []
+    if last is not None:
+        parts += [("last ", "dim"), (last.label, "magenta"), (f" @{last.step:,}", "dim")]
+    if ahead is not None:
+        parts += [("  next " if parts else "next ", "dim"), ahead[2], (f" @{ahead[0]:,}", "dim")]
+    return Text.assemble(*parts)
+
+
 def loss_data(v: RunView, width: int) -> SparkData:
     values = columns_values(v.loss_series.columns(width))
     return SparkData(values, len(values))
@@ -138,6 +168,9 @@ class RunPanel(Widget, can_focus=True):
                 fmt_loss(v.best_loss) if v.best_loss != math.inf else "—",
             )
         )
+        regime = regime_line(v)
+        if regime is not None and height >= 7:
+            lines.append(regime)
         if v.message and v.status in (RunStatus.DIVERGED, RunStatus.ERROR):
             wrapped = Text(v.message, style=style("run-panel--message")).wrap(self.app.console, width)
             lines.extend(list(wrapped)[:MAX_MESSAGE_LINES])
