@@ -84,7 +84,7 @@ def flag_of(run: RunView, final: float) -> str:
 def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = None) -> Board:
     """Rank `runs`; without a threshold, the highest best loss among healthy runs: the loss
     that every healthy run reached, so 'steps to threshold' says who got there first."""
-    finals = [final_loss(r) for r in runs]
+    finals = [math.nan if r.status is RunStatus.DIVERGED else final_loss(r) for r in runs]
     flags = [flag_of(r, f) for r, f in zip(runs, finals, strict=True)]
     auto = threshold is None
     if auto:

@@ -10,6 +10,7 @@ from lrtui.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.events import RunStatus
 from lrtui.screens.charts import CompareScreen, RunChartScreen
 from lrtui.screens.help import HelpScreen
+from lrtui.screens.leaderboard import LeaderboardScreen
 from lrtui.state import run_infos
 from lrtui.training import Trainer
 from lrtui.widgets.panel import RunPanel
@@ -254,3 +255,62 @@ def test_elapsed_time_stops_when_every_run_has_finished():
     state.apply(EVENTS)
     now[0] = 20.0
     assert state.overall() == "finished" and state.elapsed() == 9.0
+
+
+async def test_chart_keys_change_smoothing_envelope_and_the_shared_x_axis():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("1", "enter")
+        opts = app.chart_options
+        assert (opts.weight, opts.envelope, opts.x_axis) == (0.9, False, "step")
+        await pilot.press("s", "s", "e", "x")
+        assert (opts.weight, opts.envelope, opts.x_axis) == (0.98, True, "epoch")
+        await pilot.press("S", "S", "S", "S", "S")
+        assert opts.weight == 0.0  # off: the raw loss alone
+        await pilot.press("x", "x")
+        assert opts.x_axis == "step"
+        await pilot.press("x", "x", "escape", "c")
+        assert isinstance(app.screen, CompareScreen) and app.screen.options.x_axis == "time"
+        await pilot.press("escape")
+
+
+async def test_chart_title_shows_the_seed_and_what_sets_the_run_apart():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("1", "enter")
+        title = str(app.screen.query_one("#chart-title").render())
+        assert "seed 0" in title and "step_size=2 gamma=0.1" in title
+        assert "optimizer=SGD()" in title.split("same for all")[1]
+
+
+async def test_leaderboard_opens_sorts_and_follows_new_events():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(110, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        assert isinstance(app.screen, LeaderboardScreen)
+        table = app.screen.query_one("#board")
+        assert table.row_count == 6
+        firsts = {}
+        for key, metric in (("f", "final"), ("b", "best"), ("a", "area"), ("t", "reach")):
+            await pilot.press(key)
+            assert app.screen.by == metric
+            firsts[metric] = str(table.get_row_at(0)[1])
+        best = min(app.state.runs, key=lambda r: r.best_loss)
+        assert firsts["best"] == best.info.label
+        await pilot.press("escape")
+        assert not isinstance(app.screen, LeaderboardScreen)
+
+
+async def test_plateau_counters_show_live_in_the_panel():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        run = app.state.runs[4]
+        assert run.plateau is not None
+        text = app.query_one("#run-4", RunPanel).render().plain
+        assert f"bad {run.plateau.bad_epochs}/2" in text and f"cuts {run.plateau.cuts}" in text
+        step_panel = app.query_one("#run-0", RunPanel).render().plain
+        assert "last StepLR x0.1 @160" in step_panel and "next StepLR x0.1 @240" in step_panel

@@ -46,6 +46,7 @@ def _error(capsys, *argv: str) -> str:
         (["--device", "tpu"], "--device must be auto, cpu, cuda"),
         (["--preset", "best"], "--preset must be one of seed, all"),
         (["--config", "/nonexistent/x.toml"], "no such file"),
+        (["--loss-threshold", "low"], "--loss-threshold must be a number > 0"),
     ],
 )
 def test_bad_input_is_one_line(capsys, argv, expected):

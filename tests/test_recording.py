@@ -39,6 +39,13 @@ def test_format_round_trips_every_event_kind():
     assert math.isnan(nan.loss)
 
 
+def test_recorded_config_reaches_the_header_for_the_config_diff(tmp_path):
+    with RunRecorder(tmp_path, "mine", config={"lr": 0.1, "scheduler": "OneCycleLR", "seed": 3}) as rec:
+        rec.log(1, loss=1.0, lr=0.1)
+    info = decode_header(rec.path.read_text().splitlines()[0])
+    assert info.config == (("lr", "0.1"), ("scheduler", "OneCycleLR"), ("seed", "3"))
+
+
 def test_header_names_format_and_version():
     line = encode_header(RunInfo("a", "d", 10, 2, 5, "StepLR(step_size=1)"))
     head = json.loads(line)
