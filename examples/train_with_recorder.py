@@ -65,6 +65,8 @@ def main() -> None:
         total_steps=args.epochs * batches,
         epochs=args.epochs,
         batches=batches,
+        # shown as "what differs" when several recorded runs are compared in `lrtui watch`
+        config={"scheduler": "OneCycleLR", "max_lr": args.lr, "optimizer": "AdamW", "seed": args.seed},
     ) as rec:
         print(f"recording to {rec.path}")
         step = 0
