@@ -169,12 +169,26 @@ class _Canvas:
         self.plot.refresh()
         return limits
 
-    def marks(self, xs: list[float], labels: list[str], colors: list[int], top: float | None) -> None:
+    def marks(
+        self,
+        xs: list[float],
+        labels: list[str],
+        colors: list[int],
+        top: float | None,
+        xlim: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        """Vertical lines; labels at `top` where they fit without running into the previous one."""
+        width = self.plot.size.width or self.plot.app.size.width  # before the first layout: the app's
+        cells = max(20, width - 10)  # less the y axis
+        per_cell = (xlim[1] - xlim[0]) / cells
+        free_from = -math.inf
         for x, label, color in zip(xs, labels, colors, strict=True):
-            if math.isfinite(x):
-                self.plt.vline(x, color)
-                if label and top is not None:
-                    self.plt.text(label, x, top, color=color)
+            if not math.isfinite(x):
+                continue
+            self.plt.vline(x, color)
+            if label and top is not None and x >= free_from:
+                self.plt.text(label, x, top, color=color, alignment="left")
+                free_from = x + (len(label) + 1) * per_cell
 
 
 def loss_lines(
@@ -339,7 +353,7 @@ class RunChartScreen(_ChartBase):
         scale = "log" if o.log_y else "linear"
         title = f"LR · {scale} · never smoothed · regime changes marked, epoch ends grey"
         limits = lr.finish(title, "LR", xlabel, xlim, fit)
-        lr.marks(mark_xs, [m[1] for m in marks], mark_colors, limits[1] if limits else None)
+        lr.marks(mark_xs, [m[1] for m in marks], mark_colors, limits[1] if limits else None, xlim)
 
         loss = _Canvas(self.query_one("#loss-chart", PlotextPlot), o.log_y)
         trace = loss_trace(run, o.weight, axis)
