@@ -14,7 +14,9 @@ from lrtui.events import (
     FORMAT,
     VERSION,
     EpochEvent,
+    MarkEvent,
     PlanEvent,
+    PlateauEvent,
     RunInfo,
     RunStatus,
     StatusEvent,
@@ -166,6 +168,12 @@ def test_log_dir_records_every_run_one_line_per_step(tmp_path, capsys):
             (s.step, s.lrs, s.loss) for s in steps_of(trained, i)
         ]
         assert events[-1].status is RunStatus.DONE
+    # regime marks and plateau counters reach the files too, for `lrtui watch`
+    _, step_events = _read(tmp_path / "StepLR.jsonl")
+    assert [(m.step, m.label) for m in step_events if isinstance(m, MarkEvent)] == [(10, "StepLR x0.1")]
+    info, plateau_events = _read(tmp_path / "ReduceLROnPlateau.jsonl")
+    assert any(isinstance(e, PlateauEvent) and e.patience == 2 for e in plateau_events)
+    assert ("scheduler", "ReduceLROnPlateau") in info.config and ("seed", "0") in info.config
 
 
 def test_log_dir_that_cannot_be_written_is_an_error(tmp_path, capsys):
