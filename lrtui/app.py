@@ -129,7 +129,9 @@ class LrTuiApp(App[int]):
         self.source = self._source_factory(sink)
         self._status()
         self.set_interval(1 / FRAME_HZ, self.frame, name="frame")
-        self._run_source()
+        # the first screen is drawn before training takes the CPU: it shows at once, and
+        # laying it out does not compete with the trainer for the GIL
+        self.call_after_refresh(self._run_source)
 
     @property
     def _columns(self) -> int:

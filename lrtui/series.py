@@ -9,9 +9,12 @@ the same few kilobytes as one of a thousand, and still yields an honest overview
 from __future__ import annotations
 
 import math
+import operator
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+BULK_WIDTH = 64  # buckets up to this wide are filled in bulk; wider ones take few calls anyway
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,11 @@ class BucketSeries:
         self.count += 1
 
     def extend(self, first_step: int, values: Sequence[float]) -> None:
-        """Append values for steps first_step, first_step + 1, ... a bucket's worth at a time."""
+        """Append values for steps first_step, first_step + 1, ... a bucket's worth at a time.
+
+        This runs on the UI thread for every step trained, so the common cases stay in C:
+        while buckets hold one step each, new values are appended as whole arrays.
+        """
         if not values:
             return
         if first_step <= self.last_step and self.count:
@@ -67,6 +74,25 @@ class BucketSeries:
         step, i, n = first_step, 0, len(values)
         while i < n:
             index = self._bucket(step)
+            w = self.width
+            fresh = index == len(self._count) - 1 and not self._count[index] and (step - 1) % w == 0
+            whole = min((n - i) // w, self.capacity - index) if fresh and w <= BULK_WIDTH else 0
+            if whole:  # whole fresh buckets, in bulk
+                chunk = values[i : i + whole * w]
+                del self._low[index:], self._high[index:], self._sum[index:], self._count[index:]
+                if w == 1:
+                    self._low.extend(chunk)
+                    self._high.extend(chunk)
+                    self._sum.extend(chunk)
+                else:
+                    groups = list(zip(*(chunk[k::w] for k in range(w)), strict=True))
+                    self._low.extend(map(min, groups))
+                    self._high.extend(map(max, groups))
+                    self._sum.extend(map(sum, groups))
+                self._count.extend(array("l", [w]) * whole)
+                i += whole * w
+                step += whole * w
+                continue
             take = min(n - i, (index + 1) * self.width - step + 1)
             chunk = values[i : i + take]
             low, high = min(chunk), max(chunk)
@@ -96,15 +122,16 @@ class BucketSeries:
         return index
 
     def _halve(self) -> None:
-        low, high, total, count = array("d"), array("d"), array("d"), array("l")
-        for i in range(0, len(self._count), 2):
-            j = min(i + 1, len(self._count) - 1)
-            low.append(min(self._low[i], self._low[j]))
-            high.append(max(self._high[i], self._high[j]))
-            both = i != j
-            total.append(self._sum[i] + (self._sum[j] if both else 0.0))
-            count.append(self._count[i] + (self._count[j] if both else 0))
-        self._low, self._high, self._sum, self._count = low, high, total, count
+        """Merge neighbouring buckets (in C: pairs of slices through min, max and add)."""
+        if len(self._count) % 2:  # an odd last bucket merges with an empty one
+            self._low.append(math.inf)
+            self._high.append(-math.inf)
+            self._sum.append(0.0)
+            self._count.append(0)
+        self._low = array("d", map(min, self._low[0::2], self._low[1::2]))
+        self._high = array("d", map(max, self._high[0::2], self._high[1::2]))
+        self._sum = array("d", map(operator.add, self._sum[0::2], self._sum[1::2]))
+        self._count = array("l", map(operator.add, self._count[0::2], self._count[1::2]))
         self.width *= 2
 
     def columns(self, n: int, until: int | None = None) -> list[Column | None]:

@@ -10,6 +10,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from lrtui.events import (
     CorruptLines,
@@ -99,16 +100,20 @@ def short_params(call: Call) -> str:
     return " ".join(parts) if parts else "defaults"
 
 
-def _extend_finite(series: BucketSeries, first: int, values: Sequence[float]) -> list[float]:
+def _extend_finite(series: BucketSeries, first: int, values: Sequence[float]) -> Sequence[float]:
     """Add values for steps first, first + 1, ..., leaving out NaN and infinities (a chart has
-    no place for them); return the values kept."""
-    finite = [v for v in values if math.isfinite(v)]
-    if len(finite) == len(values):
+    no place for them); return the values kept.
+
+    A finite sum means every value is finite (a NaN or an infinity makes any sum non-finite),
+    so the common case costs one pass in C instead of a test per step.
+    """
+    if math.isfinite(sum(values)):
         series.extend(first, values)
-    else:
-        for i, v in enumerate(values):
-            if math.isfinite(v):
-                series.append(first + i, v)
+        return values
+    finite = [v for v in values if math.isfinite(v)]
+    for i, v in enumerate(values):
+        if math.isfinite(v):
+            series.append(first + i, v)
     return finite
 
 
@@ -136,7 +141,6 @@ class RunView:
     plan_interval: str = "epoch"
     plan_batches: int = 1
     epoch_ends: list[int] = field(default_factory=list)
-    lr_changes: int = 0
     corrupt_lines: int = 0
     version: int = 0  # bumped on every change, so widgets redraw only what changed
 
@@ -153,7 +157,6 @@ class RunView:
         self.plan = None
         self.planned_marks = ()
         self.epoch_ends = []
-        self.lr_changes = 0
         self.message = ""
 
     @property
@@ -245,9 +248,10 @@ class ExperimentState:
         if not losses:
             return
         first = ev.first_step + skip
-        lrs = [lr[0] if lr else math.nan for lr in ev.lrs[skip:]]
-        previous = run.lr if run.step else lrs[0]
-        run.lr_changes += sum(1 for a, b in zip([previous, *lrs[:-1]], lrs, strict=True) if a != b)
+        try:
+            lrs = list(map(itemgetter(0), ev.lrs[skip:]))
+        except IndexError:  # a step recorded without an LR
+            lrs = [lr[0] if lr else math.nan for lr in ev.lrs[skip:]]
         run.step, run.epoch = first + len(losses) - 1, ev.epochs[-1]
         run.lr, run.loss = lrs[-1], losses[-1]
         finite = _extend_finite(run.loss_series, first, losses)

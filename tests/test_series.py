@@ -58,3 +58,27 @@ def test_steps_must_increase():
         s.append(5, 2.0)
     with pytest.raises(ValueError):
         s.extend(3, [1.0])
+
+
+@pytest.mark.parametrize("capacity", [2, 16, 1024])
+def test_buckets_hold_exactly_the_steps_they_cover(capacity):
+    """Bulk appends and merged buckets agree with a brute-force count over the raw values,
+    also across gaps in the steps and a capacity reached in the middle of a chunk."""
+    rng = random.Random(capacity)
+    series = BucketSeries(capacity)
+    raw: dict[int, float] = {}
+    step = 1
+    for _ in range(300):
+        step += rng.choice([0, 0, 0, 3])  # mostly contiguous, sometimes a gap
+        chunk = [rng.uniform(0, 10) for _ in range(rng.randint(1, 40))]
+        series.extend(step, chunk)
+        raw.update({step + i: v for i, v in enumerate(chunk)})
+        step += len(chunk)
+    assert series.count == len(raw) and series.last_step == max(raw)
+    assert len(series.buckets()) <= capacity
+    for b, n in zip(series.buckets(), series.counts(), strict=True):
+        inside = [v for s, v in raw.items() if b.first <= s <= b.last]
+        assert n == len(inside)
+        assert (b.low, b.high) == (min(inside), max(inside))
+        assert b.mean == pytest.approx(sum(inside) / len(inside))
+    assert series.total() == pytest.approx(sum(raw.values()))
