@@ -32,7 +32,7 @@ from lrtui.widgets.panel import RunPanel
 from lrtui.widgets.statusbar import StatusBar
 
 FRAME_HZ = 10  # the queue is drained this often; state changes (pause, done) show on the next frame
-PANEL_EVERY = 5  # panels redraw their numbers and lines every 5th frame (2 per second), all at once
+PANEL_EVERY = 10  # panels redraw their numbers and lines every 10th frame (once a second), all at once
 CHART_EVERY = 3  # charts likewise: plotext is the costly part
 COMMAND_ECHO_SECONDS = 0.02
 GIL_SWITCH_SECONDS = 0.001
@@ -193,8 +193,12 @@ class LrTuiApp(App[int]):
         if self.source is None:
             return
         getattr(self.source, verb)(run)
-        # the source answers within a step; show it now rather than at the next regular frame
-        self.set_timer(COMMAND_ECHO_SECONDS, self.drain, name="echo")
+        # the source answers within a step; show its state now rather than at the next regular
+        # frame (new numbers wait for their frame, so a key never costs a full redraw twice)
+        self.set_timer(COMMAND_ECHO_SECONDS, self._echo, name="echo")
+
+    def _echo(self) -> None:
+        self.drain(data=False)
 
     def action_toggle_all(self) -> None:
         self._toggle(None)

@@ -86,6 +86,22 @@ def _timed(trainer, spans: list[float]):
     return trainer
 
 
+def part_engine(epochs: int, batches: int) -> dict:
+    """The trainer alone on the main thread, its events dropped: the floor any front end adds to."""
+    from lrtui.training import Trainer
+
+    exp = _experiment(epochs, batches)
+    start = time.perf_counter()
+    Trainer(exp, lambda events: None).run()
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "train_seconds": seconds,
+        "steps": len(exp.runs) * epochs * batches,
+        "peak_mb": _peak_mb(),
+    }
+
+
 def part_headless(epochs: int, batches: int, engine: str) -> dict:
     """`lrtui --headless` as run from the command line: the trainer in its thread, the table and
     the leaderboard on the main thread."""
@@ -272,8 +288,8 @@ def part_sync_check(steps: int) -> dict:
     }
 
 
-PARTS = {"tutorial", "headless", "sequential", "app", "keys", "history", "sync-check"}
-TIMED = ("tutorial", "headless", "sequential", "app")
+PARTS = {"tutorial", "engine", "headless", "sequential", "app", "keys", "history", "sync-check"}
+TIMED = ("tutorial", "engine", "headless", "sequential", "app")
 
 
 def _run_part(name: str, args: argparse.Namespace) -> dict:
@@ -331,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("ignore")
         result = {
             "tutorial": lambda: part_tutorial(args.epochs, args.batches),
+            "engine": lambda: part_engine(args.epochs, args.batches),
             "headless": lambda: part_headless(args.epochs, args.batches, "auto"),
             "sequential": lambda: part_headless(args.epochs, args.batches, "sequential"),
             "app": lambda: part_app(args.epochs, args.batches),
@@ -356,11 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: _median_run(runs) for name, runs in rounds.items()}
     results["keys"] = _run_part("keys", args)
     results["history"] = _run_part("history", args)
-    tut, head, seq, app, keys_run, hist = (
-        results[k] for k in ("tutorial", "headless", "sequential", "app", "keys", "history")
+    tut, engine, head, seq, app, keys_run, hist = (
+        results[k] for k in ("tutorial", "engine", "headless", "sequential", "app", "keys", "history")
     )
     rows = [
         ("tutorial loop (plain PyTorch, one run after another)", tut),
+        ("lrtui trainer alone, main thread, events dropped", engine),
         ("lrtui --headless (stacked engine)", head),
         ("lrtui --headless (sequential engine)", seq),
         ("lrtui app (Textual headless driver), watched", app),
@@ -380,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  app steps/s / headless steps/s            {rate['app'] / rate['headless']:.2f}  (target >= 0.9; "
         f"rounds: {', '.join(_round_ratios(rounds))})"
     )
+    print(f"  app steps/s / trainer-alone steps/s       {rate['app'] / rate['engine']:.2f}")
     print(f"  sequential engine / tutorial wall time    {seq['seconds'] / tut['seconds']:.2f}")
     print(
         f"  app with keys pressed every 50 ms / headless steps/s  "

@@ -9,6 +9,7 @@ Losses stay on the device until a flush reads them all at once.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 import time
@@ -40,6 +41,13 @@ from lrtui.spec import ExperimentSpec, RunSpec
 Sink = Callable[[list[Event]], None]
 FLOAT32_MAX = 3.4028234663852886e38
 MAX_MARKS = 500  # per run and restart: a StepLR(step_size=1) per batch would mark every step
+
+
+def cpu_threads(current: int, cores: int) -> int:
+    """Intra-op threads for training on CPU: one core is left to the thread that shows the
+    events (the app's UI, the headless table). lrtui's batched steps are small, so an extra
+    torch thread gains little, while one spinning on the UI's core slows both."""
+    return max(1, min(current, cores - 1))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -179,6 +187,8 @@ class Trainer:
     # ---- the loop, in the worker thread ---------------------------------------------------
     def run(self) -> None:
         exp = self.exp
+        if self.device.type == "cpu":
+            torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1))
         x, y = make_dataset(exp.task, exp.batches, exp.batch_size, exp.seed)
         self._x, self._y = x.to(self.device), y.to(self.device)
         kind = MODELS[exp.model]

@@ -154,3 +154,12 @@ def test_a_lingering_trainer_waits_paused_without_training():
     thread.join(10)
     assert not thread.is_alive()
     assert not all_steps(events)
+
+
+def test_cpu_training_leaves_a_core_to_the_thread_that_shows_the_events():
+    from lrtui.training import cpu_threads
+
+    assert cpu_threads(2, 2) == 1  # the CI machine: one core trains, one draws
+    assert cpu_threads(16, 16) == 15
+    assert cpu_threads(4, 16) == 4  # never more threads than torch was given
+    assert cpu_threads(8, 1) == 1
