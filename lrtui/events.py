@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -142,15 +142,12 @@ class MarkEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class PlateauEvent:
-    """ReduceLROnPlateau's counters after its latest step (only the newest of a batch is sent).
+class PlateauCounters:
+    """ReduceLROnPlateau's state after a step, as the panel shows it live.
 
     `active` is False while a composed schedule has not yet handed over to the plateau phase.
     """
 
-    run: int
-    gen: int
-    step: int
     bad_epochs: int
     patience: int
     cooldown_left: int
@@ -158,6 +155,16 @@ class PlateauEvent:
     best: float
     cuts: int
     active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PlateauEvent:
+    """ReduceLROnPlateau's counters after its step at `step` (only the newest of a batch is sent)."""
+
+    run: int
+    gen: int
+    step: int
+    counters: PlateauCounters
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,17 +280,7 @@ def encode(event: Event) -> str | None:
     elif isinstance(event, MarkEvent):
         data = {"event": "mark", "step": event.step, "kind": event.kind, "label": event.label}
     elif isinstance(event, PlateauEvent):
-        data = {
-            "event": "plateau",
-            "step": event.step,
-            "bad_epochs": event.bad_epochs,
-            "patience": event.patience,
-            "cooldown_left": event.cooldown_left,
-            "cooldown": event.cooldown,
-            "best": event.best,
-            "cuts": event.cuts,
-            "active": event.active,
-        }
+        data = {"event": "plateau", "step": event.step, **asdict(event.counters)}
     else:
         return None
     return json.dumps(data) + "\n"
@@ -333,10 +330,7 @@ def decode(
         kind_of, label = str(data.get("kind") or ""), str(data.get("label") or "")
         return MarkEvent(run, gen, _int(data, "step"), kind_of, label)
     if kind == "plateau":
-        return PlateauEvent(
-            run,
-            gen,
-            _int(data, "step", 0),
+        counters = PlateauCounters(
             _int(data, "bad_epochs", 0),
             _int(data, "patience", 0),
             _int(data, "cooldown_left", 0),
@@ -345,6 +339,7 @@ def decode(
             _int(data, "cuts", 0),
             bool(data.get("active", True)),
         )
+        return PlateauEvent(run, gen, _int(data, "step", 0), counters)
     raise ValueError(f"unknown event {kind!r}")
 
 

@@ -8,7 +8,7 @@ from lrtui.spec import ExperimentSpec
 from lrtui.state import run_infos
 from lrtui.training import Trainer, resolve_device
 
-# Events reach the app in batches this often: a screen redraws panels twice a second, so
+# Events reach the app in batches this often: a screen redraws panels once a second, so
 # smaller batches would only cost the UI thread more wake-ups.
 LIVE_FLUSH_SECONDS = 0.1
 

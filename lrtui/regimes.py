@@ -14,6 +14,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lrtui.events import PlateauCounters
+
 if TYPE_CHECKING:  # schedulers builds the trees and imports this module
     from lrtui.schedulers import Built
 
@@ -34,19 +36,6 @@ ONE_CYCLE_PHASES = {2: ("peak",), 3: ("peak", "end of anneal")}
 class Mark:
     kind: str  # drop, restart, warmup, phase, cut
     label: str
-
-
-@dataclass(frozen=True, slots=True)
-class Counters:
-    """ReduceLROnPlateau's state, as the panel shows it live."""
-
-    bad_epochs: int
-    patience: int
-    cooldown_left: int
-    cooldown: int
-    best: float
-    cuts: int
-    active: bool
 
 
 def watch_for(nodes: list[Built]) -> RegimeWatch | None:
@@ -140,13 +129,13 @@ class RegimeWatch:
             return Mark("cut", f"plateau cut {_ratio(self._lr, lr)}")
         return None
 
-    def counters(self) -> Counters | None:
+    def counters(self) -> PlateauCounters | None:
         node = self._plateau
         if node is None:
             return None
         p = node.scheduler
         best = float(getattr(p, "best", math.nan))
-        return Counters(
+        return PlateauCounters(
             int(getattr(p, "num_bad_epochs", 0)),
             int(getattr(p, "patience", 0)),
             int(getattr(p, "cooldown_counter", 0)),

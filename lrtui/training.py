@@ -27,6 +27,7 @@ from lrtui.events import (
     Event,
     MarkEvent,
     PlanEvent,
+    PlateauCounters,
     PlateauEvent,
     RunStatus,
     StatusEvent,
@@ -34,7 +35,7 @@ from lrtui.events import (
 )
 from lrtui.models import MODELS, initial_state
 from lrtui.optimizers import build_optimizer
-from lrtui.regimes import Counters, RegimeWatch, watch_for
+from lrtui.regimes import RegimeWatch, watch_for
 from lrtui.schedulers import Built, Plan, build_scheduler, plan, uses_metric
 from lrtui.spec import ExperimentSpec, RunSpec
 
@@ -74,8 +75,8 @@ class _Run:
     scheduler: object = None
     watch: RegimeWatch | None = None
     marks: int = 0
-    counters: Counters | None = None  # the newest, sent at the next flush if it changed
-    counters_sent: Counters | None = None
+    counters: PlateauCounters | None = None  # the newest, sent at the next flush if it changed
+    counters_sent: PlateauCounters | None = None
     counters_step: int = 0
 
     @property
@@ -413,20 +414,7 @@ class Trainer:
             c = r.counters
             if c is not None and c != r.counters_sent and (r.index, r.gen) not in dead:
                 r.counters_sent = c
-                events.append(
-                    PlateauEvent(
-                        r.index,
-                        r.gen,
-                        r.counters_step,
-                        c.bad_epochs,
-                        c.patience,
-                        c.cooldown_left,
-                        c.cooldown,
-                        c.best,
-                        c.cuts,
-                        c.active,
-                    )
-                )
+                events.append(PlateauEvent(r.index, r.gen, r.counters_step, c))
         self._out = _Outbox()
         if events:
             self._sink(events)

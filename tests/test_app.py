@@ -311,6 +311,7 @@ async def test_plateau_counters_show_live_in_the_panel():
         run = app.state.runs[4]
         assert run.plateau is not None
         text = app.query_one("#run-4", RunPanel).render().plain
-        assert f"bad {run.plateau.bad_epochs}/2" in text and f"cuts {run.plateau.cuts}" in text
+        counters = run.plateau.counters
+        assert f"bad {counters.bad_epochs}/2" in text and f"cuts {counters.cuts}" in text
         step_panel = app.query_one("#run-0", RunPanel).render().plain
         assert "last StepLR x0.1 @160" in step_panel and "next StepLR x0.1 @240" in step_panel

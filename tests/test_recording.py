@@ -172,7 +172,7 @@ def test_log_dir_records_every_run_one_line_per_step(tmp_path, capsys):
     _, step_events = _read(tmp_path / "StepLR.jsonl")
     assert [(m.step, m.label) for m in step_events if isinstance(m, MarkEvent)] == [(10, "StepLR x0.1")]
     info, plateau_events = _read(tmp_path / "ReduceLROnPlateau.jsonl")
-    assert any(isinstance(e, PlateauEvent) and e.patience == 2 for e in plateau_events)
+    assert any(isinstance(e, PlateauEvent) and e.counters.patience == 2 for e in plateau_events)
     assert ("scheduler", "ReduceLROnPlateau") in info.config and ("seed", "0") in info.config
 
 

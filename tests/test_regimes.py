@@ -9,7 +9,7 @@ from helpers import epochs_of, steps_of, train
 from torch.optim import lr_scheduler as L
 
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.events import MarkEvent, PlanEvent, PlateauEvent, decode, encode
+from lrtui.events import MarkEvent, PlanEvent, PlateauCounters, PlateauEvent, decode, encode
 
 BATCHES = 5
 
@@ -72,7 +72,7 @@ def test_plateau_cuts_are_marked_and_its_counters_follow_torch():
     assert [m.step for m in _marks(events, 0)] == [e * BATCHES for e in cuts]
     assert all(m.kind == "cut" and m.label == "plateau cut x0.5" for m in _marks(events, 0))
     # replay torch's own scheduler on the same losses: counters after every epoch agree
-    counters = {e.step: e for e in events if isinstance(e, PlateauEvent)}
+    counters = {e.step: e.counters for e in events if isinstance(e, PlateauEvent)}
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=exp.lr)
     ref = L.ReduceLROnPlateau(opt, patience=1, factor=0.5, threshold=0.1, cooldown=1)
     seen = None
@@ -121,7 +121,7 @@ def test_plateau_inside_sequential_lr_gets_the_loss():
     labels = [m.label for m in _marks(events, 0)]
     assert labels[0] == "phase 2: ReduceLROnPlateau"
     assert labels.count("plateau cut x0.5") == sum(1 for a, b in pairwise(expected) if b < a)
-    counters = [e for e in events if isinstance(e, PlateauEvent)]
+    counters = [e.counters for e in events if isinstance(e, PlateauEvent)]
     assert not counters[0].active and counters[-1].active  # waits for its phase, then counts
 
 
@@ -147,7 +147,7 @@ def test_one_cycle_inside_sequential_lr_gets_the_run_length():
     "event",
     [
         MarkEvent(0, 0, 40, "drop", "StepLR x0.1"),
-        PlateauEvent(0, 0, 50, 1, 2, 0, 1, 0.25, 3, False),
+        PlateauEvent(0, 0, 50, PlateauCounters(1, 2, 0, 1, 0.25, 3, False)),
         PlanEvent(0, 0, (0.1, 0.01), "epoch", 10, ((10, "drop", "StepLR x0.1"),)),
     ],
 )

@@ -68,7 +68,7 @@ def lr_data(v: RunView, width: int) -> SparkData:
 
 def regime_line(v: RunView) -> Text | None:
     """ReduceLROnPlateau's live counters, or the last and next regime change of the schedule."""
-    p = v.plateau
+    p = v.plateau.counters if v.plateau is not None else None
     if p is not None:
         if not p.active:
             return Text.assemble(("plateau ", "bold"), ("waits for its phase", "dim"))
