@@ -144,13 +144,15 @@ def _app_run(epochs: int, batches: int, probe: bool) -> dict:
     latencies: list[float] = []
     pause_latencies: list[float] = []
     paused_for = 0.0
-    shown: list[tuple[float, int | None]] = []  # when the screen was written, and what had focus
+    # when the screen was written, what had focus, and whether every run showed paused
+    shown: list[tuple[float, int | None, bool]] = []
     display = app._display
     written = asyncio.Event()
 
     def spy(screen, renderable) -> None:
         display(screen, renderable)
-        shown.append((time.perf_counter(), getattr(app.focused, "index", None)))
+        paused = app.state.overall() == "paused"
+        shown.append((time.perf_counter(), getattr(app.focused, "index", None), paused))
         written.set()
 
     app._display = spy  # type: ignore[method-assign]
@@ -162,7 +164,7 @@ def _app_run(epochs: int, batches: int, probe: bool) -> dict:
     async def until_shown(t0: float, focused: int) -> float:
         """Wait (without polling) for a screen write made after t0 with `focused` focused."""
         while True:
-            hit = next((t for t, f in shown if t >= t0 and f == focused), None)
+            hit = next((t for t, f, _ in shown if t >= t0 and f == focused), None)
             if hit is not None:
                 return hit - t0
             await next_write()
@@ -187,12 +189,9 @@ def _app_run(epochs: int, batches: int, probe: bool) -> dict:
                     # pause all: until the screen shows every run paused
                     t0 = time.perf_counter()
                     app.post_message(events.Key("space", " "))
-                    while app.state.overall() != "paused":
+                    while not any(t >= t0 and p for t, _, p in shown):
                         await next_write()
-                    seen = len(shown)
-                    while len(shown) == seen:
-                        await next_write()
-                    pause_latencies.append(shown[seen][0] - t0)
+                    pause_latencies.append(next(t for t, _, p in shown if t >= t0 and p) - t0)
                     app.post_message(events.Key("space", " "))
                     paused_for += time.perf_counter() - t0
                 await asyncio.sleep(0.05)
