@@ -202,7 +202,11 @@ class Trainer:
         self._flush()
         last_flush = self._clock()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # scheduler-order notes from torch
+            # torch's notes on the order of optimizer and scheduler steps (the shared optimizer
+            # steps for every run); no other warning is silenced, CUDA sync reports included
+            warnings.filterwarnings(
+                "ignore", message=r".*(lr_scheduler|optimizer\.step)", category=UserWarning
+            )
             while not self._stop.is_set():
                 if self._apply_commands(block=False):
                     last_flush = self._clock()
