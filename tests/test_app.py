@@ -315,3 +315,42 @@ async def test_plateau_counters_show_live_in_the_panel():
         assert f"bad {counters.bad_epochs}/2" in text and f"cuts {counters.cuts}" in text
         step_panel = app.query_one("#run-0", RunPanel).render().plain
         assert "last StepLR x0.1 @160" in step_panel and "next StepLR x0.1 @240" in step_panel
+
+
+@pytest.mark.parametrize("step", [0, 1, 170])
+async def test_charts_and_leaderboard_survive_every_option_at_any_point(step):
+    """Before the first step, after one, and mid-run: every chart option on both chart screens."""
+    app = replay_app(SEED, cut(EVENTS, step))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        for opener in (["1", "enter"], ["c"]):
+            await pilot.press(*opener)
+            screen = app.screen
+            for key in ("e", "l", "x", "s", "x", "S", "S", "S", "S", "x", "l"):
+                await pilot.press(key)
+                screen.redraw(force=True)  # draws now, so an error fails this test
+            await pilot.press("escape")
+        await pilot.press("b", "t", "a")
+        assert isinstance(app.screen, LeaderboardScreen)
+        assert app.screen.query_one("#board").row_count == 6
+
+
+def test_the_trainer_silences_only_torchs_notes_on_step_order(recwarn):
+    """Other warnings (CUDA sync reports, say) must reach whoever listens."""
+    import warnings
+
+    exp = build_experiment(Settings(epochs=1, batches=2, runs=[parse_scheduler_flag("StepLR(step_size=1)")]))
+    trainer = Trainer(exp, lambda events: None)
+    step = trainer._train_step
+
+    def noisy(active):
+        warnings.warn("called a synchronizing CUDA operation", UserWarning, stacklevel=1)
+        return step(active)
+
+    trainer._train_step = noisy
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.run()
+    messages = [str(w.message) for w in caught]
+    assert "called a synchronizing CUDA operation" in messages
+    assert not any("lr_scheduler" in m for m in messages)  # torch warns so without the filter
