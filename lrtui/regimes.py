@@ -108,8 +108,7 @@ class RegimeWatch:
             if isinstance(t, (int, float)) and isinstance(t0, (int, float)) and t < t0:
                 return Mark("restart", "warm restart")
         elif name in WARMUPS:
-            total = call.get("total_iters", 5)
-            if e == total:
+            if e == getattr(node.scheduler, "total_iters", None):  # torch's own default when unset
                 return Mark("warmup", f"{name} ends")
         elif name == "OneCycleLR":
             phases = getattr(node.scheduler, "_schedule_phases", None) or []

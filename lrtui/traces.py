@@ -134,11 +134,14 @@ def envelope(
     return low, high
 
 
+def half_life_steps(weight: float) -> float:
+    """Steps after which a value's weight in the average has halved (0 with no smoothing)."""
+    return math.log(0.5) / math.log(weight) if weight > 0 else 0.0
+
+
 def window_steps(weight: float) -> int:
     """The envelope's window: the smoothing's half-life, at least a few steps."""
-    if weight <= 0:
-        return 4
-    return max(4, round(math.log(0.5) / math.log(weight)))
+    return max(4, round(half_life_steps(weight)))
 
 
 def loss_trace(run: RunView, weight: float, axis: str = "step") -> Trace:
@@ -194,4 +197,4 @@ def half_life(weight: float) -> str:
     """The smoothing weight in steps, which a user can reason about."""
     if weight <= 0:
         return "off"
-    return f"{weight:g} (half-life {math.log(0.5) / math.log(weight):.3g} steps)"
+    return f"{weight:g} (half-life {half_life_steps(weight):.3g} steps)"

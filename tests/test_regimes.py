@@ -153,3 +153,10 @@ def test_one_cycle_inside_sequential_lr_gets_the_run_length():
 )
 def test_marks_counters_and_planned_marks_survive_the_events_file(event):
     assert decode(encode(event) or "", 0, 0) == event
+
+
+def test_warm_ups_are_marked_where_torch_ends_them_also_with_its_default_length():
+    exp = _exp("LinearLR(start_factor=0.1)", "ConstantLR(factor=0.5, total_iters=2)", epochs=8)
+    events = train(exp)
+    assert [(m.step, m.label) for m in _marks(events, 0)] == [(5 * BATCHES, "LinearLR ends")]  # torch's 5
+    assert [(m.step, m.label) for m in _marks(events, 1)] == [(2 * BATCHES, "ConstantLR ends")]

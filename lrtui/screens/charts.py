@@ -125,11 +125,8 @@ def x_limits(runs: list[RunView], axis: str) -> tuple[float, float]:
 
 
 class _Canvas:
-    """One plot being built: lines in data units, log10 applied here, y limits decided last.
-
-    plotext's own log scale applies log10 to its stored data in place on every build, so a
-    widget that re-renders would take the log of a log: we plot log10 values ourselves.
-    """
+    """One plot being built: lines in data units, log10 applied here (see `log_axis` for why
+    not by plotext), y limits decided last."""
 
     def __init__(self, plot: PlotextPlot, log: bool) -> None:
         self.plot = plot
@@ -391,8 +388,7 @@ class CompareScreen(_ChartBase):
             xs, ys = run.lr_series.points(POINTS)
             lr.line(x_values(run, xs, axis), ys, color)
             lr_fit += ys
-            done = [m for m in regime_marks(run) if not m[2]]
-            mark_xs = x_values(run, [m[0] for m in _thin(done)], axis)
+            mark_xs = x_values(run, [m.step for m in _thin(run.marks)], axis)  # trained ones only
             lr.marks(mark_xs, [""] * len(mark_xs), [color] * len(mark_xs), None)
             loss_fit += loss_lines(loss, trace, color, o, None, color)
             outliers += trace.outliers
