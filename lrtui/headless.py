@@ -105,7 +105,7 @@ def run_headless(
             inbox.put(None)
 
     printer = TablePrinter(exp, out)
-    state = ExperimentState(run_infos(exp), time.monotonic)
+    state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
     thread = threading.Thread(target=work, name="lrtui-trainer", daemon=True)
     thread.start()
@@ -120,14 +120,15 @@ def run_headless(
         if batch is None:
             break
         printer.feed(batch)
-        state.apply(batch)
+        if state is not None:
+            state.apply(batch)
         if extra_sink is not None:
             extra_sink(batch)
     thread.join()
     printer.finish()
     if failure:
         raise failure[0]
-    if summary:
+    if state is not None:
         lines = leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))
         out.write("\n" + "\n".join(lines) + "\n")
         out.flush()
