@@ -3,7 +3,7 @@
 `RunRecorder` records your own training loop for `lrtui watch`.
 """
 
-from lrtui.recorder import RunRecorder
+from lrtui.record.recorder import RunRecorder
 
 __version__ = "0.1.0"
 __all__ = ["RunRecorder", "__version__"]

@@ -1,6 +1,8 @@
 """The `lrtui` command: parse flags, check everything, then run the app or the headless table.
 
 User errors end as one `lrtui: error: ...` line and exit code 2, before any training starts.
+This module imports neither torch nor textual at import time: `lrtui --help`, `lrtui watch`
+and `lrtui export` start at once, and run where torch is not installed.
 """
 
 from __future__ import annotations
@@ -12,25 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lrtui import __version__
-from lrtui.config import (
-    ENGINES,
-    Settings,
-    build_experiment,
-    choice,
-    count,
-    device_name,
-    parse_scheduler_flag,
-    positive,
-)
-from lrtui.data import TASKS
-from lrtui.errors import SpecError
-from lrtui.models import MODELS
-from lrtui.optimizers import ALIASES, parse_optimizer
-from lrtui.presets import PRESETS
-from lrtui.spec import ExperimentSpec
+from lrtui.spec.choices import ENGINES, MODELS, OPTIMIZER_ALIASES, PRESETS, TASKS
+from lrtui.spec.errors import SpecError
+from lrtui.spec.settings import Settings, parse_scheduler_flag
+from lrtui.spec.values import choice, count, device_name, positive
 
 if TYPE_CHECKING:
-    from lrtui.recorder import LogDirSink
+    from lrtui.record.writer import LogDirSink
+    from lrtui.spec.experiment import ExperimentSpec
+
+COMMANDS = """commands:
+  lrtui [options]                 compare schedules live (or --headless: print the table)
+  lrtui watch PATH [--poll S]     watch events files live: one panel per file
+  lrtui export PATH --csv OUT     write every recorded step as CSV
+  run `lrtui watch --help` or `lrtui export --help` for theirs"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,16 +59,30 @@ def _spec(parse, name: str):
     return convert
 
 
+def _parse_optimizer(text: str):
+    from lrtui.schedule.optimizers import parse_optimizer  # torch: only once an optimizer is named
+
+    return parse_optimizer(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="lrtui",
         description="Train a model once per learning-rate scheduler and watch LR and loss side by side.",
         epilog="Scheduler specs are torch class names with keyword literals, e.g. "
-        "'StepLR(step_size=3, gamma=0.5)', optionally followed by @epoch or @batch.",
+        "'StepLR(step_size=3, gamma=0.5)', optionally followed by @epoch or @batch.\n\n" + COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"lrtui {__version__}")
     p.add_argument("--headless", action="store_true", help="train without the UI and print the LR table")
     p.add_argument("--list-schedulers", action="store_true", help="list every scheduler with its parameters")
+    _experiment_flags(p)
+    _run_flags(p)
+    return p
+
+
+def _experiment_flags(p: argparse.ArgumentParser) -> None:
+    """What to compare: schedules, run length, optimizer, model and data."""
     p.add_argument(
         "-s",
         "--scheduler",
@@ -99,9 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_checked(positive, "--lr"), help="initial learning rate (default 0.1)")
     p.add_argument(
         "--optimizer",
-        type=_spec(parse_optimizer, "--optimizer"),
+        type=_spec(_parse_optimizer, "--optimizer"),
         metavar="OPT",
-        help=f"{', '.join(ALIASES)} or a call such as 'AdamW(weight_decay=0.01)' (default sgd)",
+        help=f"{', '.join(OPTIMIZER_ALIASES)} or a call such as 'AdamW(weight_decay=0.01)' (default sgd)",
     )
     p.add_argument(
         "--model",
@@ -114,10 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(TASKS)} (default random; the all preset uses teacher)",
     )
     p.add_argument(
-        "--device", type=_checked(device_name, "--device"), help="auto (default), cpu, cuda or cuda:N"
-    )
-    p.add_argument(
         "--seed", type=_checked(lambda v, n: count(v, n, 0), "--seed"), help="random seed (default 0)"
+    )
+
+
+def _run_flags(p: argparse.ArgumentParser) -> None:
+    """Where and how it runs, and what is recorded and shown."""
+    p.add_argument(
+        "--device", type=_checked(device_name, "--device"), help="auto (default), cpu, cuda or cuda:N"
     )
     p.add_argument(
         "--log-dir", metavar="DIR", help="also record every run to DIR as events files (lrtui watch DIR)"
@@ -136,7 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=_checked(lambda v, n: choice(v, n, ENGINES), "--engine"),
         help="auto (default): train all runs in one batched pass when the model allows",
     )
-    return p
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -166,33 +180,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list_schedulers:
         return _list_schedulers()
+    from lrtui.config import build_experiment  # torch from here on
+
     try:
         exp = build_experiment(settings_from(args), args.config)
         log_sink = _log_sink(args.log_dir, exp) if args.log_dir else None
     except SpecError as exc:
         parser.exit(2, f"lrtui: error: {exc}\n")
     try:
-        if args.headless:
-            from lrtui.headless import run_headless
-
-            return run_headless(
-                exp,
-                sys.stdout,
-                extra_sink=log_sink,
-                summary=not args.no_summary,
-                threshold=args.loss_threshold,
-            )
-        from lrtui.live import run_app
-
-        return run_app(exp, log_sink, threshold=args.loss_threshold)
+        return _run(args, exp, log_sink)
     finally:
         if log_sink is not None:
             log_sink.close()
 
 
+def _run(args: argparse.Namespace, exp: ExperimentSpec, log_sink: LogDirSink | None) -> int:
+    if args.headless:
+        from lrtui.headless import run_headless
+
+        summary = not args.no_summary
+        return run_headless(
+            exp, sys.stdout, extra_sink=log_sink, summary=summary, threshold=args.loss_threshold
+        )
+    from lrtui.live import run_app
+
+    return run_app(exp, log_sink, threshold=args.loss_threshold)
+
+
 def _log_sink(log_dir: str, exp: ExperimentSpec) -> LogDirSink:
-    from lrtui.recorder import LogDirSink
-    from lrtui.state import run_infos
+    from lrtui.record.writer import LogDirSink
+    from lrtui.spec.describe import run_infos
 
     try:
         return LogDirSink(log_dir, run_infos(exp))
@@ -207,8 +224,8 @@ def _watch(argv: list[str]) -> int:
         "--poll", type=_checked(positive, "--poll"), default=0.2, help="seconds between reads (0.2)"
     )
     args = p.parse_args(argv)
-    from lrtui.app import LrTuiApp
-    from lrtui.watch import WatchSource
+    from lrtui.record.watch import WatchSource
+    from lrtui.ui.app import LrTuiApp
 
     def source(sink):
         return WatchSource(args.path, sink, poll=args.poll)
@@ -219,7 +236,7 @@ def _watch(argv: list[str]) -> int:
 
 
 def _export(argv: list[str]) -> int:
-    from lrtui.export import export_csv
+    from lrtui.record.export import export_csv
 
     p = _Parser(prog="lrtui export", description="Write every recorded step of events files as CSV.")
     p.add_argument("path", metavar="PATH", help="an events file, or a directory of them (*.jsonl)")
@@ -245,8 +262,8 @@ def _export(argv: list[str]) -> int:
 
 
 def _list_schedulers() -> int:
-    from lrtui.factors import describe_factors
-    from lrtui.schedulers import describe_schedulers
+    from lrtui.schedule.factors import describe_factors
+    from lrtui.schedule.registry import describe_schedulers
 
     print("Schedulers (torch.optim.lr_scheduler):")
     for line in describe_schedulers():

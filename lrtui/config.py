@@ -6,109 +6,27 @@ Every problem becomes a `SpecError` naming the setting, so the CLI can print one
 
 from __future__ import annotations
 
-import math
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from lrtui.data import TASKS
-from lrtui.errors import SpecError
-from lrtui.models import MODELS
-from lrtui.optimizers import check_optimizer, parse_optimizer
-from lrtui.presets import PRESETS, all_preset, seed_preset
-from lrtui.schedulers import default_interval, resolve_run
-from lrtui.spec import INTERVALS, Call, ExperimentSpec, Interval, RunSpec
-from lrtui.specparse import parse_call, parse_run
+from lrtui.schedule.build import resolve_run
+from lrtui.schedule.optimizers import check_optimizer, parse_optimizer
+from lrtui.schedule.presets import all_preset, seed_preset
+from lrtui.schedule.registry import default_interval
+from lrtui.spec.choices import ENGINES, MODELS, PRESETS, TASKS
+from lrtui.spec.errors import SpecError
+from lrtui.spec.experiment import INTERVALS, ExperimentSpec, RunSpec
+from lrtui.spec.parse import parse_call, parse_run
+from lrtui.spec.settings import RunRequest, Settings, parse_scheduler_flag
+from lrtui.spec.values import choice, count, device_name, positive
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-ENGINES = ("auto", "stacked", "sequential")
 _ALL_DEFAULTS = {"epochs": 30, "batches": 200, "task": "teacher"}
-
-
-@dataclass
-class RunRequest:
-    """A scheduler the user asked for, before labels and defaults are settled."""
-
-    call: Call
-    interval: Interval | None = None
-    label: str | None = None
-
-
-@dataclass
-class Settings:
-    """User settings as given; None means 'not set here'."""
-
-    preset: str | None = None
-    runs: list[RunRequest] = field(default_factory=list)
-    epochs: int | None = None
-    batches: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    optimizer: Call | None = None
-    model: str | None = None
-    task: str | None = None
-    device: str | None = None
-    seed: int | None = None
-    engine: str | None = None
-
-    def over(self, base: Settings) -> Settings:
-        """These settings on top of `base` (runs add up)."""
-        merged = Settings(**{k: v for k, v in vars(base).items()})
-        for key, value in vars(self).items():
-            if key == "runs":
-                merged.runs = base.runs + value
-            elif value is not None:
-                setattr(merged, key, value)
-        return merged
-
-
-# ---- checking single values ---------------------------------------------------------------
-def count(value: object, name: str, low: int = 1) -> int:
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise SpecError(f"{name} must be a whole number >= {low}, not {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SpecError(f"{name} must be a whole number >= {low}, not {value!r}")
-    return value
-
-
-def positive(value: object, name: str) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise SpecError(f"{name} must be a number > 0, not {value!r}") from None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise SpecError(f"{name} must be a number > 0, not {value!r}")
-    return float(value)
-
-
-def choice(value: object, name: str, options: tuple[str, ...] | list[str]) -> str:
-    if not isinstance(value, str) or value not in options:
-        raise SpecError(f"{name} must be one of {', '.join(options)}, not {value!r}")
-    return value
-
-
-def device_name(value: object, name: str = "--device") -> str:
-    if isinstance(value, str) and (value in ("auto", "cpu", "cuda") or _is_cuda_index(value)):
-        return value
-    raise SpecError(f"{name} must be auto, cpu, cuda or cuda:N, not {value!r}")
-
-
-def _is_cuda_index(value: str) -> bool:
-    head, _, index = value.partition(":")
-    return head == "cuda" and index.isdigit()
 
 
 # ---- the config file ----------------------------------------------------------------------
@@ -240,8 +158,6 @@ def build_experiment(flags: Settings, config_path: str | None = None) -> Experim
     if not requests:
         raise SpecError("no schedulers to compare (use --scheduler or --preset)")
     _check_device(exp.device)
-    if exp.engine == "stacked" and MODELS[exp.model].batched is None:
-        raise SpecError(f"--engine stacked: model {exp.model} cannot be batched; use auto or sequential")
     labels = _labels(requests)
     runs = []
     for req, label in zip(requests, labels, strict=True):
@@ -273,11 +189,6 @@ def _check_device(device: str) -> None:
     _, _, index = device.partition(":")
     if index and int(index) >= torch.cuda.device_count():
         raise SpecError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-
-
-def parse_scheduler_flag(text: str) -> RunRequest:
-    call, interval = parse_run(text)
-    return RunRequest(call, interval)
 
 
 __all__ = ["RunRequest", "Settings", "build_experiment", "parse_call", "parse_scheduler_flag"]

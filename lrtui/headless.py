@@ -16,11 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from lrtui import leaderboard
-from lrtui.events import EpochEvent, Event, RunStatus, StatusEvent
-from lrtui.spec import ExperimentSpec
-from lrtui.state import ExperimentState, run_infos
-from lrtui.training import Trainer
+from lrtui.engine.trainer import Trainer
+from lrtui.spec.describe import run_infos
+from lrtui.spec.events import EpochEvent, Event, RunStatus, Sink, StatusEvent
+from lrtui.spec.experiment import ExperimentSpec
+from lrtui.state import leaderboard
+from lrtui.state.runs import ExperimentState
+
+TrainerFactory = Callable[[ExperimentSpec, Sink], Trainer]
 
 
 @dataclass
@@ -39,19 +42,23 @@ class TablePrinter:
         self._out = out
         self._blocks = [_Block(run.label) for run in exp.runs]
         self._next = 0
+        self._feeders: dict[type, Callable] = {EpochEvent: self._epoch, StatusEvent: self._status}
 
     def feed(self, events: list[Event]) -> None:
         for ev in events:
-            block = self._blocks[ev.run]
-            if isinstance(ev, EpochEvent):
-                label = self._exp.epoch_label(ev.epoch)
-                block.lines.append(f"Epoch {label}, Learning Rate {ev.lrs[0]:.6f}")
-            elif isinstance(ev, StatusEvent):
-                if ev.status is RunStatus.RUNNING and ev.step == 0:
-                    block.lines.clear()
-                block.status = ev.status
-                block.message = ev.message
+            feeder = self._feeders.get(type(ev))
+            if feeder is not None:
+                feeder(self._blocks[ev.run], ev)
         self._write_ready()
+
+    def _epoch(self, block: _Block, ev: EpochEvent) -> None:
+        block.lines.append(f"Epoch {self._exp.epoch_label(ev.epoch)}, Learning Rate {ev.lrs[0]:.6f}")
+
+    def _status(self, block: _Block, ev: StatusEvent) -> None:
+        if ev.status is RunStatus.RUNNING and ev.step == 0:
+            block.lines.clear()
+        block.status = ev.status
+        block.message = ev.message
 
     def finish(self) -> None:
         """Write whatever is left, finished or not (after an interrupt)."""
@@ -78,56 +85,57 @@ class TablePrinter:
             self._out.write("Interrupted\n")
 
 
+class _Worker:
+    """The trainer in a thread of its own, its event batches on a queue (None: it ended)."""
+
+    def __init__(self, exp: ExperimentSpec, make: TrainerFactory) -> None:
+        self.inbox: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
+        self.trainer = make(exp, self.inbox.put)
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="lrtui-trainer", daemon=True)
+
+    def _work(self) -> None:
+        try:
+            self.trainer.run()
+        except BaseException as exc:  # reported on the main thread
+            self.failure = exc
+        finally:
+            self.inbox.put(None)
+
+
 def run_headless(
     exp: ExperimentSpec,
     out: TextIO,
-    extra_sink: Callable[[list[Event]], None] | None = None,
+    extra_sink: Sink | None = None,
     *,
     summary: bool = True,
     threshold: float | None = None,
+    make_trainer: TrainerFactory = Trainer,
 ) -> int:
     """Train to the end in a worker thread, printing the table, then the leaderboard after a
     blank line; 130 if interrupted."""
-    inbox: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
-
-    def sink(events: list[Event]) -> None:
-        inbox.put(events)
-
-    trainer = Trainer(exp, sink)
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            trainer.run()
-        except BaseException as exc:  # reported on the main thread
-            failure.append(exc)
-        finally:
-            inbox.put(None)
-
+    worker = _Worker(exp, make_trainer)
     printer = TablePrinter(exp, out)
     state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
-    thread = threading.Thread(target=work, name="lrtui-trainer", daemon=True)
-    thread.start()
+    worker.thread.start()
     interrupted = False
     while True:
         try:
-            batch = inbox.get()
+            batch = worker.inbox.get()
         except KeyboardInterrupt:
             interrupted = True
-            trainer.stop()
+            worker.trainer.stop()
             continue
         if batch is None:
             break
-        printer.feed(batch)
-        if state is not None:
-            state.apply(batch)
-        if extra_sink is not None:
-            extra_sink(batch)
-    thread.join()
+        for take in (printer.feed, state.apply if state else None, extra_sink):
+            if take is not None:
+                take(batch)
+    worker.thread.join()
     printer.finish()
-    if failure:
-        raise failure[0]
+    if worker.failure is not None:
+        raise worker.failure
     if state is not None:
         lines = leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))
         out.write("\n" + "\n".join(lines) + "\n")

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from lrtui.app import LrTuiApp
-from lrtui.sources import Sink
-from lrtui.spec import ExperimentSpec
-from lrtui.state import run_infos
-from lrtui.training import Trainer, resolve_device
+from lrtui.engine.trainer import Trainer, resolve_device
+from lrtui.spec.describe import run_infos
+from lrtui.spec.events import Event, Sink
+from lrtui.spec.experiment import ExperimentSpec
+from lrtui.ui.app import LrTuiApp
 
 # Events reach the app in batches this often: a screen redraws panels once a second, so
 # smaller batches would only cost the UI thread more wake-ups.
 LIVE_FLUSH_SECONDS = 0.1
+
+
+def tee(*sinks: Sink) -> Sink:
+    """One sink that hands every batch to each of `sinks` in turn."""
+
+    def both(events: list[Event]) -> None:
+        for sink in sinks:
+            sink(events)
+
+    return both
 
 
 def build_app(exp: ExperimentSpec, log_sink: Sink | None = None, threshold: float | None = None) -> LrTuiApp:
@@ -18,14 +28,8 @@ def build_app(exp: ExperimentSpec, log_sink: Sink | None = None, threshold: floa
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
     def source(sink: Sink) -> Trainer:
-        if log_sink is None:
-            return Trainer(exp, sink, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS)
-
-        def both(events):
-            log_sink(events)
-            sink(events)
-
-        return Trainer(exp, both, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS)
+        out = sink if log_sink is None else tee(log_sink, sink)
+        return Trainer(exp, out, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS)
 
     label = f"{device.type} · {exp.model} · {optimizer} · seed {exp.seed}"
     return LrTuiApp(run_infos(exp), source, source_label=label, threshold=threshold)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from helpers import train
 
-from lrtui.app import LrTuiApp
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.events import (
+from lrtui.spec.commands import Command, Steerable, Verb
+from lrtui.spec.describe import run_infos
+from lrtui.spec.events import (
     EpochEvent,
     Event,
     MarkEvent,
@@ -19,9 +21,29 @@ from lrtui.events import (
     StepBlock,
     StepEvent,
 )
-from lrtui.sources import ReplaySource
-from lrtui.spec import Call, ExperimentSpec
-from lrtui.state import run_infos
+from lrtui.spec.experiment import Call, ExperimentSpec
+from lrtui.ui.app import LrTuiApp
+
+
+class ReplaySource(Steerable):
+    """Hands over a fixed list of events in one batch and records the commands it is given,
+    as (verb, run) pairs."""
+
+    def __init__(self, events: list[Event], sink) -> None:
+        self._events = list(events)
+        self._sink = sink
+        self.commands: list[tuple[str, int | None]] = []
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        if self._events:
+            self._sink(self._events)
+
+    def send(self, command: Command) -> None:
+        if command.verb is Verb.STOP:
+            self._stopped.set()
+        else:
+            self.commands.append((command.verb.value, command.run))
 
 
 def seed_experiment(**kw) -> ExperimentSpec:

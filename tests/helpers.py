@@ -6,12 +6,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lrtui.data import make_dataset
-from lrtui.events import EpochEvent, Event, StatusEvent, StepBlock, StepEvent
-from lrtui.models import MODELS, initial_state
-from lrtui.optimizers import build_optimizer
-from lrtui.spec import ExperimentSpec
-from lrtui.training import Trainer
+from lrtui.engine.builtin import MODELS, make_dataset
+from lrtui.engine.trainer import Trainer
+from lrtui.schedule.optimizers import build_optimizer
+from lrtui.spec.events import EpochEvent, Event, StatusEvent, StepBlock, StepEvent
+from lrtui.spec.experiment import ExperimentSpec
 
 
 def train(exp: ExperimentSpec, **kwargs) -> list[Event]:
@@ -47,11 +46,9 @@ def last_status(events: list[Event], run: int) -> StatusEvent:
 def reference(exp: ExperimentSpec, make_scheduler, interval: str, metric: bool = False):
     """The tutorial's loop in plain torch: per-step LRs and losses, per-epoch LRs."""
     x, y = make_dataset(exp.task, exp.batches, exp.batch_size, exp.seed)
-    kind = MODELS[exp.model]
-    model = kind.build()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.copy_(initial_state(kind, exp.seed)[name])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(exp.seed)
+        model = MODELS[exp.model].build()
     opt = build_optimizer(exp.optimizer, model.parameters(), exp.lr)
     sched = make_scheduler(opt)
     step_lrs, losses, epoch_lrs = [], [], []

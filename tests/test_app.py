@@ -5,15 +5,15 @@ import math
 import pytest
 from appkit import cut, failing_experiment, paused, replay_app, seed_experiment, settle, stream
 
-from lrtui.app import LrTuiApp
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.events import RunStatus
-from lrtui.screens.charts import CompareScreen, RunChartScreen
-from lrtui.screens.help import HelpScreen
-from lrtui.screens.leaderboard import LeaderboardScreen
-from lrtui.state import run_infos
-from lrtui.training import Trainer
-from lrtui.widgets.panel import RunPanel
+from lrtui.engine.trainer import Trainer
+from lrtui.spec.describe import run_infos
+from lrtui.spec.events import RunStatus
+from lrtui.ui.app import LrTuiApp
+from lrtui.ui.screens.charts import CompareScreen, RunChartScreen
+from lrtui.ui.screens.help import HelpScreen
+from lrtui.ui.screens.leaderboard import LeaderboardScreen
+from lrtui.ui.widgets.panel import RunPanel
 
 SEED = seed_experiment()
 EVENTS = stream(SEED)
@@ -134,7 +134,7 @@ async def test_paused_state_and_status_bar():
 
 
 async def test_restart_event_resets_the_panel():
-    from lrtui.events import StatusEvent
+    from lrtui.spec.events import StatusEvent
 
     app = replay_app(SEED, [*MID, StatusEvent(0, 1, RunStatus.RUNNING, "", 0)])
     async with app.run_test(size=(100, 30)) as pilot:
@@ -201,7 +201,7 @@ async def test_grid_adapts_its_columns_when_the_terminal_is_resized():
 
 
 async def test_frames_keep_applying_events_while_a_chart_is_open():
-    from lrtui.events import RunAdded, RunInfo, StatusEvent
+    from lrtui.spec.events import RunAdded, RunInfo, StatusEvent
 
     app = replay_app(SEED, MID)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -230,7 +230,7 @@ async def test_pause_shows_at_once_and_the_source_confirms_it():
 
 
 def test_expected_toggles_follow_the_sources_rule():
-    from lrtui.state import ExperimentState
+    from lrtui.state.runs import ExperimentState
 
     state = ExperimentState(run_infos(SEED), lambda: 0.0)
     state.apply(MID)
@@ -244,7 +244,7 @@ def test_expected_toggles_follow_the_sources_rule():
 
 
 def test_elapsed_time_stops_when_every_run_has_finished():
-    from lrtui.state import ExperimentState
+    from lrtui.state.runs import ExperimentState
 
     now = [0.0]
     state = ExperimentState(run_infos(SEED), lambda: now[0])

@@ -93,7 +93,7 @@ def test_config_file_holds_the_same_settings(capsys, tmp_path):
 
 
 def test_list_schedulers_names_every_scheduler(capsys):
-    from lrtui.schedulers import registry
+    from lrtui.schedule.registry import registry
 
     assert main(["--list-schedulers"]) == 0
     out = capsys.readouterr().out

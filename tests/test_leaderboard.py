@@ -5,11 +5,12 @@ import math
 
 import pytest
 
-from lrtui import leaderboard
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.events import RunInfo, RunStatus, StatusEvent, StepBlock
 from lrtui.headless import run_headless
-from lrtui.state import ExperimentState, config_diff, run_infos
+from lrtui.spec.describe import run_infos
+from lrtui.spec.events import RunInfo, RunStatus, StatusEvent, StepBlock
+from lrtui.state import leaderboard
+from lrtui.state.runs import ExperimentState, config_diff
 
 
 def _state(curves: dict[str, list[float]], statuses: dict[int, RunStatus] | None = None) -> ExperimentState:

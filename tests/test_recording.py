@@ -10,9 +10,8 @@ from helpers import steps_of, train
 from lrtui import RunRecorder
 from lrtui.cli import main
 from lrtui.config import Settings, build_experiment
-from lrtui.events import (
-    FORMAT,
-    VERSION,
+from lrtui.record.format import FORMAT, VERSION, decode, decode_header, encode, encode_header
+from lrtui.spec.events import (
     EpochEvent,
     MarkEvent,
     PlanEvent,
@@ -21,10 +20,6 @@ from lrtui.events import (
     RunStatus,
     StatusEvent,
     StepEvent,
-    decode,
-    decode_header,
-    encode,
-    encode_header,
 )
 
 
@@ -214,8 +209,8 @@ def test_export_of_a_missing_path_is_an_error(tmp_path, capsys):
 
 async def test_the_live_app_records_with_log_dir(tmp_path):
     from lrtui.live import build_app
-    from lrtui.recorder import LogDirSink
-    from lrtui.state import run_infos
+    from lrtui.record.writer import LogDirSink
+    from lrtui.spec.describe import run_infos
 
     exp = build_experiment(Settings(epochs=2, batches=10))
     sink = LogDirSink(tmp_path, run_infos(exp))

@@ -7,11 +7,12 @@ from helpers import epochs_of, reference, steps_of, train
 from torch.optim import lr_scheduler as L
 
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.errors import SpecError
-from lrtui.factors import FACTORS
-from lrtui.schedulers import check_call, plan, registry
-from lrtui.spec import ExperimentSpec, RunSpec
-from lrtui.specparse import parse_call
+from lrtui.schedule.factors import FACTORS
+from lrtui.schedule.plan import plan
+from lrtui.schedule.registry import check_call, registry
+from lrtui.spec.errors import SpecError
+from lrtui.spec.experiment import ExperimentSpec, RunSpec
+from lrtui.spec.parse import parse_call
 
 EPOCHS, BATCHES = 6, 4
 

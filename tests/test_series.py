@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from lrtui.series import BucketSeries
+from lrtui.state.series import BucketSeries
 
 
 def _filled(values, capacity=16, chunks=None):

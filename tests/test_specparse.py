@@ -1,8 +1,8 @@
 import pytest
 
-from lrtui.errors import SpecError
-from lrtui.spec import Call
-from lrtui.specparse import parse_call, parse_run
+from lrtui.spec.errors import SpecError
+from lrtui.spec.experiment import Call
+from lrtui.spec.parse import parse_call, parse_run
 
 
 def test_parses_keywords_as_literals():

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from lrtui.events import RunInfo, StepBlock
-from lrtui.state import ExperimentState
-from lrtui.traces import debiased_ema, hampel, loss_trace, x_values, y_limits
+from lrtui.spec.events import RunInfo, StepBlock
+from lrtui.state.runs import ExperimentState
+from lrtui.state.traces import debiased_ema, hampel, loss_trace, x_values, y_limits
 
 
 def _run(losses: list[float], batches: int | None = 10, times: list[float] | None = None, capacity=None):

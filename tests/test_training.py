@@ -6,8 +6,8 @@ import pytest
 from helpers import all_steps, epochs_of, last_status, steps_of, train
 
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.events import RunStatus, StatusEvent, StepBlock
-from lrtui.training import Trainer
+from lrtui.engine.trainer import Trainer
+from lrtui.spec.events import RunStatus, StatusEvent, StepBlock
 
 
 def _exp(*specs: str, **kw):
@@ -115,7 +115,7 @@ def test_a_failing_run_fails_alone(kwargs, message):
     """Specs that skipped the CLI's checks (e.g. built in code) still fail only their own run."""
     from dataclasses import replace
 
-    from lrtui.spec import Call
+    from lrtui.spec.experiment import Call
 
     exp = _exp(*TWO)
     broken = replace(exp.runs[1], scheduler=Call("StepLR", kwargs))
@@ -157,7 +157,7 @@ def test_a_lingering_trainer_waits_paused_without_training():
 
 
 def test_cpu_training_leaves_a_core_to_the_thread_that_shows_the_events():
-    from lrtui.training import cpu_threads
+    from lrtui.engine.trainer import cpu_threads
 
     assert cpu_threads(2, 2) == 1  # the CI machine: one core trains, one draws
     assert cpu_threads(16, 16) == 15

@@ -8,9 +8,9 @@ from pathlib import Path
 from appkit import settle
 
 from lrtui import RunRecorder
-from lrtui.app import LrTuiApp
-from lrtui.events import CorruptLines, RunAdded, RunStatus, StatusEvent, StepEvent
-from lrtui.watch import WatchSource
+from lrtui.record.watch import WatchSource
+from lrtui.spec.events import CorruptLines, RunAdded, RunStatus, StatusEvent, StepEvent
+from lrtui.ui.app import LrTuiApp
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,14 @@
+"""`python -m lrtui.bench`: how fast lrtui compares schedulers, and what watching costs.
+
+Each part runs in a process of its own (so peak memory is its own), on the seed experiment
+unless told otherwise, and the figures are printed side by side with their ratios:
+
+- tutorial: the tutorial's loop, plain PyTorch, training the runs one after another;
+- headless: the lrtui engine without a UI (`lrtui --headless`'s training);
+- app: the full Textual app under its headless driver, with key presses during training
+  (latency from a key press until the screen shows its effect);
+- history: the memory one run's display history holds after 1,000,000 steps.
+
+`--sync-check` runs the trainer on CUDA with torch's sync debug mode and counts host-device
+synchronisations per training step (needs a GPU).
+"""

@@ -1,0 +1,5 @@
+import sys
+
+from lrtui.bench.report import main
+
+sys.exit(main())

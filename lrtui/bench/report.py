@@ -1,0 +1,170 @@
+"""`python -m lrtui.bench`: runs each part in a fresh process and prints the figures side by side.
+
+The timed parts run in interleaved rounds (a slow spell of a shared machine hits every part
+alike) and the round with the median training time is shown, with its own figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import warnings
+
+TIMED = ("tutorial", "engine", "headless", "sequential", "app")
+PARTS = {*TIMED, "keys", "history", "sync-check"}
+ROWS = (
+    ("tutorial", "tutorial loop (plain PyTorch, one run after another)"),
+    ("engine", "lrtui trainer alone, main thread, events dropped"),
+    ("headless", "lrtui --headless (stacked engine)"),
+    ("sequential", "lrtui --headless (sequential engine)"),
+    ("app", "lrtui app (Textual headless driver), watched"),
+)
+
+
+def _part(name: str, args: argparse.Namespace) -> dict:
+    """Run one part in this process (the child's side of `_run_part`)."""
+    from lrtui.bench import appdrive, parts
+
+    e, b = args.epochs, args.batches
+    return {
+        "tutorial": lambda: parts.part_tutorial(e, b),
+        "engine": lambda: parts.part_engine(e, b),
+        "headless": lambda: parts.part_headless(e, b, "auto"),
+        "sequential": lambda: parts.part_headless(e, b, "sequential"),
+        "app": lambda: appdrive.part_app(e, b),
+        "keys": lambda: appdrive.part_keys(e, b),
+        "history": lambda: parts.part_history(args.history_steps, 1),
+        "sync-check": lambda: parts.part_sync_check(b),
+    }[name]()
+
+
+def _run_part(name: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, "-m", "lrtui.bench", "--part", name]
+    cmd += [
+        "--epochs",
+        str(args.epochs),
+        "--batches",
+        str(args.batches),
+        "--history-steps",
+        str(args.history_steps),
+    ]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"lrtui.bench: part {name} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median training time (its own figures, not a mix of runs)."""
+    ordered = sorted(runs, key=lambda r: r.get("train_seconds", r["seconds"]))
+    return ordered[len(ordered) // 2]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def _rate(r: dict) -> float:
+    return r["steps"] / r.get("train_seconds", r["seconds"])
+
+
+def _print_table(results: dict[str, dict], n: int) -> None:
+    print(f"\nmedian of {n} interleaved rounds, each part in a fresh process")
+    print(f"{'':56} {'wall s':>8} {'train s':>8} {'steps/s':>10} {'peak MB':>8}")
+    for key, label in ROWS:
+        r = results[key]
+        train = r.get("train_seconds", r["seconds"])
+        print(f"{label:56} {r['seconds']:8.2f} {train:8.2f} {_rate(r):10,.0f} {r['peak_mb']:8.0f}")
+
+
+def _print_ratios(results: dict[str, dict], rounds: dict[str, list[dict]]) -> None:
+    tut, head, seq, keys = (results[k] for k in ("tutorial", "headless", "sequential", "keys"))
+    spread = ", ".join(
+        f"{_rate(a) / _rate(h):.2f}" for h, a in zip(rounds["headless"], rounds["app"], strict=True)
+    )
+    print("\nratios")
+    print(
+        f"  headless wall time / tutorial wall time   {head['seconds'] / tut['seconds']:.2f}  (target <= 0.5)"
+    )
+    print(
+        f"  app steps/s / headless steps/s            {_rate(results['app']) / _rate(head):.2f}  "
+        f"(target >= 0.9; rounds: {spread})"
+    )
+    print(
+        f"  app steps/s / trainer-alone steps/s       {_rate(results['app']) / _rate(results['engine']):.2f}"
+    )
+    print(f"  sequential engine / tutorial wall time    {seq['seconds'] / tut['seconds']:.2f}")
+    used = keys["steps"] / keys["used_seconds"] / _rate(head)
+    print(f"  app with keys pressed every 50 ms / headless steps/s  {used:.2f}")
+
+
+def _print_keys(keys_run: dict) -> None:
+    keys, pauses = keys_run["key_ms"], keys_run["pause_ms"]
+    print("\nkey press -> screen, during training")
+    print(
+        f"  focus key   n={len(keys):3}  p50 {statistics.median(keys):6.1f} ms   "
+        f"p95 {_pct(keys, 0.95):6.1f} ms  (target p95 <= 100)"
+    )
+    if pauses:
+        print(
+            f"  pause all   n={len(pauses):3}  p50 {statistics.median(pauses):6.1f} ms   "
+            f"p95 {_pct(pauses, 0.95):6.1f} ms  (the app shows it at once)"
+        )
+
+
+def _print_history(hist: dict, steps: int) -> None:
+    mb, traced = hist["history_bytes"] / 1e6, hist["traced_bytes"] / 1e6
+    print(
+        f"\ndisplay history of one run after {steps:,} steps: {mb:.3f} MB of buckets, "
+        f"{traced:.3f} MB traced in all; x6 runs: {6 * traced:.2f} MB (target <= 50 MB)"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lrtui.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=11)
+    p.add_argument("--batches", type=int, default=1000)
+    p.add_argument("--history-steps", type=int, default=1_000_000)
+    p.add_argument(
+        "--repeat", type=int, default=3, help="rounds of the timed parts, interleaved; medians are shown"
+    )
+    p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
+    p.add_argument("--sync-check", action="store_true", help="count CUDA syncs per step (needs a GPU)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.part:
+        warnings.simplefilter("ignore")
+        print(json.dumps(_part(args.part, args)))
+        return 0
+    if args.sync_check:
+        print(json.dumps(_run_part("sync-check", args), indent=2))
+        return 0
+    print(f"lrtui bench: seed experiment, {args.epochs} epochs x {args.batches} batches x 6 schedulers")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    rounds: dict[str, list[dict]] = {name: [] for name in TIMED}
+    for _ in range(max(1, args.repeat)):  # interleaved, so a slow spell of the machine hits every part
+        for name in TIMED:
+            rounds[name].append(_run_part(name, args))
+    results = {name: _median_run(runs) for name, runs in rounds.items()}
+    results["keys"] = _run_part("keys", args)
+    results["history"] = _run_part("history", args)
+    _print_table(results, max(1, args.repeat))
+    _print_ratios(results, rounds)
+    _print_keys(results["keys"])
+    _print_history(results["history"], args.history_steps)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    return 0

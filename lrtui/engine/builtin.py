@@ -1,0 +1,108 @@
+"""The built-in tasks as workloads: the tutorial's `Linear(10, 2)` or a small MLP, on random
+or teacher-labelled data made from a seed, so every run and every machine sees the same.
+
+The `random` task is the tutorial's trainloader: for each batch `randn(batch_size, 10)` then
+`randint(0, 2, (batch_size,))`, drawn in that order, so with the same seed the batches equal
+the tutorial's after `torch.manual_seed(seed)`. Its labels are noise, so the loss hovers near
+ln 2. The `teacher` task labels inputs with a fixed random linear rule, so the loss can fall
+and schedules visibly differ. Both reuse the same batches every epoch, as the tutorial does.
+
+Each model has a batched forward: every run's parameters stacked along a leading run axis,
+all runs computed in one call. That is what lets N schedules train together at nearly the
+cost of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from lrtui.engine.workload import Batch, default_loss
+from lrtui.spec.choices import TASKS as TASK_NAMES
+
+IN_FEATURES = 10
+CLASSES = 2
+
+BatchedForward = Callable[[dict[str, Tensor], Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    name: str
+    build: Callable[[], nn.Module]
+    batched: BatchedForward  # params [runs, ...], x [runs, batch, in] -> [runs, batch, out]
+
+
+def _linear_batched(p: dict[str, Tensor], x: Tensor) -> Tensor:
+    return torch.baddbmm(p["bias"].unsqueeze(1), x, p["weight"].transpose(1, 2))
+
+
+def _mlp_batched(p: dict[str, Tensor], x: Tensor) -> Tensor:
+    h = torch.relu(torch.baddbmm(p["0.bias"].unsqueeze(1), x, p["0.weight"].transpose(1, 2)))
+    return torch.baddbmm(p["2.bias"].unsqueeze(1), h, p["2.weight"].transpose(1, 2))
+
+
+MODELS: dict[str, ModelKind] = {
+    "linear": ModelKind("linear", lambda: nn.Linear(IN_FEATURES, CLASSES), _linear_batched),
+    "mlp": ModelKind(
+        "mlp",
+        lambda: nn.Sequential(nn.Linear(IN_FEATURES, 64), nn.ReLU(), nn.Linear(64, CLASSES)),
+        _mlp_batched,
+    ),
+}
+TASKS = TASK_NAMES
+
+
+def make_dataset(task: str, batches: int, batch_size: int, seed: int) -> tuple[Tensor, Tensor]:
+    """Inputs [batches, batch_size, 10] and labels [batches, batch_size], on the CPU."""
+    gen = torch.Generator().manual_seed(seed)
+    if task == "random":
+        xs, ys = [], []
+        for _ in range(batches):
+            xs.append(torch.randn(batch_size, IN_FEATURES, generator=gen))
+            ys.append(torch.randint(0, CLASSES, (batch_size,), generator=gen))
+        return torch.stack(xs), torch.stack(ys)
+    if task == "teacher":
+        teacher = torch.randn(IN_FEATURES, generator=gen)
+        x = torch.randn(batches, batch_size, IN_FEATURES, generator=gen)
+        flip = torch.rand(batches, batch_size, generator=gen) < 0.1
+        y = ((x @ teacher > 0) ^ flip).long()
+        return x, y
+    raise ValueError(f"unknown task {task!r}")
+
+
+class BuiltinWorkload:
+    """A built-in model on a built-in task; the data is made once, on `device`."""
+
+    batched = True
+
+    def __init__(
+        self, model: str, task: str, batches: int, batch_size: int, seed: int, device: torch.device
+    ) -> None:
+        self.name = f"{model} · {task}"
+        self._kind = MODELS[model]
+        x, y = make_dataset(task, batches, batch_size, seed)
+        x, y = x.to(device), y.to(device)
+        self._batches: list[Batch] = list(zip(x.unbind(0), y.unbind(0), strict=True))
+
+    def model(self) -> nn.Module:
+        return self._kind.build()
+
+    def batches(self, epoch: int) -> Sequence[Batch]:
+        return self._batches  # the same batches every epoch, as the tutorial's trainloader
+
+    def loss(self, model: nn.Module, batch: Batch) -> Tensor:
+        return default_loss(model, batch)
+
+    def evaluate(self, model: nn.Module) -> float | None:
+        return None
+
+    def batched_loss(self, params: dict[str, Tensor], batch: Batch) -> Tensor:
+        x, y = batch
+        out = self._kind.batched(params, x)
+        losses = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="none")
+        return losses.view(out.shape[0], -1).mean(dim=1)

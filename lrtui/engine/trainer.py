@@ -1,0 +1,411 @@
+"""The Trainer: trains every run of an experiment together, in a thread of its own.
+
+It owns all torch state. The outside world steers it with commands (`send`, thread-safe) and
+hears from it through batches of events handed to a sink, at most every `flush_interval`
+seconds, so the consumer is never flooded with one call per step. Losses stay on the device
+until a flush reads them all at once (`outbox`).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from lrtui.engine.builtin import BuiltinWorkload
+from lrtui.engine.engines import Engine, make_engine
+from lrtui.engine.outbox import Outbox, PendingStep
+from lrtui.engine.workload import Batch, Workload, initial_module
+from lrtui.schedule.build import build_watched, one_line
+from lrtui.schedule.optimizers import build_optimizer
+from lrtui.schedule.plan import Plan, plan
+from lrtui.schedule.regimes import RegimeWatch
+from lrtui.schedule.registry import uses_metric
+from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
+from lrtui.spec.events import (
+    MAX_MARKS,
+    Event,
+    MarkEvent,
+    PlanEvent,
+    PlateauCounters,
+    PlateauEvent,
+    RunStatus,
+    Sink,
+    StatusEvent,
+)
+from lrtui.spec.experiment import ExperimentSpec, RunSpec
+from lrtui.spec.numbers import usable_lr
+
+
+def cpu_threads(current: int, cores: int) -> int:
+    """Intra-op threads for training on CPU: one core is left to the thread that shows the
+    events (the app's UI, the headless table). lrtui's batched steps are small, so an extra
+    torch thread gains little, while one spinning on the UI's core slows both."""
+    return max(1, min(current, cores - 1))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class _Run:
+    """The trainer's private, mutable bookkeeping for one run."""
+
+    index: int
+    spec: RunSpec
+    metric: bool
+    gen: int = 0
+    status: RunStatus = RunStatus.PENDING
+    paused: bool = False
+    step: int = 0
+    epoch: int = 0  # 0-based epoch in progress
+    batch: int = 0  # 0-based batch within the epoch
+    started: float = 0.0
+    optimizer: torch.optim.Optimizer | None = None
+    scheduler: object = None
+    watch: RegimeWatch | None = None
+    marks: int = 0
+    counters: PlateauCounters | None = None  # the newest, sent at the next flush if it changed
+    counters_sent: PlateauCounters | None = None
+    counters_step: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status is RunStatus.RUNNING and not self.paused
+
+
+class _Feed:
+    """Each epoch's batches, asked of the workload once and shared by every run."""
+
+    def __init__(self, workload: Workload, device: torch.device) -> None:
+        self._workload = workload
+        self._device = device
+        self._epochs: dict[int, Sequence[Batch]] = {}
+
+    def batch(self, epoch: int, index: int) -> Batch:
+        batches = self._epochs.get(epoch)
+        if batches is None:
+            batches = self._epochs[epoch] = [
+                tuple(t.to(self._device) for t in b) for b in self._workload.batches(epoch)
+            ]
+        return batches[index]
+
+    def keep_only(self, epochs: set[int]) -> None:
+        """Forget the epochs no run still trains in."""
+        for e in [e for e in self._epochs if e not in epochs]:
+            del self._epochs[e]
+
+
+class Trainer(Steerable):
+    """Trains `exp.runs` side by side. Call `run()` in a worker thread; steer it from any."""
+
+    def __init__(
+        self,
+        exp: ExperimentSpec,
+        sink: Sink,
+        *,
+        workload: Callable[[torch.device], Workload] | None = None,
+        plans: bool = False,
+        linger: bool = False,
+        flush_interval: float = 0.05,
+        start_paused: bool = False,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.exp = exp
+        self._sink = sink
+        self._make_workload = workload or self._builtin
+        self._plans = plans
+        self._linger = linger
+        self._flush_interval = flush_interval
+        self._clock = clock
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._runs = [
+            _Run(i, spec, uses_metric(spec.scheduler), paused=start_paused) for i, spec in enumerate(exp.runs)
+        ]
+        self._out = Outbox()
+        self._shared: torch.optim.Optimizer | None = None
+        self._plan_cache: dict[int, Plan | None] = {}
+        self.device = resolve_device(exp.device)
+        self.train_seconds = 0.0  # from the start of the loop to its end, for benchmarks
+
+    def _builtin(self, device: torch.device) -> Workload:
+        exp = self.exp
+        return BuiltinWorkload(exp.model, exp.task, exp.batches, exp.batch_size, exp.seed, device)
+
+    # ---- control, from any thread -------------------------------------------------------
+    def send(self, command: Command) -> None:
+        if command.verb is Verb.STOP:
+            self._stop.set()
+        self._commands.put(command)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # ---- the loop, in the worker thread ---------------------------------------------------
+    def run(self) -> None:
+        self._setup()
+        start = self._clock()
+        with warnings.catch_warnings():
+            # torch's notes on the order of optimizer and scheduler steps (the shared optimizer
+            # steps for every run); no other warning is silenced, CUDA sync reports included
+            warnings.filterwarnings(
+                "ignore", message=r".*(lr_scheduler|optimizer\.step)", category=UserWarning
+            )
+            self._loop()
+        self.train_seconds = self._clock() - start
+        for r in self._runs:
+            if not r.status.finished:
+                self._emit(StatusEvent(r.index, r.gen, RunStatus.STOPPED, "stopped", r.step))
+                r.status = RunStatus.STOPPED
+        self._flush()
+
+    def _setup(self) -> None:
+        if self.device.type == "cpu":
+            torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1))
+        workload = self._make_workload(self.device)
+        self._feed = _Feed(workload, self.device)
+        init = initial_module(workload, self.exp.seed)
+        self._engine: Engine = make_engine(workload, init, len(self._runs), self.device, self.exp.engine)
+        for r in self._runs:
+            self._start(r)
+        self._shared = self._shared_optimizer()
+        self._flush()
+
+    def _loop(self) -> None:
+        last_flush = self._clock()
+        while not self._stop.is_set():
+            if self._apply_commands(block=False):
+                last_flush = self._clock()
+            active = [r for r in self._runs if r.active]
+            if not active:
+                self._flush()
+                if not self._linger and all(r.status.finished for r in self._runs):
+                    return
+                self._apply_commands(block=True)
+                last_flush = self._clock()
+                continue
+            self._train_step(active)
+            now = self._clock()
+            if now - last_flush >= self._flush_interval:
+                self._flush()
+                last_flush = now
+
+    def _shared_optimizer(self) -> torch.optim.Optimizer | None:
+        """One optimizer stepping every run's param group in a single call.
+
+        Each run keeps its own real optimizer, which its scheduler drives; the shared one holds
+        the very same group dicts (so every LR the schedulers set is the one used) and keeps
+        per-parameter state, which is per run since no two runs share a parameter. A call
+        per run would cost torch's fixed per-step overhead once per run.
+        """
+        handles = [r.optimizer for r in self._runs]
+        if any(h is None for h in handles):
+            return None
+        first = handles[0]
+        try:
+            return type(first)([h.param_groups[0] for h in handles], **first.defaults)
+        except Exception:  # an optimizer that cannot be built this way steps run by run
+            return None
+
+    def _start(self, r: _Run) -> None:
+        """(Re)build run `r` from the shared initial weights with a fresh optimizer and scheduler."""
+        r.step = r.epoch = r.batch = 0
+        r.started = self._clock()
+        self._engine.reset(r.index)
+        try:
+            r.optimizer = build_optimizer(self.exp.optimizer, self._engine.params(r.index), self.exp.lr)
+            if self._shared is not None:  # a restart: the fresh group and state replace the old
+                self._shared.param_groups[r.index] = r.optimizer.param_groups[0]
+                for p in r.optimizer.param_groups[0]["params"]:
+                    self._shared.state.pop(p, None)
+            built = build_watched(r.spec.scheduler, r.optimizer)
+            r.scheduler, r.watch = built.scheduler, built.watch
+            r.marks = 0
+            r.counters = r.counters_sent = None
+        except Exception as exc:  # a run that cannot start fails alone
+            self._fail(r, f"cannot build {r.spec.scheduler.name}: {_describe(exc)}")
+            return
+        r.status = RunStatus.RUNNING
+        self._emit(StatusEvent(r.index, r.gen, RunStatus.PAUSED if r.paused else RunStatus.RUNNING, step=0))
+        if self._plans:
+            self._emit_plan(r)
+
+    def _emit_plan(self, r: _Run) -> None:
+        if r.index not in self._plan_cache:  # a plan depends on the spec alone: a restart reuses it
+            self._plan_cache[r.index] = plan(r.spec, self.exp)
+        planned = self._plan_cache[r.index]
+        if planned is not None:
+            per = 1 if r.spec.interval == "batch" else self.exp.batches
+            marks = tuple((k * per, kind, label) for k, kind, label in planned.marks)
+            self._emit(PlanEvent(r.index, r.gen, planned.lrs, r.spec.interval, self.exp.batches, marks))
+
+    def _fail(self, r: _Run, message: str, status: RunStatus = RunStatus.ERROR) -> None:
+        r.status = status
+        self._emit(StatusEvent(r.index, r.gen, status, message, r.step))
+
+    def _batches(self, active: list[_Run]) -> list[Batch]:
+        """The batch each active run trains on next: one, when they are all at the same one."""
+        batches = [self._feed.batch(r.epoch, r.batch) for r in active]
+        return batches[:1] if all(b is batches[0] for b in batches) else batches
+
+    def _train_step(self, active: list[_Run]) -> None:
+        try:
+            losses = self._engine.forward_backward([r.index for r in active], self._batches(active))
+        except Exception as exc:
+            for r in active:
+                self._fail(r, f"training step failed: {_describe(exc)}")
+            return
+        base = self._out.add_losses(losses)
+        now = self._clock()
+        used = [tuple(float(g["lr"]) for g in r.optimizer.param_groups) for r in active]  # type: ignore[union-attr]
+        stepped = self._optimizer_step(active, used)
+        for j, r in enumerate(active):
+            if stepped[j]:
+                try:
+                    self._after_step(
+                        r,
+                        losses,
+                        j,
+                        PendingStep(
+                            r.index, r.gen, r.step + 1, r.epoch + 1, used[j], now - r.started, base + j
+                        ),
+                    )
+                except Exception as exc:
+                    self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {_describe(exc)}")
+        if any(r.batch == 0 for r in active):  # an epoch ended: forget batches nobody needs
+            self._feed.keep_only({r.epoch for r in self._runs if not r.status.finished})
+
+    def _after_step(self, r: _Run, losses: Tensor, j: int, pending: PendingStep) -> None:
+        """Count the step, step the scheduler where it steps, and queue the step's record."""
+        if self._shared is None:
+            r.optimizer.step()  # type: ignore[union-attr]
+        r.step += 1
+        r.batch += 1
+        if r.spec.interval == "batch":
+            self._step_scheduler(r, losses, j)
+        end_of_epoch = r.batch == self.exp.batches
+        if end_of_epoch:
+            if r.spec.interval == "epoch":
+                self._step_scheduler(r, losses, j)
+            pending.epoch_lrs = tuple(float(g["lr"]) for g in r.optimizer.param_groups)  # type: ignore[union-attr]
+            r.epoch += 1
+            r.batch = 0
+        self._out.add(pending)
+        if end_of_epoch and r.epoch == self.exp.epochs:
+            r.status = RunStatus.DONE
+            self._emit(StatusEvent(r.index, r.gen, RunStatus.DONE, "", r.step))
+
+    def _optimizer_step(self, active: list[_Run], lrs: list[tuple[float, ...]]) -> list[bool]:
+        """Step every active run's parameters in one call; which runs took the step."""
+        ok = [True] * len(active)
+        if self._shared is None:
+            return ok
+        for j, r in enumerate(active):
+            bad = next((lr for lr in lrs[j] if not usable_lr(lr)), None)
+            if bad is not None:  # would fail inside the shared step, for every run: fail it alone
+                ok[j] = False
+                _drop_grads(r)  # so the shared step leaves this run's parameters alone
+                self._fail(r, f"{r.spec.scheduler.name} set a learning rate torch cannot use: {bad}")
+        try:
+            self._shared.step()
+        except Exception as exc:
+            for j, r in enumerate(active):
+                if ok[j]:
+                    ok[j] = False
+                    self._fail(r, f"optimizer step failed: {_describe(exc)}")
+        for r in active:  # paused runs must never see these gradients again
+            _drop_grads(r)
+        return ok
+
+    def _step_scheduler(self, r: _Run, losses: Tensor, j: int) -> None:
+        watch = r.watch
+        group = r.optimizer.param_groups[0]  # type: ignore[union-attr]
+        if watch is not None:
+            watch.before(float(group["lr"]))
+        if r.metric:
+            r.scheduler.step(float(losses[j]))  # type: ignore[attr-defined]  # needs the value: one read
+        else:
+            r.scheduler.step()  # type: ignore[attr-defined]
+        if watch is None:
+            return
+        for mark in watch.after(float(group["lr"])):
+            if r.marks < MAX_MARKS:
+                r.marks += 1
+                self._emit(MarkEvent(r.index, r.gen, r.step, mark.kind, mark.label))
+        r.counters, r.counters_step = watch.counters(), r.step
+
+    def _emit(self, event: Event) -> None:
+        self._out.add(event)
+
+    def _flush(self) -> None:
+        """Hand every pending step and event over as events, in one batch."""
+        if not self._out:
+            return
+        flushed = self._out.flush()
+        events = flushed.events
+        for r in self._runs:
+            if (r.index, r.gen) in flushed.diverged:
+                r.status = RunStatus.DIVERGED
+            c = r.counters  # counters change every step; only the newest matters
+            if c is not None and c != r.counters_sent and (r.index, r.gen) not in flushed.diverged:
+                r.counters_sent = c
+                events.append(PlateauEvent(r.index, r.gen, r.counters_step, c))
+        if events:
+            self._sink(events)
+
+    def _apply_commands(self, block: bool) -> bool:
+        """Apply queued commands; with `block`, wait for the first one. True if any applied."""
+        applied = False
+        while True:
+            try:
+                command = self._commands.get(block=block and not applied, timeout=0.5)
+            except queue.Empty:
+                return applied
+            if not applied:
+                self._flush()  # the consumer sees every step taken before the command
+            applied = True
+            if command.verb is Verb.STOP:
+                return True
+            self._apply(command)
+            self._flush()
+
+    def _apply(self, command: Command) -> None:
+        runs = self._runs if command.run is None else [r for r in self._runs if r.index == command.run]
+        verb = command.verb
+        if verb is Verb.TOGGLE:
+            verb = toggle_verb(not r.status.finished and not r.paused for r in runs)
+        for r in runs:
+            if verb is Verb.RESTART:
+                r.gen += 1
+                r.paused = False
+                self._start(r)
+            elif r.status.finished:
+                continue
+            elif verb is Verb.PAUSE and not r.paused:
+                r.paused = True
+                self._emit(StatusEvent(r.index, r.gen, RunStatus.PAUSED, "", r.step))
+            elif verb is Verb.RESUME and r.paused:
+                r.paused = False
+                self._emit(StatusEvent(r.index, r.gen, RunStatus.RUNNING, "", r.step))
+
+
+def _drop_grads(r: _Run) -> None:
+    assert r.optimizer is not None
+    for p in r.optimizer.param_groups[0]["params"]:
+        p.grad = None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {one_line(exc)}" if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,71 @@
+"""What a training task provides to the engine: the `Workload` protocol.
+
+A workload builds the model, hands over each epoch's batches, computes the loss of a batch,
+and optionally evaluates a model or computes every run's loss at once from stacked weights.
+The trainer never looks further into a task than this, so the built-in tasks and a user's own
+model and data go through the same engines, the same fairness rules and the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+Batch = tuple[Tensor, ...]  # (inputs, targets), as a DataLoader yields them
+
+
+@runtime_checkable
+class Workload(Protocol):
+    """A training task. Every run of a comparison trains on the same workload."""
+
+    name: str
+    batched: bool  # whether `batched_loss` gives every run's loss at once
+
+    def model(self) -> nn.Module:
+        """A fresh model. Called once per comparison (under the comparison's seed); every run
+        starts from a copy of its weights."""
+        ...
+
+    def batches(self, epoch: int) -> Sequence[Batch]:
+        """The batches of 0-based `epoch`, in order. Produced once per epoch and fed to every
+        run, so all runs see the same batches in the same order."""
+        ...
+
+    def loss(self, model: nn.Module, batch: Batch) -> Tensor:
+        """The scalar loss of one batch under `model`."""
+        ...
+
+    def evaluate(self, model: nn.Module) -> float | None:
+        """A validation loss at the end of an epoch, or None where the task has none."""
+        ...
+
+    def batched_loss(self, params: dict[str, Tensor], batch: Batch) -> Tensor | None:
+        """Every run's loss at once, shape [runs], from weights stacked along a leading run axis
+        and a batch whose tensors are stacked the same way; None where the task has no batched
+        form: then `batched` is False and the engine trains the runs one after another)."""
+        ...
+
+
+def default_loss(model: nn.Module, batch: Batch) -> Tensor:
+    """Cross-entropy for integer targets, mean squared error for floating ones."""
+    x, y = batch[0], batch[1]
+    out = model(x)
+    if y.dtype.is_floating_point:
+        return F.mse_loss(out, y)
+    return F.cross_entropy(out, y)
+
+
+def initial_module(workload: Workload, seed: int) -> nn.Module:
+    """The model every run starts from, built under `seed` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return workload.model()
+
+
+def has_batched_loss(workload: Workload) -> bool:
+    """Whether the workload can train every run in one batched pass."""
+    return bool(getattr(workload, "batched", False))

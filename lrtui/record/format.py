@@ -1,0 +1,259 @@
+"""The events file format (version 1): JSON Lines, one event per line.
+
+The first line is a header naming the format and its version; then one line per training step
+(`{"step": ...}` with no "event" key, the common case kept short), and occasional
+`{"event": "epoch" | "status" | "plan" | "mark" | "plateau", ...}` lines. Non-finite numbers are
+written as NaN / Infinity, as Python's json module does.
+
+Encoding and decoding are tables keyed on the event type (or its "event" name), so a new kind
+of event adds one encoder and one decoder here and touches nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from lrtui.spec.events import (
+    EpochEvent,
+    Event,
+    MarkEvent,
+    PlanEvent,
+    PlateauCounters,
+    PlateauEvent,
+    RunInfo,
+    RunStatus,
+    StatusEvent,
+    StepBlock,
+    StepEvent,
+)
+
+FORMAT = "lrtui-events"
+VERSION = 1
+
+Decoded = StepEvent | EpochEvent | StatusEvent | PlanEvent | MarkEvent | PlateauEvent
+
+
+def event_files(directory: Path) -> list[Path]:
+    """The events files of a directory, in name order."""
+    return sorted(p for p in directory.glob("*.jsonl") if p.is_file())
+
+
+# ---- header -------------------------------------------------------------------------------
+def encode_header(info: RunInfo, **extra: object) -> str:
+    head = {
+        "format": FORMAT,
+        "version": VERSION,
+        "run": info.label,
+        "detail": info.detail,
+        "spec": info.spec,
+        "total_steps": info.total_steps,
+        "epochs": info.epochs,
+        "batches": info.batches,
+        "config": dict(info.config),
+        **extra,
+    }
+    return json.dumps(head) + "\n"
+
+
+def decode_header(line: str) -> RunInfo:
+    """Read a header line; ValueError names what is wrong with it."""
+    data = _object(line)
+    if data.get("format") != FORMAT:
+        raise ValueError("not an lrtui events file (no header line)")
+    version = data.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise ValueError(f"events format version {version!r} is newer than this lrtui reads ({VERSION})")
+    return RunInfo(
+        label=str(data.get("run") or "run"),
+        detail=str(data.get("detail") or ""),
+        total_steps=_opt_int(data.get("total_steps")),
+        epochs=_opt_int(data.get("epochs")),
+        batches=_opt_int(data.get("batches")),
+        spec=str(data.get("spec") or ""),
+        config=_config(data.get("config")),
+    )
+
+
+# ---- encoding: one function per event type --------------------------------------------------
+def _enc_step(e: StepEvent) -> dict:
+    return {"step": e.step, "epoch": e.epoch, "lr": list(e.lrs), "loss": e.loss, "time": round(e.time, 6)}
+
+
+def _enc_epoch(e: EpochEvent) -> dict:
+    return {"event": "epoch", "epoch": e.epoch, "step": e.step, "lr": list(e.lrs), "loss": e.loss}
+
+
+def _enc_status(e: StatusEvent) -> dict:
+    return {"event": "status", "status": e.status.value, "message": e.message, "step": e.step, "gen": e.gen}
+
+
+def _enc_plan(e: PlanEvent) -> dict:
+    data: dict = {"event": "plan", "lr": list(e.lrs), "interval": e.interval, "batches": e.batches}
+    if e.marks:
+        data["marks"] = [list(m) for m in e.marks]
+    return data
+
+
+def _enc_mark(e: MarkEvent) -> dict:
+    return {"event": "mark", "step": e.step, "kind": e.kind, "label": e.label}
+
+
+def _enc_plateau(e: PlateauEvent) -> dict:
+    return {"event": "plateau", "step": e.step, **asdict(e.counters)}
+
+
+_ENCODERS: dict[type, Callable[..., dict]] = {
+    StepEvent: _enc_step,
+    EpochEvent: _enc_epoch,
+    StatusEvent: _enc_status,
+    PlanEvent: _enc_plan,
+    MarkEvent: _enc_mark,
+    PlateauEvent: _enc_plateau,
+}
+
+
+def encode(event: Event) -> str | None:
+    """Line(s) for an event; None for events files do not hold (a run added, corrupt lines)."""
+    if isinstance(event, StepBlock):
+        return "".join(json.dumps(_enc_step(step)) + "\n" for step in event.steps())
+    encoder = _ENCODERS.get(type(event))
+    return None if encoder is None else json.dumps(encoder(event)) + "\n"
+
+
+# ---- decoding: one function per "event" name -----------------------------------------------
+def _dec_step(data: dict, run: int, gen: int) -> StepEvent:
+    return StepEvent(
+        run,
+        gen,
+        _int(data, "step"),
+        _int(data, "epoch", 0),
+        _lrs(data),
+        _float(data, "loss"),
+        _float(data, "time", 0.0),
+    )
+
+
+def _dec_epoch(data: dict, run: int, gen: int) -> EpochEvent:
+    return EpochEvent(run, gen, _int(data, "epoch"), _int(data, "step", 0), _lrs(data), _float(data, "loss"))
+
+
+def _dec_status(data: dict, run: int, gen: int) -> StatusEvent:
+    try:
+        status = RunStatus(data.get("status"))
+    except ValueError:
+        raise ValueError(f"unknown status {data.get('status')!r}") from None
+    message = str(data.get("message") or "")
+    return StatusEvent(run, _int(data, "gen", gen), status, message, _int(data, "step", 0))
+
+
+def _dec_plan(data: dict, run: int, gen: int) -> PlanEvent:
+    lrs = data.get("lr")
+    if not isinstance(lrs, list) or not all(_is_number(v) for v in lrs):
+        raise ValueError("plan needs a list of numbers")
+    interval = str(data.get("interval") or "epoch")
+    marks = _marks(data.get("marks"))
+    return PlanEvent(run, gen, tuple(float(v) for v in lrs), interval, _int(data, "batches", 1), marks)
+
+
+def _dec_mark(data: dict, run: int, gen: int) -> MarkEvent:
+    kind, label = str(data.get("kind") or ""), str(data.get("label") or "")
+    return MarkEvent(run, gen, _int(data, "step"), kind, label)
+
+
+def _dec_plateau(data: dict, run: int, gen: int) -> PlateauEvent:
+    counters = PlateauCounters(
+        _int(data, "bad_epochs", 0),
+        _int(data, "patience", 0),
+        _int(data, "cooldown_left", 0),
+        _int(data, "cooldown", 0),
+        _float(data, "best", None),
+        _int(data, "cuts", 0),
+        bool(data.get("active", True)),
+    )
+    return PlateauEvent(run, gen, _int(data, "step", 0), counters)
+
+
+_DECODERS: dict[object, Callable[[dict, int, int], Decoded]] = {
+    None: _dec_step,
+    "epoch": _dec_epoch,
+    "status": _dec_status,
+    "plan": _dec_plan,
+    "mark": _dec_mark,
+    "plateau": _dec_plateau,
+}
+
+
+def decode(line: str, run: int, gen: int) -> Decoded:
+    """Read one body line as an event of `run`; ValueError if it is not a valid line."""
+    data = _object(line)
+    kind = data.get("event")
+    decoder = _DECODERS.get(kind) if isinstance(kind, (str, type(None))) else None
+    if decoder is None:
+        raise ValueError(f"unknown event {kind!r}")
+    return decoder(data, run, gen)
+
+
+# ---- field readers ------------------------------------------------------------------------
+def _object(line: str) -> dict:
+    try:
+        data = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        raise ValueError("not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _int(data: dict, key: str, default: int | None = None) -> int:
+    v = data.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{key} must be a whole number")
+    return v
+
+
+def _opt_int(v: object) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+def _float(data: dict, key: str, default: float | None = None) -> float:
+    v = data.get(key, default)
+    if v is None:
+        return math.nan
+    if not _is_number(v):
+        raise ValueError(f"{key} must be a number")
+    return float(v)
+
+
+def _lrs(data: dict) -> tuple[float, ...]:
+    v = data.get("lr")
+    if _is_number(v):
+        return (float(v),)
+    if isinstance(v, list) and all(_is_number(x) for x in v):
+        return tuple(float(x) for x in v)
+    if v is None:
+        return ()
+    raise ValueError("lr must be a number or a list of numbers")
+
+
+def _config(v: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, dict):
+        return ()
+    return tuple((str(k), str(x)) for k, x in v.items())
+
+
+def _marks(v: object) -> tuple[tuple[int, str, str], ...]:
+    if v is None:
+        return ()
+    if not isinstance(v, list) or not all(
+        isinstance(m, list) and len(m) == 3 and _is_number(m[0]) and isinstance(m[0], int) for m in v
+    ):
+        raise ValueError("plan marks must be [step, kind, label] lists")
+    return tuple((m[0], str(m[1]), str(m[2])) for m in v)

@@ -1,0 +1,169 @@
+"""Checked specs into torch's own scheduler objects, each with the watch that reads its regimes.
+
+`build_watched` is the one way a schedule is built, for training and for the planned curve
+alike, so both see the same tree and the same regime marks. `resolve_run` checks a run against
+its experiment before any training: it fills in what lrtui derives (OneCycleLR's length) and
+builds the schedule once on a throwaway optimizer so that torch's own checks run up front.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.optim import lr_scheduler
+
+from lrtui.schedule import annotations
+from lrtui.schedule.composite import MetricComposite, PlateauStage
+from lrtui.schedule.factors import build_factor
+from lrtui.schedule.optimizers import build_optimizer
+from lrtui.schedule.regimes import Built, RegimeWatch, watch_for
+from lrtui.schedule.registry import check_call, registry, uses_metric
+from lrtui.spec.errors import SpecError
+from lrtui.spec.experiment import Call, ExperimentSpec, RunSpec
+
+
+@dataclass
+class Watched:
+    """A built schedule: the object to step, and the watch over its tree (None when the
+    schedule has no regime changes to mark)."""
+
+    scheduler: object
+    watch: RegimeWatch | None
+    metric: bool  # stepped with the loss (ReduceLROnPlateau, alone or composed)
+
+
+def build_watched(call: Call, optimizer: torch.optim.Optimizer) -> Watched:
+    """Construct torch's scheduler for a checked `call` on `optimizer`, and its regime watch.
+
+    A composed schedule holding ReduceLROnPlateau comes back as a `MetricComposite`, stepped
+    with the loss like ReduceLROnPlateau itself.
+    """
+    nodes: list[Built] = []
+    scheduler = _build(call, optimizer, nodes, None, 0)
+    return Watched(scheduler, watch_for(nodes), uses_metric(call))
+
+
+def _build(
+    call: Call, optimizer: torch.optim.Optimizer, nodes: list[Built], parent: Built | None, index: int
+):
+    """One node of the tree (outermost first into `nodes`), its children built first."""
+    info = registry()[call.name]
+    node = Built(call, parent=parent, index=index)
+    nodes.append(node)
+    kwargs: dict[str, object] = {}
+    stages: list[PlateauStage] = []
+    for key, value in call.kwargs:
+        param = info.param(key)
+        ann = param.annotation if param else None
+        if annotations.wants_callable(ann):
+            kwargs[key] = (
+                [build_factor(v, key) for v in value]
+                if isinstance(value, tuple)
+                else build_factor(value, key)
+            )
+        elif annotations.wants_scheduler(ann):
+            kwargs[key] = _children(value, optimizer, nodes, node, stages)  # type: ignore[arg-type]
+        else:
+            kwargs[key] = list(value) if isinstance(value, tuple) else value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. the deprecation notes for epoch arguments
+        node.scheduler = info.cls(optimizer=optimizer, **kwargs)
+    return MetricComposite(node.scheduler, stages) if stages else node.scheduler
+
+
+def _children(
+    calls: tuple[Call, ...],
+    optimizer: torch.optim.Optimizer,
+    nodes: list[Built],
+    node: Built,
+    stages: list[PlateauStage],
+) -> list[object]:
+    """A composer's children; plateau children become stages fed with the loss from the top."""
+    children = []
+    for i, call in enumerate(calls):
+        child = _build(call, optimizer, nodes, node, i)
+        if isinstance(child, lr_scheduler.ReduceLROnPlateau):
+            child = PlateauStage(child)
+            stages.append(child)
+        elif isinstance(child, MetricComposite):  # fed from the top, with ours
+            stages.extend(child.stages)
+            child = child.inner
+        children.append(child)
+    return children
+
+
+def probe_optimizer(exp: ExperimentSpec) -> torch.optim.Optimizer:
+    """A throwaway optimizer of the experiment's kind, for dry runs and planned curves."""
+    return build_optimizer(exp.optimizer, [nn.Parameter(torch.zeros(1))], exp.lr)
+
+
+def resolve_run(run: RunSpec, exp: ExperimentSpec) -> RunSpec:
+    """Check a run against the experiment and fill in what lrtui derives from the run length."""
+    where = run.label
+    check_call(run.scheduler, where)
+    call = _derive(run.scheduler, exp.steps_of(run))
+    _check_one_cycle(call, exp, run, where)
+    resolved = RunSpec(call, run.interval, run.label)
+    try:
+        _dry_run(resolved, exp)
+    except SpecError:
+        raise
+    except Exception as exc:  # torch's own checks: its message is the best explanation
+        prefix = where if where == call.name else f"{where}: {call.name}"
+        raise SpecError(f"{prefix}: {one_line(exc)}") from None
+    return resolved
+
+
+def _derive(call: Call, steps: int) -> Call:
+    """OneCycleLR without a length gets the run's length, here and inside composed schedules."""
+    if call.name == "OneCycleLR" and not any(
+        call.has(k) for k in ("total_steps", "epochs", "steps_per_epoch")
+    ):
+        call = call.with_kwarg("total_steps", steps)
+    kwargs = []
+    for key, value in call.kwargs:
+        if isinstance(value, tuple) and any(isinstance(v, Call) for v in value):
+            value = tuple(
+                _derive(v, steps) if isinstance(v, Call) and v.name in registry() else v for v in value
+            )
+        kwargs.append((key, value))
+    return Call(call.name, tuple(kwargs))
+
+
+def _check_one_cycle(call: Call, exp: ExperimentSpec, run: RunSpec, where: str) -> None:
+    if call.name != "OneCycleLR":
+        return
+    total = call.get("total_steps")
+    if total is None:
+        total = (call.get("epochs") or 0) * (call.get("steps_per_epoch") or 0)
+    needed = exp.steps_of(run)
+    if isinstance(total, int) and total < needed:
+        per = (
+            f"{exp.epochs} epochs x {exp.batches} batches"
+            if run.interval == "batch"
+            else f"{exp.epochs} epochs"
+        )
+        raise SpecError(
+            f"{where}: OneCycleLR total_steps={total} is smaller than the {needed} steps "
+            f"this run takes ({per}, stepped per {run.interval})"
+        )
+
+
+def _dry_run(run: RunSpec, exp: ExperimentSpec) -> None:
+    """Build the scheduler once on a throwaway optimizer so torch's own checks run now."""
+    optimizer = probe_optimizer(exp)
+    built = build_watched(run.scheduler, optimizer)
+    optimizer.step()
+    if built.metric:
+        built.scheduler.step(1.0)  # type: ignore[attr-defined]
+    else:
+        built.scheduler.step()  # type: ignore[attr-defined]
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message, for a one-line error."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

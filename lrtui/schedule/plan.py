@@ -1,0 +1,49 @@
+"""The LR a schedule will follow, computed ahead by stepping the real scheduler without training.
+
+Schedules that follow the loss (ReduceLROnPlateau, alone or composed) have no plan: their
+curve depends on the training itself.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+from lrtui.schedule.build import build_watched, probe_optimizer
+from lrtui.schedule.registry import uses_metric
+from lrtui.spec.events import MAX_MARKS
+from lrtui.spec.experiment import ExperimentSpec, RunSpec
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The LR of param group 0 before the first scheduler step and after each one, and the
+    regime changes on the way as (scheduler step, kind, label)."""
+
+    lrs: tuple[float, ...]
+    marks: tuple[tuple[int, str, str], ...] = ()
+
+
+def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = 200_000) -> Plan | None:
+    """The schedule ahead, on a throwaway optimizer. None when the schedule follows the loss,
+    or when the run is too long to plan quickly."""
+    steps = exp.steps_of(run)
+    if uses_metric(run.scheduler) or steps > max_steps:
+        return None
+    optimizer = probe_optimizer(exp)
+    built = build_watched(run.scheduler, optimizer)
+    scheduler, watch = built.scheduler, built.watch
+    group = optimizer.param_groups[0]
+    lrs = [float(group["lr"])]
+    marks: list[tuple[int, str, str]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(1, steps + 1):
+            optimizer.step()
+            if watch is not None:
+                watch.before(lrs[-1])
+            scheduler.step()  # type: ignore[attr-defined]
+            lrs.append(float(group["lr"]))
+            if watch is not None and len(marks) < MAX_MARKS:
+                marks.extend((k, m.kind, m.label) for m in watch.after(lrs[-1]))
+    return Plan(tuple(lrs), tuple(marks))

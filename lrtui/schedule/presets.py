@@ -1,0 +1,73 @@
+"""Ready-made comparisons: the tutorial's six schedulers, and one of every torch scheduler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lrtui.spec.experiment import Call, Interval
+from lrtui.spec.parse import parse_call
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Runs plus the experiment settings the preset was designed for (flags still win)."""
+
+    runs: tuple[tuple[Call, Interval], ...]
+    settings: dict[str, object] = field(default_factory=dict)
+
+
+def seed_preset() -> Preset:
+    """The tutorial's experiment: its schedulers, parameters and per-epoch stepping."""
+    specs = [
+        "StepLR(step_size=2, gamma=0.1)",
+        "MultiStepLR(milestones=[5, 80], gamma=0.1)",
+        "ExponentialLR(gamma=0.9)",
+        "CosineAnnealingLR(T_max=50)",
+        "ReduceLROnPlateau(mode='min', factor=0.1, patience=2)",
+        "CyclicLR(base_lr=0.001, max_lr=0.1, step_size_up=2000, mode='triangular2')",
+    ]
+    return Preset(
+        runs=tuple((parse_call(s), "epoch") for s in specs),
+        settings={"epochs": 11, "epoch_label_stride": 10},
+    )
+
+
+def all_preset(epochs: int, batches: int, lr: float) -> Preset:
+    """Every torch scheduler, parameterised so that its whole shape fits in the run."""
+    e, total = epochs, epochs * batches
+    q = max(1, e // 4)
+    warm = max(1, e // 10)
+    decay = round(0.01 ** (1 / max(1, e)), 6)
+    specs: list[tuple[str, Interval]] = [
+        (f"StepLR(step_size={q}, gamma=0.5)", "epoch"),
+        (f"MultiStepLR(milestones=[{max(1, e // 3)}, {max(2, 2 * e // 3)}], gamma=0.2)", "epoch"),
+        (f"ConstantLR(factor=0.25, total_iters={max(1, e // 3)})", "epoch"),
+        (f"LinearLR(start_factor=0.05, total_iters={max(1, e // 3)})", "epoch"),
+        (f"ExponentialLR(gamma={decay})", "epoch"),
+        (f"PolynomialLR(total_iters={e}, power=2.0)", "epoch"),
+        (f"CosineAnnealingLR(T_max={e})", "epoch"),
+        (f"CosineAnnealingWarmRestarts(T_0={max(1, e // 7)}, T_mult=2)", "epoch"),
+        (
+            f"CyclicLR(base_lr={lr / 50}, max_lr={lr}, step_size_up={max(1, total // 8)}, "
+            "mode='triangular2')",
+            "batch",
+        ),
+        (f"OneCycleLR(max_lr={lr})", "batch"),
+        (f"LambdaLR(lr_lambda=inverse_sqrt(warmup={warm}))", "epoch"),
+        ("MultiplicativeLR(lr_lambda=constant(value=0.9))", "epoch"),
+        (
+            f"SequentialLR(schedulers=[LinearLR(start_factor=0.05, total_iters={warm}), "
+            f"CosineAnnealingLR(T_max={max(1, e - warm)})], milestones=[{warm}])",
+            "epoch",
+        ),
+        (
+            f"ChainedScheduler(schedulers=[ConstantLR(factor=0.5, total_iters={q}), "
+            f"ExponentialLR(gamma={decay})])",
+            "epoch",
+        ),
+        ("ReduceLROnPlateau(factor=0.5, patience=1, threshold=0.01)", "epoch"),
+    ]
+    return Preset(runs=tuple((parse_call(s), i) for s, i in specs))
+
+
+PRESETS = ("seed", "all")

@@ -1,0 +1,32 @@
+"""The names of lrtui's built-in choices, for flags, config files and `--help`.
+
+The engine and schedule layers hold what each name builds; keeping the names here lets the
+command line describe and check them without importing torch (a test keeps both in step).
+"""
+
+from __future__ import annotations
+
+from lrtui.spec.experiment import Call
+
+MODELS: dict[str, str] = {
+    "linear": "Linear(10, 2), the tutorial's model",
+    "mlp": "Linear(10, 64) -> ReLU -> Linear(64, 2)",
+}
+
+TASKS: dict[str, str] = {
+    "random": "random inputs with random 0/1 labels (the tutorial's data)",
+    "teacher": "random inputs labelled by a fixed linear rule with 10% label noise (learnable)",
+}
+
+OPTIMIZER_ALIASES: dict[str, Call] = {
+    "sgd": Call("SGD"),
+    "momentum": Call("SGD", (("momentum", 0.9),)),
+    "nesterov": Call("SGD", (("momentum", 0.9), ("nesterov", True))),
+    "adam": Call("Adam"),
+    "adamw": Call("AdamW"),
+    "rmsprop": Call("RMSprop"),
+    "adagrad": Call("Adagrad"),
+}
+
+PRESETS = ("seed", "all")
+ENGINES = ("auto", "stacked", "sequential")

@@ -1,0 +1,89 @@
+"""Plain descriptions of an experiment: what to train, never how.
+
+Everything here is immutable data so that a spec can be validated once, shared with the
+trainer thread and compared between runs without copies or locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Interval = Literal["epoch", "batch"]
+INTERVALS: tuple[Interval, ...] = ("epoch", "batch")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A parsed `Name(key=value, ...)` expression: a scheduler, an optimizer or a factor.
+
+    Values are Python literals, nested `Call`s, or tuples of those (lists in the source).
+    """
+
+    name: str
+    kwargs: tuple[tuple[str, object], ...] = ()
+
+    def get(self, key: str, default: object = None) -> object:
+        for k, v in self.kwargs:
+            if k == key:
+                return v
+        return default
+
+    def has(self, key: str) -> bool:
+        return any(k == key for k, _ in self.kwargs)
+
+    def with_kwarg(self, key: str, value: object) -> Call:
+        rest = tuple((k, v) for k, v in self.kwargs if k != key)
+        return Call(self.name, (*rest, (key, value)))
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={format_value(v)}" for k, v in self.kwargs)
+        return f"{self.name}({args})"
+
+
+def format_value(value: object) -> str:
+    """Render a spec value back in the syntax the parser accepts."""
+    if isinstance(value, Call):
+        return str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One scheduler to train with, and how often it steps."""
+
+    scheduler: Call
+    interval: Interval
+    label: str
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """Everything a comparison shares: every run differs only in its `RunSpec`."""
+
+    runs: tuple[RunSpec, ...]
+    epochs: int = 11
+    batches: int = 1000
+    batch_size: int = 32
+    lr: float = 0.1
+    optimizer: Call = field(default_factory=lambda: Call("SGD"))
+    model: str = "linear"
+    task: str = "random"
+    device: str = "auto"
+    seed: int = 0
+    engine: str = "auto"
+    epoch_label_stride: int = 1
+
+    def epoch_label(self, epoch: int) -> int:
+        """The number printed for 1-based `epoch` (the seed table counts 1, 11, 21, ...)."""
+        return 1 + (epoch - 1) * self.epoch_label_stride
+
+    def steps_of(self, run: RunSpec) -> int:
+        """How many times `run`'s scheduler steps over the whole experiment."""
+        return self.epochs * self.batches if run.interval == "batch" else self.epochs
+
+    @property
+    def total_batches(self) -> int:
+        return self.epochs * self.batches

@@ -1,0 +1,77 @@
+"""Turn `Name(key=value, ...)` text into `Call` data without ever evaluating it.
+
+Only the syntax of a call with keyword arguments is accepted; values must be Python literals,
+lists of them, or nested calls (for composed schedulers and lambda factors). Nothing is
+imported or looked up here: names are checked later against fixed registries.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from lrtui.spec.errors import SpecError
+from lrtui.spec.experiment import INTERVALS, Call, Interval
+
+
+def parse_call(text: str, what: str = "spec") -> Call:
+    """Parse one call expression such as `StepLR(step_size=3, gamma=0.5)` or `StepLR`."""
+    source = text.strip()
+    if not source:
+        raise SpecError(f"empty {what}")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise SpecError(f"{what} {text!r} is not valid syntax: {exc.msg}") from None
+    return _node_to_call(tree.body, text, what)
+
+
+def parse_run(text: str) -> tuple[Call, Interval | None]:
+    """Parse a `--scheduler` value: a call, optionally followed by `@epoch` or `@batch`."""
+    body, sep, suffix = text.rpartition("@")
+    if sep and suffix.strip() in INTERVALS and ")" not in suffix:
+        return parse_call(body, "scheduler spec"), suffix.strip()  # type: ignore[return-value]
+    if sep and ")" not in suffix and "(" not in suffix:
+        raise SpecError(
+            f"scheduler spec {text!r}: unknown step interval {suffix.strip()!r} (use @epoch or @batch)"
+        )
+    return parse_call(text, "scheduler spec"), None
+
+
+def _node_to_call(node: ast.AST, text: str, what: str) -> Call:
+    if isinstance(node, ast.Name):
+        return Call(node.id)
+    if not isinstance(node, ast.Call):
+        raise SpecError(f"{what} {text!r} is not a call like Name(key=value, ...)")
+    if not isinstance(node.func, ast.Name):
+        raise SpecError(f"{what} {text!r}: the called name must be a plain name, like StepLR")
+    if node.args:
+        raise SpecError(f"{what} {text!r}: {node.func.id} takes keyword arguments only (key=value)")
+    kwargs: list[tuple[str, object]] = []
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise SpecError(f"{what} {text!r}: ** arguments are not allowed")
+        if any(k == kw.arg for k, _ in kwargs):
+            raise SpecError(f"{what} {text!r}: {kw.arg} is given twice")
+        kwargs.append((kw.arg, _node_to_value(kw.value, text, what, kw.arg)))
+    return Call(node.func.id, tuple(kwargs))
+
+
+def _node_to_value(node: ast.AST, text: str, what: str, key: str) -> object:
+    if isinstance(node, (ast.Call, ast.Name)) and not (
+        isinstance(node, ast.Name) and node.id in ("True", "False", "None")
+    ):
+        return _node_to_call(node, text, what)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return tuple(_node_to_value(elt, text, what, key) for elt in node.elts)
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise SpecError(
+            f"{what} {text!r}: the value of {key} must be a literal "
+            f"(number, string, True/False/None, list) or a call"
+        ) from None
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    if isinstance(value, (set, dict, bytes, complex)):
+        raise SpecError(f"{what} {text!r}: the value of {key} must be a number, string or list")
+    return value

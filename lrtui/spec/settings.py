@@ -1,0 +1,52 @@
+"""What the user asked for, as given: flags and config files before anything is checked
+against torch. None means "not set here"; `Settings.over` layers one source on another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lrtui.spec.experiment import Call, Interval
+from lrtui.spec.parse import parse_run
+
+
+@dataclass
+class RunRequest:
+    """A scheduler the user asked for, before labels and defaults are settled."""
+
+    call: Call
+    interval: Interval | None = None
+    label: str | None = None
+
+
+@dataclass
+class Settings:
+    """User settings as given; None means 'not set here'."""
+
+    preset: str | None = None
+    runs: list[RunRequest] = field(default_factory=list)
+    epochs: int | None = None
+    batches: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: Call | None = None
+    model: str | None = None
+    task: str | None = None
+    device: str | None = None
+    seed: int | None = None
+    engine: str | None = None
+
+    def over(self, base: Settings) -> Settings:
+        """These settings on top of `base` (runs add up)."""
+        merged = Settings(**{k: v for k, v in vars(base).items()})
+        for key, value in vars(self).items():
+            if key == "runs":
+                merged.runs = base.runs + value
+            elif value is not None:
+                setattr(merged, key, value)
+        return merged
+
+
+def parse_scheduler_flag(text: str) -> RunRequest:
+    """A `--scheduler` value: a spec, optionally with @epoch or @batch."""
+    call, interval = parse_run(text)
+    return RunRequest(call, interval)

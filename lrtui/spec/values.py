@@ -1,0 +1,52 @@
+"""Checks of single values a user types (counts, positive numbers, choices, devices), each
+failing with a `SpecError` that names the setting."""
+
+from __future__ import annotations
+
+import math
+
+from lrtui.spec.errors import SpecError
+
+
+def count(value: object, name: str, low: int = 1) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise SpecError(f"{name} must be a whole number >= {low}, not {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SpecError(f"{name} must be a whole number >= {low}, not {value!r}")
+    return value
+
+
+def positive(value: object, name: str) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise SpecError(f"{name} must be a number > 0, not {value!r}") from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise SpecError(f"{name} must be a number > 0, not {value!r}")
+    return float(value)
+
+
+def choice(value: object, name: str, options: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise SpecError(f"{name} must be one of {', '.join(options)}, not {value!r}")
+    return value
+
+
+def device_name(value: object, name: str = "--device") -> str:
+    if isinstance(value, str) and (value in ("auto", "cpu", "cuda") or _is_cuda_index(value)):
+        return value
+    raise SpecError(f"{name} must be auto, cpu, cuda or cuda:N, not {value!r}")
+
+
+def _is_cuda_index(value: str) -> bool:
+    head, _, index = value.partition(":")
+    return head == "cuda" and index.isdigit()

@@ -1,0 +1,148 @@
+"""Runs ranked by what a comparison is for: final loss, best loss, area under the loss curve,
+and how soon each reached a loss threshold. Runs that failed or blew up are flagged and
+ranked after the healthy ones, whatever their numbers say.
+
+Shared by the app's leaderboard screen and the summary after the headless table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from lrtui.spec.events import RunStatus
+from lrtui.state.runs import RunView
+
+METRICS = ("final", "best", "area", "reach")
+METRIC_TITLES = {
+    "final": "final loss",
+    "best": "best loss",
+    "area": "area (sum of losses over steps)",
+    "reach": "steps to threshold",
+}
+FINAL_FRACTION = 0.05  # "final" is the mean over the last 5% of steps: one batch is noise
+BLOWUP = 4.0  # a final loss this many times its best is flagged
+
+
+@dataclass(frozen=True)
+class Standing:
+    index: int
+    label: str
+    steps: int
+    final: float
+    best: float
+    area: float
+    reach: int | None  # first step with a loss at or below the threshold
+    flag: str  # "", "diverged", "failed", "blowing up"
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def value(self, metric: str) -> float:
+        if metric == "reach":
+            return math.inf if self.reach is None else float(self.reach)
+        v = getattr(self, metric)
+        return v if math.isfinite(v) else math.inf
+
+
+@dataclass(frozen=True)
+class Board:
+    rows: list[Standing]  # sorted by `by`
+    threshold: float | None
+    threshold_auto: bool
+    by: str
+
+
+def final_loss(run: RunView) -> float:
+    buckets, counts = run.loss_series.buckets(), run.loss_series.counts()
+    need = max(1, math.ceil(len(run.loss_series) * FINAL_FRACTION))
+    total, n = 0.0, 0
+    for b, c in zip(reversed(buckets), reversed(counts), strict=True):
+        total += b.mean * c
+        n += c
+        if n >= need:
+            break
+    return total / n if n else math.nan
+
+
+def first_reach(run: RunView, threshold: float) -> int | None:
+    for b in run.loss_series.buckets():
+        if b.low <= threshold:
+            return b.last  # exact while a bucket holds one step; "by this step" after that
+    return None
+
+
+def flag_of(run: RunView, final: float) -> str:
+    if run.status is RunStatus.DIVERGED:
+        return "diverged"
+    if run.status is RunStatus.ERROR:
+        return "failed"
+    if math.isfinite(final) and run.best_loss > 0 and final > BLOWUP * run.best_loss:
+        return "blowing up"
+    return ""
+
+
+def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = None) -> Board:
+    """Rank `runs`; without a threshold, the highest best loss among healthy runs: the loss
+    that every healthy run reached, so 'steps to threshold' says who got there first."""
+    finals = [math.nan if r.status is RunStatus.DIVERGED else final_loss(r) for r in runs]
+    flags = [flag_of(r, f) for r, f in zip(runs, finals, strict=True)]
+    auto = threshold is None
+    if auto:
+        healthy = [r for r, fl in zip(runs, flags, strict=True) if not fl]
+        bests = [r.best_loss for r in healthy if math.isfinite(r.best_loss)]
+        threshold = max(bests) if bests else None
+    rows = [
+        Standing(
+            i,
+            r.info.label,
+            r.step,
+            finals[i],
+            r.best_loss,
+            r.loss_series.total() if len(r.loss_series) else math.nan,
+            first_reach(r, threshold) if threshold is not None else None,
+            flags[i],
+        )
+        for i, r in enumerate(runs)
+    ]
+    for metric in METRICS:  # equal values share a rank; flagged runs come after healthy ones
+        keys = [(bool(s.flag), s.value(metric)) for s in rows]
+        for s, key in zip(rows, keys, strict=True):
+            s.ranks[metric] = 1 + sum(1 for other in keys if other < key)
+    rows.sort(key=lambda s: (s.ranks[by], s.index))
+    return Board(rows, threshold, auto, by)
+
+
+def fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
+
+
+def cells(s: Standing, position: int) -> list[str]:
+    """A row as text: its place, then each metric's value with its rank, then the flag."""
+    return [
+        "-" if s.flag else str(position),
+        s.label,
+        f"{fmt(s.final)} ({s.ranks['final']})",
+        f"{fmt(s.best)} ({s.ranks['best']})",
+        f"{fmt(s.area)} ({s.ranks['area']})",
+        f"{s.reach:,} ({s.ranks['reach']})" if s.reach is not None else "never",
+        s.flag,
+    ]
+
+
+HEADERS = ["#", "run", "final", "best", "area", "steps to thr.", "flag"]
+
+
+def summary(b: Board) -> list[str]:
+    """The leaderboard as plain text lines, for the end of `--headless`."""
+    rows = [HEADERS] + [cells(s, i) for i, s in enumerate(b.rows, 1)]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(HEADERS))]
+    how = "the loss every healthy run reached" if b.threshold_auto else "set with --loss-threshold"
+    thr = f"{b.threshold:.4f}" if b.threshold is not None else "none"
+    lines = [
+        f"Leaderboard (by {METRIC_TITLES[b.by]}; final = mean of the last {FINAL_FRACTION:.0%} of steps; "
+        f"threshold {thr}, {how})"
+    ]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return lines

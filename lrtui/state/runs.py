@@ -1,0 +1,289 @@
+"""What the UI knows about each run, folded from events; the widgets only read it.
+
+State is updated on the UI thread from batches of events and marks what changed, so the
+display can redraw at its own bounded rate. Memory stays bounded whatever a run's length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+from lrtui.spec.commands import Verb, toggle_verb
+from lrtui.spec.events import (
+    MAX_MARKS,
+    CorruptLines,
+    EpochEvent,
+    Event,
+    MarkEvent,
+    PlanEvent,
+    PlateauEvent,
+    RunAdded,
+    RunInfo,
+    RunStatus,
+    StatusEvent,
+    StepBlock,
+    StepEvent,
+)
+from lrtui.spec.numbers import all_finite, is_finite
+from lrtui.state.series import BucketSeries
+
+MAX_EPOCH_MARKS = 2000
+
+
+@dataclass(frozen=True)
+class ConfigDiff:
+    """What sets one run apart from the others, and what they all share."""
+
+    differs: tuple[tuple[str, str], ...]
+    shared: tuple[tuple[str, str], ...]
+
+    def describe(self, pairs: tuple[tuple[str, str], ...]) -> str:
+        return " ".join(v if k == "scheduler" else f"{k.removeprefix('scheduler.')}={v}" for k, v in pairs)
+
+
+def config_diff(infos: Sequence[RunInfo], index: int) -> ConfigDiff:
+    """Pairs of run `index` that not every run has, and pairs every run has."""
+    configs = [set(i.config) for i in infos if i.config]
+    mine = infos[index].config
+    if not configs or not mine:
+        return ConfigDiff(mine, ())
+    common = set.intersection(*configs)
+    return ConfigDiff(tuple(p for p in mine if p not in common), tuple(p for p in mine if p in common))
+
+
+def _extend_finite(series: BucketSeries, first: int, values: Sequence[float]) -> Sequence[float]:
+    """Add values for steps first, first + 1, ..., leaving out NaN and infinities (a chart has
+    no place for them); return the values kept. The common case, all finite, costs one pass."""
+    if all_finite(values):
+        series.extend(first, values)
+        return values
+    finite = [v for v in values if is_finite(v)]
+    for i, v in enumerate(values):
+        if is_finite(v):
+            series.append(first + i, v)
+    return finite
+
+
+@dataclass
+class RunView:
+    """One run as the UI sees it."""
+
+    info: RunInfo
+    gen: int = 0
+    status: RunStatus = RunStatus.PENDING
+    message: str = ""
+    step: int = 0
+    epoch: int = 0
+    epochs_done: int = 0
+    lr: float = math.nan
+    loss: float = math.nan
+    best_loss: float = math.inf
+    lr_series: BucketSeries = field(default_factory=BucketSeries)
+    loss_series: BucketSeries = field(default_factory=BucketSeries)
+    time_series: BucketSeries = field(default_factory=BucketSeries)  # seconds since the run began
+    marks: list[MarkEvent] = field(default_factory=list)
+    plateau: PlateauEvent | None = None
+    plan: tuple[float, ...] | None = None
+    planned_marks: tuple[tuple[int, str, str], ...] = ()
+    plan_interval: str = "epoch"
+    plan_batches: int = 1
+    epoch_ends: list[int] = field(default_factory=list)
+    corrupt_lines: int = 0
+    version: int = 0  # bumped on every change, so widgets redraw only what changed
+
+    def reset(self, gen: int) -> None:
+        self.gen = gen
+        self.step = self.epoch = self.epochs_done = 0
+        self.lr = self.loss = math.nan
+        self.best_loss = math.inf
+        self.lr_series = BucketSeries()
+        self.loss_series = BucketSeries()
+        self.time_series = BucketSeries()
+        self.marks = []
+        self.plateau = None
+        self.plan = None
+        self.planned_marks = ()
+        self.epoch_ends = []
+        self.message = ""
+
+    @property
+    def total_steps(self) -> int | None:
+        return self.info.total_steps
+
+    @property
+    def progress(self) -> float | None:
+        total = self.total_steps
+        return min(1.0, self.step / total) if total else None
+
+    def planned_lr_at(self, step: int) -> float | None:
+        """The planned LR in effect during training step `step` (1-based)."""
+        if self.plan is None:
+            return None
+        k = step - 1 if self.plan_interval == "batch" else (step - 1) // max(1, self.plan_batches)
+        return self.plan[min(k, len(self.plan) - 1)]
+
+
+class ExperimentState:
+    """All runs, plus totals for the status bar."""
+
+    def __init__(self, infos: Iterable[RunInfo], clock: Callable[[], float]) -> None:
+        self.runs = [RunView(info) for info in infos]
+        self._clock = clock
+        self.started = clock()
+        self.total_steps = 0
+        self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
+        self.corrupt_lines = 0
+        self._finished_at: float | None = None
+
+    def apply(self, events: Iterable[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, RunAdded):
+                self._add(ev)
+                continue
+            if ev.run >= len(self.runs):
+                continue
+            run = self.runs[ev.run]
+            if ev.gen < run.gen:
+                continue  # from before a restart
+            if ev.gen > run.gen:
+                run.reset(ev.gen)
+            _FOLDS[type(ev)](self, run, ev)
+            run.version += 1
+        self._rate_window.append((self._clock(), self.total_steps))
+        finished = self.overall() == "finished"
+        if finished and self._finished_at is None:
+            self._finished_at = self._clock()
+        elif not finished:
+            self._finished_at = None  # restarted
+
+    def _add(self, ev: RunAdded) -> None:
+        while len(self.runs) <= ev.run:
+            self.runs.append(RunView(RunInfo(f"run {len(self.runs) + 1}")))
+        self.runs[ev.run].info = ev.info
+        self.runs[ev.run].version += 1
+
+    def add_steps(self, run: RunView, ev: StepBlock) -> None:
+        """Steps, column-wise, so the UI's cost does not grow with training speed.
+
+        Steps already seen (a re-read file) are skipped: a run's history only grows.
+        """
+        skip = max(0, run.step - ev.first_step + 1)
+        losses = ev.losses[skip:]
+        if not losses:
+            return
+        first = ev.first_step + skip
+        try:
+            lrs = list(map(itemgetter(0), ev.lrs[skip:]))
+        except IndexError:  # a step recorded without an LR
+            lrs = [lr[0] if lr else math.nan for lr in ev.lrs[skip:]]
+        run.step, run.epoch = first + len(losses) - 1, ev.epochs[-1]
+        run.lr, run.loss = lrs[-1], losses[-1]
+        finite = _extend_finite(run.loss_series, first, losses)
+        if finite:
+            run.best_loss = min(run.best_loss, min(finite))
+        _extend_finite(run.lr_series, first, lrs)
+        _extend_finite(run.time_series, first, ev.times[skip:])
+        self.total_steps += len(losses)
+        if run.status is RunStatus.PENDING:
+            run.status = RunStatus.RUNNING
+
+    def expect_toggle(self, run: int | None) -> None:
+        """Show a pause or resume at once, before the source confirms it.
+
+        The sources' own rule (`toggle_verb`); finished runs never change.
+        """
+        runs = self.runs if run is None else self.runs[run : run + 1]
+        if toggle_verb(r.status is RunStatus.RUNNING for r in runs) is Verb.PAUSE:
+            before, after = RunStatus.RUNNING, RunStatus.PAUSED
+        else:
+            before, after = RunStatus.PAUSED, RunStatus.RUNNING
+        for r in runs:
+            if r.status is before:
+                r.status = after
+                r.version += 1
+
+    # ---- for the status bar -------------------------------------------------------------
+    def steps_per_second(self) -> float:
+        """Run-steps per second over the last few seconds of updates."""
+        now = self._clock()
+        window = [(t, n) for t, n in self._rate_window if now - t <= 3.0]
+        if len(window) < 2 or window[-1][0] <= window[0][0]:
+            return 0.0
+        (t0, n0), (t1, n1) = window[0], window[-1]
+        return (n1 - n0) / (t1 - t0)
+
+    def elapsed(self) -> float:
+        """Wall time since the start, stopped when every run has finished."""
+        end = self._finished_at if self._finished_at is not None else self._clock()
+        return end - self.started
+
+    def overall(self) -> str:
+        """running, paused, finished or waiting, judged from every run."""
+        statuses = {r.status for r in self.runs}
+        if statuses & {RunStatus.RUNNING}:
+            return "running"
+        if RunStatus.PAUSED in statuses:
+            return "paused"
+        if statuses and all(s.finished for s in statuses):
+            return "finished"
+        return "waiting"
+
+    def history_bytes(self) -> int:
+        return sum(r.lr_series.nbytes() + r.loss_series.nbytes() + r.time_series.nbytes() for r in self.runs)
+
+
+# ---- folding one event into a run: one function per event type ----------------------------
+def _fold_steps(state: ExperimentState, run: RunView, ev: StepBlock) -> None:
+    state.add_steps(run, ev)
+
+
+def _fold_step(state: ExperimentState, run: RunView, ev: StepEvent) -> None:
+    state.add_steps(run, StepBlock.of(ev))
+
+
+def _fold_epoch(state: ExperimentState, run: RunView, ev: EpochEvent) -> None:
+    run.epochs_done = ev.epoch
+    if len(run.epoch_ends) < MAX_EPOCH_MARKS:
+        run.epoch_ends.append(ev.step)
+
+
+def _fold_status(state: ExperimentState, run: RunView, ev: StatusEvent) -> None:
+    run.status = ev.status
+    run.message = ev.message
+
+
+def _fold_corrupt(state: ExperimentState, run: RunView, ev: CorruptLines) -> None:
+    run.corrupt_lines += ev.count
+    state.corrupt_lines += ev.count
+
+
+def _fold_plan(state: ExperimentState, run: RunView, ev: PlanEvent) -> None:
+    run.plan = ev.lrs
+    run.plan_interval = ev.interval
+    run.plan_batches = ev.batches
+    run.planned_marks = ev.marks
+
+
+def _fold_mark(state: ExperimentState, run: RunView, ev: MarkEvent) -> None:
+    if len(run.marks) < MAX_MARKS:
+        run.marks.append(ev)
+
+
+def _fold_plateau(state: ExperimentState, run: RunView, ev: PlateauEvent) -> None:
+    run.plateau = ev
+
+
+_FOLDS: dict[type, Callable[[ExperimentState, RunView, object], None]] = {
+    StepBlock: _fold_steps,
+    StepEvent: _fold_step,
+    EpochEvent: _fold_epoch,
+    StatusEvent: _fold_status,
+    CorruptLines: _fold_corrupt,
+    PlanEvent: _fold_plan,
+    MarkEvent: _fold_mark,
+    PlateauEvent: _fold_plateau,
+}

@@ -1,0 +1,200 @@
+"""Loss curves made readable: robust outlier clipping, debiased smoothing, shared x axes.
+
+Chart viewers are known for three ways of lying about a loss curve: an EMA that starts near
+zero (no debiasing), a constant series drawn as wild spikes (its rounding noise stretched to
+fill the axis), and one outlier that both flattens the axis and drags the average. Here:
+
+- Outliers are found locally (a Hampel filter: far from the median of their neighbours, in
+  units of those neighbours' median absolute deviation), so a genuine fall in the loss is
+  never mistaken for one. They are left out of the smoothing and of the axis limits alike.
+- The EMA is per training step, also over history buckets that hold many steps (a bucket of
+  n steps moves it as n steps of its mean would), and debiased, so a weight means the same
+  for every run and every run length.
+- A constant series is drawn exactly flat, and axis spans never shrink below a small
+  fraction of the values, so rounding noise never fills the screen.
+- Every run is drawn against the same x quantity (step, epoch or seconds), each only over
+  its own range: nothing is interpolated between runs.
+
+Nothing here knows of Textual or torch; the chart screens draw what it returns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lrtui.state.runs import RunView
+
+X_AXES = ("step", "epoch", "time")
+X_LABELS = {"step": "step", "epoch": "epoch", "time": "seconds"}
+SMOOTHING = (0.0, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+HAMPEL_HALF_WINDOW = 4
+HAMPEL_SIGMAS = 6.0
+OUTLIER_MIN_REL = 0.02  # a point within 2% of its neighbours' median is never an outlier
+MIN_REL_SPAN = 1e-3
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One run's loss, ready to draw: x values and, per point, raw, smoothed, min and max."""
+
+    xs: list[float]
+    raw: list[float]
+    smooth: list[float]
+    low: list[float]
+    high: list[float]
+    outlier: list[bool]
+    constant: bool
+
+    @property
+    def outliers(self) -> int:
+        return sum(self.outlier)
+
+
+def hampel(values: list[float], half: int = HAMPEL_HALF_WINDOW, sigmas: float = HAMPEL_SIGMAS) -> list[bool]:
+    """Which values lie far from the median of their neighbourhood."""
+    n = len(values)
+    out = [False] * n
+    if n < 3:
+        return out
+    for i, v in enumerate(values):
+        window = sorted(values[max(0, i - half) : i + half + 1])
+        med = _median(window)
+        mad = _median(sorted(abs(w - med) for w in window))
+        dev = abs(v - med)
+        out[i] = dev > sigmas * 1.4826 * mad and dev > OUTLIER_MIN_REL * abs(med) and dev > 0
+    return out
+
+
+def _median(sorted_values: list[float]) -> float:
+    n = len(sorted_values)
+    mid = n // 2
+    return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2
+
+
+def debiased_ema(means: list[float], counts: list[int], weight: float, skip: list[bool]) -> list[float]:
+    """The EMA after each bucket; skipped buckets (outliers) neither move it nor count."""
+    if weight <= 0:
+        return list(means)
+    avg = norm = 0.0
+    out = []
+    for m, n, drop in zip(means, counts, skip, strict=True):
+        if not drop:
+            decay = weight**n
+            avg = decay * avg + (1 - decay) * m
+            norm = decay * norm + (1 - decay)
+        out.append(avg / norm if norm else m)
+    return out
+
+
+def is_constant(values: list[float]) -> bool:
+    if not values:
+        return False
+    lo, hi = min(values), max(values)
+    return hi - lo <= 1e-12 * max(1.0, abs(hi))
+
+
+def x_values(run: RunView, steps: list[float], axis: str) -> list[float]:
+    """Each step of `run` as the chosen x quantity, from the run's own data only."""
+    if axis == "epoch":
+        batches = run.info.batches or run.plan_batches
+        if run.info.batches or run.plan is not None:
+            return [s / batches for s in steps]
+        return [_epoch_of(run.epoch_ends, s) for s in steps]
+    if axis == "time":
+        return [run.time_series.value_at(max(1, round(s))) for s in steps]
+    return list(steps)
+
+
+def _epoch_of(ends: list[int], step: float) -> float:
+    """Fractional epoch of a step from the recorded epoch ends (runs of unknown epoch length)."""
+    prev = 0
+    for k, end in enumerate(ends):
+        if step <= end:
+            return k + (step - prev) / max(1, end - prev)
+        prev = end
+    return len(ends) + (step - prev) / max(1, prev / max(1, len(ends))) if ends else step
+
+
+def envelope(
+    lows: list[float], highs: list[float], lasts: list[int], window: int, outlier: list[bool]
+) -> tuple[list[float], list[float]]:
+    """Min and max of the raw loss over consecutive windows of about `window` steps, per point:
+    the spread the smoothed line stands for. Outliers stay out of it, as out of the smoothing."""
+    low, high = list(lows), list(highs)
+    start, first_step = 0, 1
+    for i, last in enumerate(lasts):
+        if last - first_step + 1 >= window or i == len(lasts) - 1:
+            inside = [j for j in range(start, i + 1) if not outlier[j]]
+            if inside:
+                lo, hi = min(lows[j] for j in inside), max(highs[j] for j in inside)
+                for j in range(start, i + 1):
+                    low[j], high[j] = lo, hi
+            start, first_step = i + 1, last + 1
+    return low, high
+
+
+def half_life_steps(weight: float) -> float:
+    """Steps after which a value's weight in the average has halved (0 with no smoothing)."""
+    return math.log(0.5) / math.log(weight) if weight > 0 else 0.0
+
+
+def window_steps(weight: float) -> int:
+    """The envelope's window: the smoothing's half-life, at least a few steps."""
+    return max(4, round(half_life_steps(weight)))
+
+
+def loss_trace(run: RunView, weight: float, axis: str = "step") -> Trace:
+    """The run's loss at its history's own resolution, outliers marked, smoothed."""
+    buckets = run.loss_series.buckets()
+    means = [b.mean for b in buckets]
+    outlier = hampel(means)
+    constant = is_constant(means)
+    if constant:
+        smooth = [means[0]] * len(means)
+        outlier = [False] * len(means)
+    else:
+        smooth = debiased_ema(means, run.loss_series.counts(), weight, outlier)
+    xs = x_values(run, [float(b.last) for b in buckets], axis)
+    lows, highs = envelope(
+        [b.low for b in buckets],
+        [b.high for b in buckets],
+        [b.last for b in buckets],
+        window_steps(weight),
+        outlier,
+    )
+    keep = [i for i, x in enumerate(xs) if math.isfinite(x)]
+    return Trace(
+        [xs[i] for i in keep],
+        [means[i] for i in keep],
+        [smooth[i] for i in keep],
+        [lows[i] for i in keep],
+        [highs[i] for i in keep],
+        [outlier[i] for i in keep],
+        constant,
+    )
+
+
+def y_limits(values: list[float], log: bool) -> tuple[float, float] | None:
+    """Axis limits around `values` (already free of outliers), never narrower than a small
+    fraction of their size, so a flat line sits flat in the middle."""
+    vals = [math.log10(v) if log else v for v in values if math.isfinite(v) and (v > 0 or not log)]
+    if not vals:
+        return None
+    lo, hi = min(vals), max(vals)
+    min_span = 0.01 if log else max(MIN_REL_SPAN * max(abs(lo), abs(hi)), 1e-12)
+    if hi - lo < min_span:
+        mid = (lo + hi) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+    pad = (hi - lo) * 0.05
+    floor = lo - pad
+    if not log and lo >= 0 > floor:
+        floor = 0.0  # LRs and losses are never negative: keep the axis from suggesting so
+    return floor, hi + pad
+
+
+def half_life(weight: float) -> str:
+    """The smoothing weight in steps, which a user can reason about."""
+    if weight <= 0:
+        return "off"
+    return f"{weight:g} (half-life {half_life_steps(weight):.3g} steps)"

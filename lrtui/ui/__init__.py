@@ -1,0 +1,10 @@
+"""The UI layer: the Textual app, its screens and widgets, and the key list they share.
+
+What lives here: the app, which drains event batches from its source into state on a timer
+and redraws what changed (`app`), the panel grid (`grid`), every key once (`keys`), the
+screens (`screens/`: charts, leaderboard, help) and widgets (`widgets/`: run panel,
+sparklines, status bar). Each widget's styles sit beside it; `lrtui.tcss` holds the layout.
+
+May import: `lrtui.spec`, `lrtui.state` and textual. Never torch: the app shows a trainer and a
+watched directory through the same `Source` protocol.
+"""

@@ -1,0 +1,239 @@
+"""The Textual app: a grid of run panels fed by a source running in a worker thread.
+
+Events arrive in batches on an asyncio queue (filled thread-safely from the worker); a timer
+drains the queue into `ExperimentState` and redraws what changed at a bounded rate. Keys
+become commands to the source; the screen shows their effect on the next frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from lrtui.spec.commands import Command, Source, Verb
+from lrtui.spec.events import Event, RunInfo, Sink
+from lrtui.state.runs import ExperimentState
+from lrtui.ui.grid import RunGrid
+from lrtui.ui.keys import bindings, palette_entries
+from lrtui.ui.screens.charts import ChartBase, ChartOptions, CompareScreen, RunChartScreen
+from lrtui.ui.screens.help import HelpScreen
+from lrtui.ui.screens.leaderboard import LeaderboardScreen
+from lrtui.ui.widgets.panel import RunPanel
+from lrtui.ui.widgets.statusbar import StatusBar
+
+SourceFactory = Callable[[Sink], Source]
+
+FRAME_HZ = 10  # the queue is drained this often; state changes (pause, done) show on the next frame
+PANEL_EVERY = 10  # panels redraw their numbers and lines every 10th frame (once a second), all at once
+CHART_EVERY = 3  # charts likewise: plotext is the costly part
+COMMAND_ECHO_SECONDS = 0.02
+GIL_SWITCH_SECONDS = 0.001
+
+
+class LrTuiApp(App[int]):
+    CSS_PATH = Path(__file__).with_name("lrtui.tcss")
+    TITLE = "lrtui"
+    BINDINGS = bindings("app")
+
+    def __init__(
+        self,
+        infos: Sequence[RunInfo],
+        source_factory: SourceFactory,
+        *,
+        source_label: str,
+        clock: Callable[[], float] = time.monotonic,
+        threshold: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.chart_options = ChartOptions()  # one x axis and smoothing for every chart
+        self.threshold = threshold
+        self.state = ExperimentState(infos, clock)
+        self._source_factory = source_factory
+        self._source_label = source_label
+        self.source: Source | None = None
+        self._queue: asyncio.Queue[list[Event]] = asyncio.Queue()
+        self._switch_interval = sys.getswitchinterval()
+        self._frame = 0
+        # held, not queried: while a chart screen is on top, queries search that screen instead
+        self.grid = RunGrid(id="grid")
+
+    # ---- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with self.grid:
+            for i, view in enumerate(self.state.runs):
+                yield RunPanel(i, view)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # The trainer thread holds the GIL between torch calls; each time the UI thread wakes it
+        # waits for the switch interval (5 ms by default) to get it back, several times per key.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        # torch and Textual leave ~300k long-lived objects; a full collection that scans them
+        # stops both threads for 100-200 ms. Frozen, they are left out of every collection.
+        gc.freeze()
+        loop = asyncio.get_running_loop()
+
+        def sink(batch: list[Event]) -> None:  # called on the worker thread
+            loop.call_soon_threadsafe(self._queue.put_nowait, batch)
+
+        self.source = self._source_factory(sink)
+        self._status()
+        self.set_interval(1 / FRAME_HZ, self.frame, name="frame")
+        # the first screen is drawn before training takes the CPU: it shows at once, and
+        # laying it out does not compete with the trainer for the GIL
+        self.call_after_refresh(self._run_source)
+
+    @property
+    def _columns(self) -> int:
+        return self.grid.columns
+
+    def panels(self) -> list[RunPanel]:
+        return [w for w in self.grid.children if isinstance(w, RunPanel)]
+
+    # ---- the worker and the frame -------------------------------------------------------
+    @work(thread=True, exclusive=True, group="source", exit_on_error=False)
+    def _run_source(self) -> None:
+        assert self.source is not None
+        self.source.run()
+
+    def frame(self) -> None:
+        """Drain every waiting batch into state, then redraw what changed."""
+        self._frame += 1
+        self.drain(data=self._frame % PANEL_EVERY == 0)
+        if isinstance(self.screen, (ChartBase, LeaderboardScreen)) and self._frame % CHART_EVERY == 0:
+            self.screen.redraw()
+
+    def drain(self, data: bool = True) -> None:
+        """Apply waiting events; redraw panels whose state changed, and with `data` all panels.
+
+        All panels redraw in the same frame, so side by side they always show the same moment.
+        """
+        batches = []
+        while not self._queue.empty():
+            batches.append(self._queue.get_nowait())
+        for batch in batches:
+            self.state.apply(batch)
+        self._add_panels()
+        for panel in self.panels():
+            panel.sync(data=data)
+        if data:
+            self._status()
+
+    def _add_panels(self) -> None:
+        """Runs that appeared since the last frame (watched files) get panels."""
+        grid = self.grid
+        have = len(grid.children)
+        if have == len(self.state.runs):
+            return
+        grid.mount_all(RunPanel(i, self.state.runs[i]) for i in range(have, len(self.state.runs)))
+        grid.relayout()
+
+    def _status(self) -> None:
+        bar = self.query_one_optional("#status", StatusBar)
+        if bar is not None:
+            bar.show(self.state, self._source_label)
+
+    # ---- keys ---------------------------------------------------------------------------
+
+    def focused_run(self) -> int | None:
+        focused = self.focused
+        return focused.index if isinstance(focused, RunPanel) else None
+
+    def _command(self, verb: Verb, run: int | None) -> None:
+        if self.source is None:
+            return
+        self.source.send(Command(verb, run))
+        # the source answers within a step; show its state now rather than at the next regular
+        # frame (new numbers wait for their frame, so a key never costs a full redraw twice)
+        self.set_timer(COMMAND_ECHO_SECONDS, self._echo, name="echo")
+
+    def _echo(self) -> None:
+        self.drain(data=False)
+
+    def action_toggle_all(self) -> None:
+        self._toggle(None)
+
+    def action_toggle_focused(self) -> None:
+        run = self.focused_run()
+        if run is not None:
+            self._toggle(run)
+
+    def _toggle(self, run: int | None) -> None:
+        self._command(Verb.TOGGLE, run)
+        self.state.expect_toggle(run)  # shown now; the source's own status events confirm it
+        self.drain(data=False)
+
+    def action_restart_focused(self) -> None:
+        run = self.focused_run()
+        if run is not None:
+            self._command(Verb.RESTART, run)
+
+    def action_restart_all(self) -> None:
+        self._command(Verb.RESTART, None)
+
+    def action_focus_run(self, index: int) -> None:
+        panels = self.panels()
+        if 0 <= index < len(panels) and not isinstance(self.screen, ChartBase):
+            panels[index].focus()
+
+    def action_move(self, dx: int, dy: int) -> None:
+        panels = self.panels()
+        current = self.focused_run()
+        if not panels or current is None:
+            return
+        target = current + dx + dy * self._columns
+        if 0 <= target < len(panels):
+            panels[target].focus()
+
+    def action_open_chart(self) -> None:
+        run = self.focused_run()
+        if run is not None:
+            self.push_screen(RunChartScreen(self.state, run, self.chart_options))
+
+    def action_compare(self) -> None:
+        if not isinstance(self.screen, CompareScreen):
+            self.push_screen(CompareScreen(self.state, self.chart_options))
+
+    def action_leaderboard(self) -> None:
+        if not isinstance(self.screen, LeaderboardScreen):
+            self.push_screen(LeaderboardScreen(self.state, self.threshold))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self.stop_source()
+        self.exit(0)
+
+    def stop_source(self) -> None:
+        if self.source is not None:
+            self.source.send(Command(Verb.STOP))
+
+    def on_unmount(self) -> None:
+        self.stop_source()
+        sys.setswitchinterval(self._switch_interval)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every action of the key list that works here: the
+        app's, and those of the screen on top (a chart's options, the leaderboard's order)."""
+        yield from super().get_system_commands(screen)
+        targets: list[tuple[str, object]] = [("app", self)]
+        scope = getattr(screen, "SCOPE", None)
+        if scope is not None:
+            targets.append((scope, screen))
+        for scope_name, target in targets:
+            for title, help_text, action in palette_entries(scope_name):
+                yield SystemCommand(title, help_text, partial(target.run_action, action))  # type: ignore[attr-defined]

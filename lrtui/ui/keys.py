@@ -1,0 +1,133 @@
+"""Every key of the app, once: the footers, the help screen and the command palette are built
+from this list, so none of them can miss an action or describe it differently.
+
+Each entry is one row of help. `scope` says where its bindings live: the app (every screen),
+the chart screens or the leaderboard. An entry with a palette title is also a command in the
+palette while its scope is on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    shown: str  # the key as help writes it
+    what: str  # what it does, for help and the palette
+    scope: str = "app"  # "app", "chart" or "board"
+    binds: tuple[tuple[str, str, str], ...] = ()  # (key, action, footer label; "" = not in footer)
+    palette: str = ""  # the palette's title for it; "" = not in the palette
+
+
+def _digits() -> tuple[tuple[str, str, str], ...]:
+    return tuple((str(n), f"focus_run({n - 1})", "") for n in range(1, 10))
+
+
+BACK = Key("escape", "back", "screen", (("escape", "app.pop_screen", "Back"),))
+
+KEYS: tuple[Key, ...] = (
+    Key(
+        "space",
+        "pause or resume every run",
+        "app",
+        (("space", "toggle_all", "Pause all"),),
+        "Pause or resume all",
+    ),
+    Key(
+        "p",
+        "pause or resume the focused run",
+        "app",
+        (("p", "toggle_focused", "Pause run"),),
+        "Pause or resume run",
+    ),
+    Key("tab / shift+tab", "focus the next / previous run"),
+    Key(
+        "arrows",
+        "move the focus across the grid",
+        "app",
+        tuple(
+            (k, f"move({dx}, {dy})", "")
+            for k, dx, dy in (("left", -1, 0), ("right", 1, 0), ("up", 0, -1), ("down", 0, 1))
+        ),
+    ),
+    Key("1-9", "focus run 1-9", "app", _digits()),
+    Key("r", "restart the focused run", "app", (("r", "restart_focused", "Restart run"),), "Restart run"),
+    Key("R", "restart every run", "app", (("R", "restart_all", "Restart all"),), "Restart all"),
+    Key("enter", "full chart of the focused run", "app", (("enter", "open_chart", "Chart"),), "Open chart"),
+    Key(
+        "c",
+        "compare: every run's LR and loss on shared axes",
+        "app",
+        (("c", "compare", "Compare"),),
+        "Compare runs",
+    ),
+    Key("b", "leaderboard: the runs ranked", "app", (("b", "leaderboard", "Leaderboard"),), "Leaderboard"),
+    Key("l", "chart: log / linear y axis", "chart", (("l", "toggle_log", "Log y"),), "Chart: log / linear y"),
+    Key(
+        "s / S",
+        "chart: smooth the loss more / less",
+        "chart",
+        (("s", "smoothing(1)", "Smoother"), ("S", "smoothing(-1)", "Less smooth")),
+        "Chart: smooth the loss more",
+    ),
+    Key(
+        "e",
+        "chart: min/max envelope of the loss",
+        "chart",
+        (("e", "toggle_envelope", "Min/max"),),
+        "Chart: min/max envelope",
+    ),
+    Key(
+        "x",
+        "chart: x axis step / epoch / seconds",
+        "chart",
+        (("x", "next_axis", "X axis"),),
+        "Chart: next x axis",
+    ),
+    Key(
+        "f b a t",
+        "leaderboard: by final, best, area, threshold",
+        "board",
+        (
+            ("f", "sort('final')", "By final"),
+            ("b", "sort('best')", "By best"),
+            ("a", "sort('area')", "By area"),
+            ("t", "sort('reach')", "By threshold"),
+        ),
+    ),
+    BACK,
+    Key("ctrl+p", "command palette"),
+    Key("?", "this help", "app", (("question_mark", "help", "Help"),), "Help"),
+    Key("q", "quit", "app", (("q", "quit", "Quit"),)),
+)
+
+# Keys whose name is not what a footer should print.
+_DISPLAY = {"question_mark": "?", "R": "R", "S": "S"}
+
+
+def bindings(scope: str) -> list[Binding]:
+    """The bindings of a scope, in help order; a screen's "back" leads its footer."""
+    entries = [k for k in KEYS if k.scope == scope]
+    if scope != "app":
+        entries.insert(0, BACK)
+    return [
+        Binding(key, action, label, show=bool(label), key_display=_DISPLAY.get(key))
+        for entry in entries
+        for key, action, label in entry.binds
+    ]
+
+
+def help_rows() -> list[tuple[str, str]]:
+    return [(k.shown, k.what) for k in KEYS]
+
+
+def palette_entries(scope: str) -> list[tuple[str, str, str]]:
+    """(title, help, action) of the palette commands of a scope; the help names the key."""
+    return [
+        (k.palette, f"{k.what[0].upper()}{k.what[1:]} ({k.shown})", k.binds[0][1])
+        for k in KEYS
+        if k.scope == scope and k.palette
+    ]

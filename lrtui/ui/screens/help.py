@@ -1,0 +1,52 @@
+"""`?`: every key, on top of whatever screen is showing (rows from the one key list)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from lrtui.ui.keys import help_rows
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen #help {
+        width: 72;
+        height: auto;
+        max-height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    HelpScreen #help DataTable {
+        height: auto;
+    }
+    HelpScreen #help-title {
+        padding: 0 0 1 0;
+    }
+    HelpScreen #help-note {
+        color: $text-muted;
+        padding: 1 0 0 0;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help"):
+            yield Static("[b]lrtui keys[/b]", id="help-title")
+            table: DataTable = DataTable(show_cursor=False, zebra_stripes=True)
+            table.add_columns("key", "what it does")
+            for key, what in help_rows():
+                table.add_row(f"[b]{key}[/b]", what)
+            yield table
+            yield Static(
+                "The bright part of an LR line is trained; the dim part is the plan the scheduler "
+                "will follow (schedules that follow the loss have no plan).",
+                id="help-note",
+            )

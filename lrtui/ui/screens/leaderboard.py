@@ -1,0 +1,90 @@
+"""`b`: the runs ranked by final loss, best loss, area under the loss curve and steps to a
+loss threshold, with failed and blowing-up runs flagged. Updates live while training."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from lrtui.state import leaderboard
+from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells
+from lrtui.state.runs import ExperimentState
+from lrtui.ui.keys import bindings
+
+
+class LeaderboardScreen(Screen[None]):
+    SCOPE = "board"
+    BINDINGS = bindings("board")
+    DEFAULT_CSS = """
+    LeaderboardScreen #board-title, LeaderboardScreen #board-note {
+        height: auto;
+        padding: 0 1;
+    }
+    LeaderboardScreen #board-title {
+        background: $panel;
+    }
+    LeaderboardScreen #board {
+        height: auto;
+        max-height: 1fr;
+    }
+    """
+
+    def __init__(self, state: ExperimentState, threshold: float | None = None) -> None:
+        super().__init__()
+        self.state = state
+        self.threshold = threshold
+        self.by = "final"
+        self._seen: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(id="board-title")
+            table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="board")
+            table.add_columns(*HEADERS)
+            yield table
+            yield Static(id="board-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw(force=True)
+
+    def action_sort(self, metric: str) -> None:
+        if metric in METRICS:
+            self.by = metric
+            self.redraw(force=True)
+
+    def redraw(self, force: bool = False) -> None:
+        now = (*(r.version for r in self.state.runs), self.by)
+        if not force and now == self._seen:
+            return
+        self._seen = now
+        self.show(leaderboard.board(self.state.runs, self.by, self.threshold))
+
+    def show(self, b: Board) -> None:
+        self.query_one("#board-title", Static).update(
+            Text.assemble(
+                ("Leaderboard", "bold"), f" — ranked by {METRIC_TITLES[b.by]}; (n) is each metric's rank"
+            )
+        )
+        table = self.query_one("#board", DataTable)
+        table.clear()
+        for position, s in enumerate(b.rows, 1):
+            row = cells(s, position)
+            style = "bold red" if s.flag else ""
+            table.add_row(*[Text(c, style=style) for c in row])
+        thr = f"{b.threshold:.4f}" if b.threshold is not None else "none yet"
+        how = "the loss every healthy run reached" if b.threshold_auto else "--loss-threshold"
+        self.query_one("#board-note", Static).update(
+            Text.assemble(
+                ("final", "bold"),
+                f" = mean loss over the last {leaderboard.FINAL_FRACTION:.0%} of steps · ",
+                ("area", "bold"),
+                " = sum of the losses over the steps · ",
+                ("threshold", "bold"),
+                f" {thr} ({how}) · flagged: diverged (NaN), failed, or final loss over "
+                f"{leaderboard.BLOWUP:g}x its best",
+            )
+        )
