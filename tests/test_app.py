@@ -354,3 +354,25 @@ def test_the_trainer_silences_only_torchs_notes_on_step_order(recwarn):
     messages = [str(w.message) for w in caught]
     assert "called a synchronizing CUDA operation" in messages
     assert not any("lr_scheduler" in m for m in messages)  # torch warns so without the filter
+
+
+async def test_palette_lists_every_action_of_the_screen_once():
+    from lrtui.ui.keys import KEYS
+
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        grid_titles = [c.title for c in app.get_system_commands(app.screen)]
+        await pilot.press("enter")
+        await pilot.pause()
+        chart_titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert len(chart_titles) == len(set(chart_titles)), chart_titles
+        for key in KEYS:  # every palette action of the app, and on a chart every chart action
+            if key.palette and key.scope in ("app", "chart"):
+                assert key.palette in chart_titles
+            if key.palette and key.scope == "chart":
+                assert key.palette not in grid_titles
+        log = next(c for c in app.get_system_commands(app.screen) if c.title.startswith("Chart: log"))
+        assert not app.chart_options.log_y
+        await log.callback()  # the palette runs the same action as the key
+        assert app.chart_options.log_y

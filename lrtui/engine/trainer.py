@@ -13,20 +13,21 @@ import queue
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from lrtui.engine.builtin import BuiltinWorkload
+from lrtui.engine.device import cpu_threads, resolve_device
 from lrtui.engine.engines import Engine, make_engine
+from lrtui.engine.feed import EpochFeed
 from lrtui.engine.outbox import Outbox, PendingStep
+from lrtui.engine.slot import RunSlot, shared_optimizer
 from lrtui.engine.workload import Batch, Workload, initial_module
 from lrtui.schedule.build import build_watched, one_line
 from lrtui.schedule.optimizers import build_optimizer
 from lrtui.schedule.plan import Plan, plan
-from lrtui.schedule.regimes import RegimeWatch
 from lrtui.schedule.registry import uses_metric
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
 from lrtui.spec.events import (
@@ -34,76 +35,13 @@ from lrtui.spec.events import (
     Event,
     MarkEvent,
     PlanEvent,
-    PlateauCounters,
     PlateauEvent,
     RunStatus,
     Sink,
     StatusEvent,
 )
-from lrtui.spec.experiment import ExperimentSpec, RunSpec
+from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.numbers import usable_lr
-
-
-def cpu_threads(current: int, cores: int) -> int:
-    """Intra-op threads for training on CPU: one core is left to the thread that shows the
-    events (the app's UI, the headless table). lrtui's batched steps are small, so an extra
-    torch thread gains little, while one spinning on the UI's core slows both."""
-    return max(1, min(current, cores - 1))
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-@dataclass
-class _Run:
-    """The trainer's private, mutable bookkeeping for one run."""
-
-    index: int
-    spec: RunSpec
-    metric: bool
-    gen: int = 0
-    status: RunStatus = RunStatus.PENDING
-    paused: bool = False
-    step: int = 0
-    epoch: int = 0  # 0-based epoch in progress
-    batch: int = 0  # 0-based batch within the epoch
-    started: float = 0.0
-    optimizer: torch.optim.Optimizer | None = None
-    scheduler: object = None
-    watch: RegimeWatch | None = None
-    marks: int = 0
-    counters: PlateauCounters | None = None  # the newest, sent at the next flush if it changed
-    counters_sent: PlateauCounters | None = None
-    counters_step: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.status is RunStatus.RUNNING and not self.paused
-
-
-class _Feed:
-    """Each epoch's batches, asked of the workload once and shared by every run."""
-
-    def __init__(self, workload: Workload, device: torch.device) -> None:
-        self._workload = workload
-        self._device = device
-        self._epochs: dict[int, Sequence[Batch]] = {}
-
-    def batch(self, epoch: int, index: int) -> Batch:
-        batches = self._epochs.get(epoch)
-        if batches is None:
-            batches = self._epochs[epoch] = [
-                tuple(t.to(self._device) for t in b) for b in self._workload.batches(epoch)
-            ]
-        return batches[index]
-
-    def keep_only(self, epochs: set[int]) -> None:
-        """Forget the epochs no run still trains in."""
-        for e in [e for e in self._epochs if e not in epochs]:
-            del self._epochs[e]
 
 
 class Trainer(Steerable):
@@ -131,7 +69,8 @@ class Trainer(Steerable):
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._runs = [
-            _Run(i, spec, uses_metric(spec.scheduler), paused=start_paused) for i, spec in enumerate(exp.runs)
+            RunSlot(i, spec, uses_metric(spec.scheduler), paused=start_paused)
+            for i, spec in enumerate(exp.runs)
         ]
         self._out = Outbox()
         self._shared: torch.optim.Optimizer | None = None
@@ -175,12 +114,12 @@ class Trainer(Steerable):
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1))
         workload = self._make_workload(self.device)
-        self._feed = _Feed(workload, self.device)
+        self._feed = EpochFeed(workload, self.device)
         init = initial_module(workload, self.exp.seed)
         self._engine: Engine = make_engine(workload, init, len(self._runs), self.device, self.exp.engine)
         for r in self._runs:
             self._start(r)
-        self._shared = self._shared_optimizer()
+        self._shared = shared_optimizer(self._runs)
         self._flush()
 
     def _loop(self) -> None:
@@ -202,24 +141,7 @@ class Trainer(Steerable):
                 self._flush()
                 last_flush = now
 
-    def _shared_optimizer(self) -> torch.optim.Optimizer | None:
-        """One optimizer stepping every run's param group in a single call.
-
-        Each run keeps its own real optimizer, which its scheduler drives; the shared one holds
-        the very same group dicts (so every LR the schedulers set is the one used) and keeps
-        per-parameter state, which is per run since no two runs share a parameter. A call
-        per run would cost torch's fixed per-step overhead once per run.
-        """
-        handles = [r.optimizer for r in self._runs]
-        if any(h is None for h in handles):
-            return None
-        first = handles[0]
-        try:
-            return type(first)([h.param_groups[0] for h in handles], **first.defaults)
-        except Exception:  # an optimizer that cannot be built this way steps run by run
-            return None
-
-    def _start(self, r: _Run) -> None:
+    def _start(self, r: RunSlot) -> None:
         """(Re)build run `r` from the shared initial weights with a fresh optimizer and scheduler."""
         r.step = r.epoch = r.batch = 0
         r.started = self._clock()
@@ -242,7 +164,7 @@ class Trainer(Steerable):
         if self._plans:
             self._emit_plan(r)
 
-    def _emit_plan(self, r: _Run) -> None:
+    def _emit_plan(self, r: RunSlot) -> None:
         if r.index not in self._plan_cache:  # a plan depends on the spec alone: a restart reuses it
             self._plan_cache[r.index] = plan(r.spec, self.exp)
         planned = self._plan_cache[r.index]
@@ -251,16 +173,16 @@ class Trainer(Steerable):
             marks = tuple((k * per, kind, label) for k, kind, label in planned.marks)
             self._emit(PlanEvent(r.index, r.gen, planned.lrs, r.spec.interval, self.exp.batches, marks))
 
-    def _fail(self, r: _Run, message: str, status: RunStatus = RunStatus.ERROR) -> None:
+    def _fail(self, r: RunSlot, message: str, status: RunStatus = RunStatus.ERROR) -> None:
         r.status = status
         self._emit(StatusEvent(r.index, r.gen, status, message, r.step))
 
-    def _batches(self, active: list[_Run]) -> list[Batch]:
+    def _batches(self, active: list[RunSlot]) -> list[Batch]:
         """The batch each active run trains on next: one, when they are all at the same one."""
         batches = [self._feed.batch(r.epoch, r.batch) for r in active]
         return batches[:1] if all(b is batches[0] for b in batches) else batches
 
-    def _train_step(self, active: list[_Run]) -> None:
+    def _train_step(self, active: list[RunSlot]) -> None:
         try:
             losses = self._engine.forward_backward([r.index for r in active], self._batches(active))
         except Exception as exc:
@@ -287,7 +209,7 @@ class Trainer(Steerable):
         if any(r.batch == 0 for r in active):  # an epoch ended: forget batches nobody needs
             self._feed.keep_only({r.epoch for r in self._runs if not r.status.finished})
 
-    def _after_step(self, r: _Run, losses: Tensor, j: int, pending: PendingStep) -> None:
+    def _after_step(self, r: RunSlot, losses: Tensor, j: int, pending: PendingStep) -> None:
         """Count the step, step the scheduler where it steps, and queue the step's record."""
         if self._shared is None:
             r.optimizer.step()  # type: ignore[union-attr]
@@ -307,7 +229,7 @@ class Trainer(Steerable):
             r.status = RunStatus.DONE
             self._emit(StatusEvent(r.index, r.gen, RunStatus.DONE, "", r.step))
 
-    def _optimizer_step(self, active: list[_Run], lrs: list[tuple[float, ...]]) -> list[bool]:
+    def _optimizer_step(self, active: list[RunSlot], lrs: list[tuple[float, ...]]) -> list[bool]:
         """Step every active run's parameters in one call; which runs took the step."""
         ok = [True] * len(active)
         if self._shared is None:
@@ -316,7 +238,7 @@ class Trainer(Steerable):
             bad = next((lr for lr in lrs[j] if not usable_lr(lr)), None)
             if bad is not None:  # would fail inside the shared step, for every run: fail it alone
                 ok[j] = False
-                _drop_grads(r)  # so the shared step leaves this run's parameters alone
+                r.drop_grads()  # so the shared step leaves this run's parameters alone
                 self._fail(r, f"{r.spec.scheduler.name} set a learning rate torch cannot use: {bad}")
         try:
             self._shared.step()
@@ -326,25 +248,14 @@ class Trainer(Steerable):
                     ok[j] = False
                     self._fail(r, f"optimizer step failed: {_describe(exc)}")
         for r in active:  # paused runs must never see these gradients again
-            _drop_grads(r)
+            r.drop_grads()
         return ok
 
-    def _step_scheduler(self, r: _Run, losses: Tensor, j: int) -> None:
-        watch = r.watch
-        group = r.optimizer.param_groups[0]  # type: ignore[union-attr]
-        if watch is not None:
-            watch.before(float(group["lr"]))
-        if r.metric:
-            r.scheduler.step(float(losses[j]))  # type: ignore[attr-defined]  # needs the value: one read
-        else:
-            r.scheduler.step()  # type: ignore[attr-defined]
-        if watch is None:
-            return
-        for mark in watch.after(float(group["lr"])):
+    def _step_scheduler(self, r: RunSlot, losses: Tensor, j: int) -> None:
+        for mark in r.step_scheduler(lambda: float(losses[j])):  # the loss is read only if needed
             if r.marks < MAX_MARKS:
                 r.marks += 1
                 self._emit(MarkEvent(r.index, r.gen, r.step, mark.kind, mark.label))
-        r.counters, r.counters_step = watch.counters(), r.step
 
     def _emit(self, event: Event) -> None:
         self._out.add(event)
@@ -399,12 +310,6 @@ class Trainer(Steerable):
             elif verb is Verb.RESUME and r.paused:
                 r.paused = False
                 self._emit(StatusEvent(r.index, r.gen, RunStatus.RUNNING, "", r.step))
-
-
-def _drop_grads(r: _Run) -> None:
-    assert r.optimizer is not None
-    for p in r.optimizer.param_groups[0]["params"]:
-        p.grad = None
 
 
 def _describe(exc: BaseException) -> str:

@@ -232,10 +232,19 @@ class RunPanel(Widget, can_focus=True):
         if v.message and v.status in (RunStatus.DIVERGED, RunStatus.ERROR):
             wrapped = Text(v.message, style=style("run-panel--message")).wrap(self.app.console, width)
             lines.extend(list(wrapped)[:MAX_MESSAGE_LINES])
-        rows = max(2, height - len(lines))
+        lines += self._spark_rows(width, max(2, height - len(lines)))
+        out = Text("\n", no_wrap=True, overflow="crop").join(lines[:height])
+        out.no_wrap = True
+        out.overflow = "crop"
+        return out
+
+    def _spark_rows(self, width: int, rows: int) -> list[Text]:
+        """The LR sparkline over the loss sparkline, sharing `rows`; planned parts dimmed."""
+        v, style = self.view, self.get_component_rich_style
         lr_rows, loss_rows = (rows + 1) // 2, rows // 2
         spark_width = max(1, width - LABEL_WIDTH)
         label = style("run-panel--label")
+        lines: list[Text] = []
         for name, data, rows_here, done_style in (
             ("lr", lr_data(v, spark_width), lr_rows, style("run-panel--lr")),
             ("loss", loss_data(v, spark_width), loss_rows, style("run-panel--loss")),
@@ -250,7 +259,4 @@ class RunPanel(Widget, can_focus=True):
                         (text[data.done :], style("run-panel--plan")),
                     )
                 )
-        out = Text("\n", no_wrap=True, overflow="crop").join(lines[:height])
-        out.no_wrap = True
-        out.overflow = "crop"
-        return out
+        return lines
