@@ -17,9 +17,10 @@ from lrtui import __version__
 from lrtui.spec.choices import ENGINES, MODELS, OPTIMIZER_ALIASES, PRESETS, TASKS
 from lrtui.spec.errors import SpecError
 from lrtui.spec.settings import Settings, parse_scheduler_flag
-from lrtui.spec.values import choice, count, device_name, positive
+from lrtui.spec.values import choice, count, device_name, positive, task_name
 
 if TYPE_CHECKING:
+    from lrtui.launch import Ready
     from lrtui.record.writer import LogDirSink
     from lrtui.spec.experiment import ExperimentSpec
 
@@ -121,8 +122,10 @@ def _experiment_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--task",
-        type=_checked(lambda v, n: choice(v, n, list(TASKS)), "--task"),
-        help=f"{', '.join(TASKS)} (default random; the all preset uses teacher)",
+        type=_checked(task_name, "--task"),
+        metavar="TASK",
+        help=f"{', '.join(TASKS)}, or your own: FILE.py, package.module, or either with :name "
+        "(default: teacher live, random with --headless; see README, 'Your own model')",
     )
     p.add_argument(
         "--seed", type=_checked(lambda v, n: count(v, n, 0), "--seed"), help="random seed (default 0)"
@@ -146,6 +149,8 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-summary", action="store_true", help="--headless: leave out the leaderboard after the table"
     )
+    p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error in your task file")
     p.add_argument(
         "--engine",
         type=_checked(lambda v, n: choice(v, n, ENGINES), "--engine"),
@@ -167,6 +172,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         device=args.device,
         seed=args.seed,
         engine=args.engine,
+        amp=args.amp or None,
     )
 
 
@@ -180,31 +186,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list_schedulers:
         return _list_schedulers()
-    from lrtui.config import build_experiment  # torch from here on
+    from lrtui.config import build_ready  # torch from here on
 
     try:
-        exp = build_experiment(settings_from(args), args.config)
-        log_sink = _log_sink(args.log_dir, exp) if args.log_dir else None
+        # live, the default comparison trains on a task where the loss can fall; --headless keeps
+        # the tutorial's random labels, so its table is the tutorial's digit for digit
+        ready = build_ready(
+            settings_from(args), args.config, default_task=None if args.headless else "teacher"
+        )
+        log_sink = _log_sink(args.log_dir, ready.exp) if args.log_dir else None
     except SpecError as exc:
+        if args.debug and getattr(exc, "detail", ""):
+            sys.stderr.write(exc.detail)  # type: ignore[attr-defined]
         parser.exit(2, f"lrtui: error: {exc}\n")
     try:
-        return _run(args, exp, log_sink)
+        return _run(args, ready, log_sink)
     finally:
         if log_sink is not None:
             log_sink.close()
 
 
-def _run(args: argparse.Namespace, exp: ExperimentSpec, log_sink: LogDirSink | None) -> int:
+def _run(args: argparse.Namespace, ready: Ready, log_sink: LogDirSink | None) -> int:
     if args.headless:
         from lrtui.headless import run_headless
 
-        summary = not args.no_summary
         return run_headless(
-            exp, sys.stdout, extra_sink=log_sink, summary=summary, threshold=args.loss_threshold
+            ready.exp,
+            sys.stdout,
+            extra_sink=log_sink,
+            summary=not args.no_summary,
+            threshold=args.loss_threshold,
+            workload=ready.workload,
         )
     from lrtui.live import run_app
 
-    return run_app(exp, log_sink, threshold=args.loss_threshold)
+    return run_app(ready, log_sink, threshold=args.loss_threshold)
 
 
 def _log_sink(log_dir: str, exp: ExperimentSpec) -> LogDirSink:

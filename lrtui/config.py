@@ -7,26 +7,31 @@ Every problem becomes a `SpecError` naming the setting, so the CLI can print one
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lrtui.engine.tasks import UserTask
+from lrtui.launch import Ready, prepare
 from lrtui.schedule.build import resolve_run
 from lrtui.schedule.optimizers import check_optimizer, parse_optimizer
-from lrtui.schedule.presets import all_preset, seed_preset
+from lrtui.schedule.presets import all_preset, lm_preset, seed_preset
 from lrtui.schedule.registry import default_interval
-from lrtui.spec.choices import ENGINES, MODELS, PRESETS, TASKS
+from lrtui.spec.choices import ENGINES, MODELS, PRESETS
 from lrtui.spec.errors import SpecError
-from lrtui.spec.experiment import INTERVALS, ExperimentSpec, RunSpec
+from lrtui.spec.experiment import INTERVALS, Call, ExperimentSpec, RunSpec
 from lrtui.spec.parse import parse_call, parse_run
 from lrtui.spec.settings import RunRequest, Settings, parse_scheduler_flag
-from lrtui.spec.values import choice, count, device_name, positive
+from lrtui.spec.values import choice, count, device_name, flag, positive, task_name
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-_ALL_DEFAULTS = {"epochs": 30, "batches": 200, "task": "teacher"}
+_PRESET_DEFAULTS: dict[str, dict[str, object]] = {
+    "all": {"epochs": 30, "batches": 200, "task": "teacher"},
+    "lm": {"epochs": 6, "batches": 100, "task": "charlm", "optimizer": Call("AdamW"), "lr": 0.01},
+}
 
 
 # ---- the config file ----------------------------------------------------------------------
@@ -42,6 +47,7 @@ _FILE_KEYS = {
     "device",
     "seed",
     "engine",
+    "amp",
     "run",
     "schedulers",
 }
@@ -79,9 +85,11 @@ def load_config(path: str) -> Settings:
         if "model" in raw:
             s.model = choice(raw["model"], "model", list(MODELS))
         if "task" in raw:
-            s.task = choice(raw["task"], "task", list(TASKS))
+            s.task = task_name(raw["task"], "task")
         if "device" in raw:
             s.device = device_name(raw["device"], "device")
+        if "amp" in raw:
+            s.amp = flag(raw["amp"], "amp")
         if "engine" in raw:
             s.engine = choice(raw["engine"], "engine", ENGINES)
         for text in _list(raw.get("schedulers", []), "schedulers"):
@@ -122,22 +130,36 @@ def _run_table(table: object, i: int) -> RunRequest:
 
 
 # ---- putting it together ------------------------------------------------------------------
-def build_experiment(flags: Settings, config_path: str | None = None) -> ExperimentSpec:
-    """Merge defaults, preset, config and flags; check everything before any training."""
+@dataclass
+class Merged:
+    """Defaults, preset, config and flags merged; runs not yet resolved (a user task's epoch
+    length, which OneCycleLR and the presets depend on, is known only once it is loaded)."""
+
+    exp: ExperimentSpec
+    preset: str | None
+    requests: list[RunRequest]
+    batches_given: bool
+
+    def all_requests(self, exp: ExperimentSpec) -> list[RunRequest]:
+        if self.preset == "all":
+            preset = [RunRequest(c, i) for c, i in all_preset(exp.epochs, exp.batches, exp.lr).runs]
+        elif self.preset == "lm":
+            preset = [RunRequest(c, i, label) for c, i, label in lm_preset(exp.epochs * exp.batches, exp.lr)]
+        elif self.preset == "seed":
+            preset = [RunRequest(c, i) for c, i in seed_preset().runs]
+        else:
+            preset = []
+        return preset + self.requests
+
+
+def merge(flags: Settings, config_path: str | None = None, default_task: str | None = None) -> Merged:
+    """Merge defaults, the preset's settings, the config file and flags (flags win)."""
     user = flags.over(load_config(config_path)) if config_path else flags
-    preset = user.preset or (None if user.runs else "seed")
-    base = ExperimentSpec(runs=())
-    stride = 1
-    preset_runs: list[RunRequest] = []
-    if preset == "seed":
-        p = seed_preset()
-        stride = int(p.settings["epoch_label_stride"])  # type: ignore[arg-type]
-        base = replace(base, epochs=int(p.settings["epochs"]))  # type: ignore[arg-type]
-        preset_runs = [RunRequest(c, i) for c, i in p.runs]
-    elif preset == "all":
-        base = replace(base, **_ALL_DEFAULTS)  # type: ignore[arg-type]
-    if user.epochs is not None:
-        stride = 1
+    task = user.task or default_task
+    preset = user.preset or (None if user.runs else ("lm" if task == "charlm" else "seed"))
+    defaults = seed_preset().settings if preset == "seed" else _PRESET_DEFAULTS.get(preset or "", {})
+    base = replace(ExperimentSpec(runs=()), **defaults)  # type: ignore[arg-type]
+    stride = base.epoch_label_stride if user.epochs is None else 1  # the tutorial labels 1, 11, 21, ...
     exp = replace(
         base,
         epochs=user.epochs if user.epochs is not None else base.epochs,
@@ -146,24 +168,47 @@ def build_experiment(flags: Settings, config_path: str | None = None) -> Experim
         lr=user.lr if user.lr is not None else base.lr,
         optimizer=check_optimizer(user.optimizer) if user.optimizer else base.optimizer,
         model=user.model or base.model,
-        task=user.task or base.task,
+        task=task or base.task,
         device=user.device or base.device,
         seed=user.seed if user.seed is not None else base.seed,
         engine=user.engine or base.engine,
+        amp=bool(user.amp),
         epoch_label_stride=stride,
     )
-    if preset == "all":
-        preset_runs = [RunRequest(c, i) for c, i in all_preset(exp.epochs, exp.batches, exp.lr).runs]
-    requests = preset_runs + user.runs
-    if not requests:
+    merged = Merged(exp, preset, list(user.runs), user.batches is not None)
+    if not merged.all_requests(exp):
         raise SpecError("no schedulers to compare (use --scheduler or --preset)")
-    _check_device(exp.device)
-    labels = _labels(requests)
+    _check_device(exp.device, exp.amp)
+    return merged
+
+
+def resolve(merged: Merged, exp: ExperimentSpec) -> ExperimentSpec:
+    """Check every run against the final experiment and fill in what lrtui derives."""
+    requests = merged.all_requests(exp)
     runs = []
-    for req, label in zip(requests, labels, strict=True):
+    for req, label in zip(requests, _labels(requests), strict=True):
         interval = req.interval or default_interval(req.call)
         runs.append(resolve_run(RunSpec(req.call, interval, label), exp))
     return replace(exp, runs=tuple(runs))
+
+
+def build_experiment(flags: Settings, config_path: str | None = None) -> ExperimentSpec:
+    """Merge and check everything before any training (built-in tasks: nothing is loaded)."""
+    merged = merge(flags, config_path)
+    return resolve(merged, merged.exp)
+
+
+def build_ready(
+    flags: Settings,
+    config_path: str | None = None,
+    default_task: str | None = None,
+    task: UserTask | None = None,
+) -> Ready:
+    """Merge, load and try the task (or `task`, from Python), choose the engine, then check
+    every run: a comparison ready to train, or a SpecError naming what is wrong."""
+    merged = merge(flags, config_path, default_task)
+    ready = prepare(merged.exp, len(merged.all_requests(merged.exp)), merged.batches_given, task)
+    return replace(ready, exp=resolve(merged, ready.exp))
 
 
 def _labels(requests: list[RunRequest]) -> list[str]:
@@ -177,10 +222,13 @@ def _labels(requests: list[RunRequest]) -> list[str]:
     return out
 
 
-def _check_device(device: str) -> None:
+def _check_device(device: str, amp: bool = False) -> None:
+    import torch
+
+    if amp and (device == "cpu" or (device == "auto" and not torch.cuda.is_available())):
+        raise SpecError("--amp: bf16 autocast is for CUDA devices (use --device cuda, or leave --amp out)")
     if not device.startswith("cuda"):
         return
-    import torch
 
     if not torch.cuda.is_available():
         raise SpecError(

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from lrtui.engine.trainer import Trainer
+from lrtui.engine.trainer import Trainer, WorkloadFactory
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import EpochEvent, Event, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.state import leaderboard
 from lrtui.state.runs import ExperimentState
 
-TrainerFactory = Callable[[ExperimentSpec, Sink], Trainer]
+TrainerFactory = Callable[..., Trainer]
 
 
 @dataclass
@@ -88,9 +88,9 @@ class TablePrinter:
 class _Worker:
     """The trainer in a thread of its own, its event batches on a queue (None: it ended)."""
 
-    def __init__(self, exp: ExperimentSpec, make: TrainerFactory) -> None:
+    def __init__(self, exp: ExperimentSpec, make: TrainerFactory, workload: WorkloadFactory | None) -> None:
         self.inbox: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
-        self.trainer = make(exp, self.inbox.put)
+        self.trainer = make(exp, self.inbox.put, workload=workload)
         self.failure: BaseException | None = None
         self.thread = threading.Thread(target=self._work, name="lrtui-trainer", daemon=True)
 
@@ -111,10 +111,11 @@ def run_headless(
     summary: bool = True,
     threshold: float | None = None,
     make_trainer: TrainerFactory = Trainer,
+    workload: WorkloadFactory | None = None,
 ) -> int:
     """Train to the end in a worker thread, printing the table, then the leaderboard after a
     blank line; 130 if interrupted."""
-    worker = _Worker(exp, make_trainer)
+    worker = _Worker(exp, make_trainer, workload)
     printer = TablePrinter(exp, out)
     state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from lrtui.engine.trainer import Trainer, resolve_device
+from lrtui.engine.builtin import DATA_TASKS
+from lrtui.engine.device import resolve_device
+from lrtui.engine.trainer import Trainer
+from lrtui.launch import Ready
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import Event, Sink
-from lrtui.spec.experiment import ExperimentSpec
 from lrtui.ui.app import LrTuiApp
 
 # Events reach the app in batches this often: a screen redraws panels once a second, so
@@ -23,19 +25,23 @@ def tee(*sinks: Sink) -> Sink:
     return both
 
 
-def build_app(exp: ExperimentSpec, log_sink: Sink | None = None, threshold: float | None = None) -> LrTuiApp:
+def build_app(ready: Ready, log_sink: Sink | None = None, threshold: float | None = None) -> LrTuiApp:
+    exp = ready.exp
     device = resolve_device(exp.device)
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
     def source(sink: Sink) -> Trainer:
         out = sink if log_sink is None else tee(log_sink, sink)
-        return Trainer(exp, out, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS)
+        return Trainer(
+            exp, out, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
+        )
 
-    label = f"{device.type} · {exp.model} · {optimizer} · seed {exp.seed}"
+    what = f"{exp.model} · {exp.task}" if exp.task in DATA_TASKS else exp.task
+    label = f"{device.type} · {what} · {optimizer} · seed {exp.seed} · {ready.engine}"
     return LrTuiApp(run_infos(exp), source, source_label=label, threshold=threshold)
 
 
-def run_app(exp: ExperimentSpec, log_sink: Sink | None = None, threshold: float | None = None) -> int:
-    app = build_app(exp, log_sink, threshold)
+def run_app(ready: Ready, log_sink: Sink | None = None, threshold: float | None = None) -> int:
+    app = build_app(ready, log_sink, threshold)
     app.run()
     return 0 if app.return_code in (None, 0) else app.return_code

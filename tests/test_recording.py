@@ -9,7 +9,7 @@ from helpers import steps_of, train
 
 from lrtui import RunRecorder
 from lrtui.cli import main
-from lrtui.config import Settings, build_experiment
+from lrtui.config import Settings, build_experiment, build_ready
 from lrtui.record.format import FORMAT, VERSION, decode, decode_header, encode, encode_header
 from lrtui.spec.events import (
     EpochEvent,
@@ -212,9 +212,9 @@ async def test_the_live_app_records_with_log_dir(tmp_path):
     from lrtui.record.writer import LogDirSink
     from lrtui.spec.describe import run_infos
 
-    exp = build_experiment(Settings(epochs=2, batches=10))
-    sink = LogDirSink(tmp_path, run_infos(exp))
-    app = build_app(exp, sink)
+    ready = build_ready(Settings(epochs=2, batches=10))
+    sink = LogDirSink(tmp_path, run_infos(ready.exp))
+    app = build_app(ready, sink)
     async with app.run_test(size=(100, 30)) as pilot:
         for _ in range(2000):  # until training ends (bounded by the test's own time)
             if app.state.overall() == "finished":

@@ -163,3 +163,4 @@ def test_cpu_training_leaves_a_core_to_the_thread_that_shows_the_events():
     assert cpu_threads(16, 16) == 15
     assert cpu_threads(4, 16) == 4  # never more threads than torch was given
     assert cpu_threads(8, 1) == 1
+    assert cpu_threads(2, 2, light=False) == 2  # your model: every core trains

@@ -16,7 +16,7 @@ import sys
 import warnings
 
 TIMED = ("tutorial", "engine", "headless", "sequential", "app")
-PARTS = {*TIMED, "keys", "history", "sync-check"}
+PARTS = {*TIMED, "keys", "history", "sync-check", "own-mlp", "own-cnn"}
 ROWS = (
     ("tutorial", "tutorial loop (plain PyTorch, one run after another)"),
     ("engine", "lrtui trainer alone, main thread, events dropped"),
@@ -28,7 +28,7 @@ ROWS = (
 
 def _part(name: str, args: argparse.Namespace) -> dict:
     """Run one part in this process (the child's side of `_run_part`)."""
-    from lrtui.bench import appdrive, parts
+    from lrtui.bench import appdrive, ownmodel, parts
 
     e, b = args.epochs, args.batches
     return {
@@ -40,6 +40,8 @@ def _part(name: str, args: argparse.Namespace) -> dict:
         "keys": lambda: appdrive.part_keys(e, b),
         "history": lambda: parts.part_history(args.history_steps, 1),
         "sync-check": lambda: parts.part_sync_check(b),
+        "own-mlp": lambda: ownmodel.part_own("mlp", args.device),
+        "own-cnn": lambda: ownmodel.part_own("cnn", args.device),
     }[name]()
 
 
@@ -137,6 +139,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--sync-check", action="store_true", help="count CUDA syncs per step (needs a GPU)")
+    p.add_argument(
+        "--own", action="store_true", help="your own model: an MLP and a CNN, lrtui against plain loops"
+    )
+    p.add_argument("--device", default="cpu", help="for --own: cpu, cuda or auto (default cpu)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return p
 
@@ -149,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.sync_check:
         print(json.dumps(_run_part("sync-check", args), indent=2))
+        return 0
+    if args.own:
+        from lrtui.bench.ownmodel import report
+
+        results = [_run_part("own-mlp", args), _run_part("own-cnn", args)]
+        report(results)
+        _write_json(args.json, results)
         return 0
     print(f"lrtui bench: seed experiment, {args.epochs} epochs x {args.batches} batches x 6 schedulers")
     machine = platform.processor() or platform.machine()
@@ -164,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     _print_ratios(results, rounds)
     _print_keys(results["keys"])
     _print_history(results["history"], args.history_steps)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
+    _write_json(args.json, results)
     return 0
+
+
+def _write_json(path: str | None, results: object) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)

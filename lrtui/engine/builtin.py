@@ -22,7 +22,6 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lrtui.engine.workload import Batch, default_loss
-from lrtui.spec.choices import TASKS as TASK_NAMES
 
 IN_FEATURES = 10
 CLASSES = 2
@@ -54,7 +53,7 @@ MODELS: dict[str, ModelKind] = {
         _mlp_batched,
     ),
 }
-TASKS = TASK_NAMES
+DATA_TASKS = ("random", "teacher")  # the tasks of this module; charlm has its own
 
 
 def make_dataset(task: str, batches: int, batch_size: int, seed: int) -> tuple[Tensor, Tensor]:
@@ -79,6 +78,7 @@ class BuiltinWorkload:
     """A built-in model on a built-in task; the data is made once, on `device`."""
 
     batched = True
+    light = True  # tiny steps, thousands a second: the trainer leaves a core to the UI
 
     def __init__(
         self, model: str, task: str, batches: int, batch_size: int, seed: int, device: torch.device

@@ -5,11 +5,12 @@ from __future__ import annotations
 import torch
 
 
-def cpu_threads(current: int, cores: int) -> int:
-    """Intra-op threads for training on CPU: one core is left to the thread that shows the
-    events (the app's UI, the headless table). lrtui's batched steps are small, so an extra
-    torch thread gains little, while one spinning on the UI's core slows both."""
-    return max(1, min(current, cores - 1))
+def cpu_threads(current: int, cores: int, light: bool = True) -> int:
+    """Intra-op threads for training on CPU. A light workload (the built-in tasks: thousands
+    of tiny steps a second) leaves one core to the thread that shows the events, since an
+    extra torch thread gains it little while one spinning on the UI's core slows both. A
+    heavy one (your model) takes every core: it sends few events, and its steps are compute."""
+    return max(1, min(current, cores - 1)) if light else current
 
 
 def resolve_device(name: str) -> torch.device:

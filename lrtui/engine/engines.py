@@ -3,18 +3,28 @@
 Both engines give each run its own `nn.Parameter`s, which the run's own torch optimizer owns;
 they differ only in how the forward and backward pass that fills those parameters' `.grad`
 is done. Neither reads a value back from the device.
+
+The stacked engine needs every run's loss from stacked weights: the workload's own batched
+form where it has one (the built-in tasks), else one derived from its model and loss with
+`torch.func.vmap` over `functional_call`. Models that keep state between steps outside their
+parameters (BatchNorm's running statistics) cannot be stacked that way and train one run
+after another; `plan_engine` says which, and why, before any training.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 from torch import Tensor, nn
 
 from lrtui.engine.workload import Batch, Workload, has_batched_loss
+
+BatchedLoss = Callable[[dict[str, Tensor], Batch], Tensor]
 
 
 class Engine(Protocol):
@@ -27,6 +37,47 @@ class Engine(Protocol):
         `batches` holds one batch shared by every run, or one per run."""
         ...
 
+    def module(self, run: int) -> nn.Module:
+        """A module holding run `run`'s current weights, for the task's `evaluate`."""
+        ...
+
+
+@dataclass(frozen=True)
+class EnginePlan:
+    stacked: bool
+    why: str  # for the status bar: how the runs train, and why so
+
+
+def vmap_obstacle(module: nn.Module) -> str | None:
+    """Why a model's copies cannot be trained in one vmapped pass, or None if they can."""
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            return "BatchNorm keeps running statistics"
+    return None
+
+
+def plan_engine(workload: Workload, init: nn.Module, choice: str) -> EnginePlan:
+    """`choice` is auto, stacked or sequential; auto stacks whenever the workload allows."""
+    if choice == "sequential":
+        return EnginePlan(False, "one after another (--engine sequential)")
+    if has_batched_loss(workload):
+        return EnginePlan(True, "all runs in one batched pass")
+    obstacle = vmap_obstacle(init)
+    if obstacle is None:
+        return EnginePlan(True, "all runs in one vmapped pass")
+    if choice == "stacked":
+        raise ValueError(
+            f"--engine stacked: {workload.name} cannot be stacked ({obstacle}); use auto or sequential"
+        )
+    return EnginePlan(False, f"one after another: {obstacle}")
+
+
+def autocast(device: torch.device, amp: bool):
+    """bf16 autocast on CUDA when asked for; nothing otherwise."""
+    if amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
 
 def stack_batches(batches: Sequence[Batch], n: int) -> Batch:
     """One batch per tensor with a leading run axis: a shared batch expanded (no copy), or
@@ -34,6 +85,30 @@ def stack_batches(batches: Sequence[Batch], n: int) -> Batch:
     if len(batches) == 1:
         return tuple(t.expand(n, *t.shape) for t in batches[0])
     return tuple(torch.stack(list(ts)) for ts in zip(*batches, strict=True))
+
+
+class _Functional:
+    """A model whose weights are given per call: `loss(model, batch)` calls it like the module."""
+
+    def __init__(self, module: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tensor]) -> None:
+        self._module, self._weights = module, (params, buffers)
+
+    def __call__(self, *args, **kwargs):
+        return torch.func.functional_call(self._module, self._weights, args, kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
+
+
+def vmapped_loss(workload: Workload, init: nn.Module, device: torch.device) -> BatchedLoss:
+    """Every run's loss at once from the workload's own loss, through torch.func.vmap."""
+    base = copy.deepcopy(init).to(device)
+    buffers = {k: v for k, v in base.named_buffers()}
+
+    def one(params: dict[str, Tensor], batch: Batch) -> Tensor:
+        return workload.loss(_Functional(base, params, buffers), batch)  # type: ignore[arg-type]
+
+    return torch.func.vmap(one, in_dims=(0, 0), randomness="different")
 
 
 class StackedEngine:
@@ -44,8 +119,12 @@ class StackedEngine:
     computation reads and writes only run k's weights.
     """
 
-    def __init__(self, workload: Workload, init: nn.Module, n_runs: int, device: torch.device):
-        self._workload = workload
+    def __init__(
+        self, loss: BatchedLoss, init: nn.Module, n_runs: int, device: torch.device, amp: bool = False
+    ):
+        self._loss = loss
+        self._device, self._amp = device, amp
+        self._template = copy.deepcopy(init).to(device)
         self._init = {k: v.detach().to(device) for k, v in init.named_parameters()}
         self._storage = {
             k: v.unsqueeze(0).repeat(n_runs, *([1] * v.dim())).contiguous() for k, v in self._init.items()
@@ -71,19 +150,29 @@ class StackedEngine:
             leaves = {k: v.detach().requires_grad_() for k, v in self._storage.items()}
         else:
             leaves = {k: torch.stack([v[r] for r in runs]).requires_grad_() for k, v in self._storage.items()}
-        losses = self._workload.batched_loss(leaves, stack_batches(batches, len(runs)))
-        losses.sum().backward()
+        with autocast(self._device, self._amp):
+            losses = self._loss(leaves, stack_batches(batches, len(runs)))
+        losses.float().sum().backward()
         for k, leaf in enumerate(leaves.values()):
             for r, grad in zip(runs, leaf.grad.unbind(0), strict=True):
                 self._params[r][k].grad = grad
-        return losses.detach()
+        return losses.detach().float()
+
+    def module(self, run: int) -> nn.Module:
+        with torch.no_grad():
+            for name, p in self._template.named_parameters():
+                p.copy_(self._storage[name][run])
+        return self._template
 
 
 class SequentialEngine:
-    """One module per run, trained in turn: for models without a batched form."""
+    """One module per run, trained in turn: for models that cannot be stacked."""
 
-    def __init__(self, workload: Workload, init: nn.Module, n_runs: int, device: torch.device):
+    def __init__(
+        self, workload: Workload, init: nn.Module, n_runs: int, device: torch.device, amp: bool = False
+    ):
         self._workload = workload
+        self._device, self._amp = device, amp
         self._init = {k: v.detach().to(device).clone() for k, v in init.state_dict().items()}
         self._modules = [copy.deepcopy(init).to(device) for _ in range(n_runs)]
 
@@ -102,19 +191,20 @@ class SequentialEngine:
             module = self._modules[r]
             for p in module.parameters():
                 p.grad = None
-            loss = self._workload.loss(module, batches[0] if len(batches) == 1 else batches[j])
-            loss.backward()
-            losses.append(loss.detach())
+            with autocast(self._device, self._amp):
+                loss = self._workload.loss(module, batches[0] if len(batches) == 1 else batches[j])
+            loss.float().backward()
+            losses.append(loss.detach().float())
         return torch.stack(losses)
+
+    def module(self, run: int) -> nn.Module:
+        return self._modules[run]
 
 
 def make_engine(
-    workload: Workload, init: nn.Module, n_runs: int, device: torch.device, choice: str
+    workload: Workload, init: nn.Module, n_runs: int, device: torch.device, choice: str, amp: bool = False
 ) -> Engine:
-    """`choice` is auto, stacked or sequential; auto stacks whenever the workload allows."""
-    batched = has_batched_loss(workload)
-    if choice == "sequential" or (choice == "auto" and not batched):
-        return SequentialEngine(workload, init, n_runs, device)
-    if not batched:
-        raise ValueError(f"{workload.name} has no batched form; use --engine sequential")
-    return StackedEngine(workload, init, n_runs, device)
+    if not plan_engine(workload, init, choice).stacked:
+        return SequentialEngine(workload, init, n_runs, device, amp)
+    loss = workload.batched_loss if has_batched_loss(workload) else vmapped_loss(workload, init, device)
+    return StackedEngine(loss, init, n_runs, device, amp)  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ from lrtui.schedule.registry import uses_metric
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
 from lrtui.spec.events import (
     MAX_MARKS,
+    EvalEvent,
     Event,
     MarkEvent,
     PlanEvent,
@@ -43,6 +44,9 @@ from lrtui.spec.events import (
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.numbers import usable_lr
 
+WorkloadFactory = Callable[[torch.device], Workload]  # called on the trainer's thread
+FEED_TIDY_STEPS = 32  # batches every run has passed are dropped this often
+
 
 class Trainer(Steerable):
     """Trains `exp.runs` side by side. Call `run()` in a worker thread; steer it from any."""
@@ -52,7 +56,7 @@ class Trainer(Steerable):
         exp: ExperimentSpec,
         sink: Sink,
         *,
-        workload: Callable[[torch.device], Workload] | None = None,
+        workload: WorkloadFactory | None = None,
         plans: bool = False,
         linger: bool = False,
         flush_interval: float = 0.05,
@@ -77,6 +81,7 @@ class Trainer(Steerable):
         self._plan_cache: dict[int, Plan | None] = {}
         self.device = resolve_device(exp.device)
         self.train_seconds = 0.0  # from the start of the loop to its end, for benchmarks
+        self._steps_taken = 0
 
     def _builtin(self, device: torch.device) -> Workload:
         exp = self.exp
@@ -111,12 +116,15 @@ class Trainer(Steerable):
         self._flush()
 
     def _setup(self) -> None:
-        if self.device.type == "cpu":
-            torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1))
         workload = self._make_workload(self.device)
-        self._feed = EpochFeed(workload, self.device)
+        if self.device.type == "cpu":
+            light = bool(getattr(workload, "light", False))
+            torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1, light))
+        self._workload = workload
+        self._feed = EpochFeed(workload, self.device, self.exp.batches)
         init = initial_module(workload, self.exp.seed)
-        self._engine: Engine = make_engine(workload, init, len(self._runs), self.device, self.exp.engine)
+        exp = self.exp
+        self._engine: Engine = make_engine(workload, init, len(self._runs), self.device, exp.engine, exp.amp)
         for r in self._runs:
             self._start(r)
         self._shared = shared_optimizer(self._runs)
@@ -206,28 +214,46 @@ class Trainer(Steerable):
                     )
                 except Exception as exc:
                     self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {_describe(exc)}")
-        if any(r.batch == 0 for r in active):  # an epoch ended: forget batches nobody needs
-            self._feed.keep_only({r.epoch for r in self._runs if not r.status.finished})
+        self._steps_taken += 1
+        if self._steps_taken % FEED_TIDY_STEPS == 0 or any(r.batch == 0 for r in active):
+            self._feed.keep([(r.epoch, r.batch) for r in self._runs if not r.status.finished])
 
     def _after_step(self, r: RunSlot, losses: Tensor, j: int, pending: PendingStep) -> None:
-        """Count the step, step the scheduler where it steps, and queue the step's record."""
+        """Count the step, step the scheduler where it steps, evaluate at an epoch's end, and
+        queue the step's record."""
         if self._shared is None:
             r.optimizer.step()  # type: ignore[union-attr]
         r.step += 1
         r.batch += 1
         if r.spec.interval == "batch":
-            self._step_scheduler(r, losses, j)
-        end_of_epoch = r.batch == self.exp.batches
+            self._step_scheduler(r, lambda: float(losses[j]))
+        end_of_epoch = r.batch == self._feed.length(r.epoch)
+        val = None
         if end_of_epoch:
-            if r.spec.interval == "epoch":
-                self._step_scheduler(r, losses, j)
+            val = self._evaluate(r)
+            if r.spec.interval == "epoch":  # a plateau follows the validation loss where there is one
+                self._step_scheduler(r, (lambda: val) if val is not None else (lambda: float(losses[j])))
             pending.epoch_lrs = tuple(float(g["lr"]) for g in r.optimizer.param_groups)  # type: ignore[union-attr]
             r.epoch += 1
             r.batch = 0
         self._out.add(pending)
+        if val is not None:
+            self._emit(EvalEvent(r.index, r.gen, r.epoch, r.step, val))
         if end_of_epoch and r.epoch == self.exp.epochs:
             r.status = RunStatus.DONE
             self._emit(StatusEvent(r.index, r.gen, RunStatus.DONE, "", r.step))
+
+    def _evaluate(self, r: RunSlot) -> float | None:
+        """The task's validation loss for run `r`'s weights (None where the task has none)."""
+        module = self._engine.module(r.index)
+        try:
+            with torch.no_grad():
+                value = self._workload.evaluate(module)
+        except Exception as exc:
+            raise RuntimeError(f"evaluate failed: {_describe(exc)}") from exc
+        finally:
+            module.train()  # evaluate may switch the model to eval mode; training goes on
+        return None if value is None else float(value)
 
     def _optimizer_step(self, active: list[RunSlot], lrs: list[tuple[float, ...]]) -> list[bool]:
         """Step every active run's parameters in one call; which runs took the step."""
@@ -251,8 +277,8 @@ class Trainer(Steerable):
             r.drop_grads()
         return ok
 
-    def _step_scheduler(self, r: RunSlot, losses: Tensor, j: int) -> None:
-        for mark in r.step_scheduler(lambda: float(losses[j])):  # the loss is read only if needed
+    def _step_scheduler(self, r: RunSlot, loss: Callable[[], float]) -> None:
+        for mark in r.step_scheduler(loss):  # the loss is read only if the schedule follows it
             if r.marks < MAX_MARKS:
                 r.marks += 1
                 self._emit(MarkEvent(r.index, r.gen, r.step, mark.kind, mark.label))

@@ -2,7 +2,7 @@
 
 The first line is a header naming the format and its version; then one line per training step
 (`{"step": ...}` with no "event" key, the common case kept short), and occasional
-`{"event": "epoch" | "status" | "plan" | "mark" | "plateau", ...}` lines. Non-finite numbers are
+`{"event": "epoch" | "status" | "plan" | "mark" | "plateau" | "eval", ...}` lines. Non-finite numbers are
 written as NaN / Infinity, as Python's json module does.
 
 Encoding and decoding are tables keyed on the event type (or its "event" name), so a new kind
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lrtui.spec.events import (
     EpochEvent,
+    EvalEvent,
     Event,
     MarkEvent,
     PlanEvent,
@@ -34,7 +35,7 @@ from lrtui.spec.events import (
 FORMAT = "lrtui-events"
 VERSION = 1
 
-Decoded = StepEvent | EpochEvent | StatusEvent | PlanEvent | MarkEvent | PlateauEvent
+Decoded = StepEvent | EpochEvent | StatusEvent | PlanEvent | MarkEvent | PlateauEvent | EvalEvent
 
 
 def event_files(directory: Path) -> list[Path]:
@@ -106,7 +107,12 @@ def _enc_plateau(e: PlateauEvent) -> dict:
     return {"event": "plateau", "step": e.step, **asdict(e.counters)}
 
 
+def _enc_eval(e: EvalEvent) -> dict:
+    return {"event": "eval", "epoch": e.epoch, "step": e.step, "loss": e.loss}
+
+
 _ENCODERS: dict[type, Callable[..., dict]] = {
+    EvalEvent: _enc_eval,
     StepEvent: _enc_step,
     EpochEvent: _enc_epoch,
     StatusEvent: _enc_status,
@@ -177,7 +183,12 @@ def _dec_plateau(data: dict, run: int, gen: int) -> PlateauEvent:
     return PlateauEvent(run, gen, _int(data, "step", 0), counters)
 
 
+def _dec_eval(data: dict, run: int, gen: int) -> EvalEvent:
+    return EvalEvent(run, gen, _int(data, "epoch", 0), _int(data, "step"), _float(data, "loss"))
+
+
 _DECODERS: dict[object, Callable[[dict, int, int], Decoded]] = {
+    "eval": _dec_eval,
     None: _dec_step,
     "epoch": _dec_epoch,
     "status": _dec_status,

@@ -70,4 +70,17 @@ def all_preset(epochs: int, batches: int, lr: float) -> Preset:
     return Preset(runs=tuple((parse_call(s), i) for s, i in specs))
 
 
-PRESETS = ("seed", "all")
+def lm_preset(total_steps: int, lr: float) -> list[tuple[Call, Interval, str]]:
+    """What people compare when training a language model: a constant LR, a linear warm-up
+    then cosine decay, and one-cycle, all stepped per batch."""
+    warm = max(1, total_steps // 10)
+    specs = [
+        ("LambdaLR(lr_lambda=constant(value=1.0))", "constant"),
+        (
+            f"SequentialLR(schedulers=[LinearLR(start_factor=0.01, total_iters={warm}), "
+            f"CosineAnnealingLR(T_max={max(1, total_steps - warm)})], milestones=[{warm}])",
+            "warmup-cosine",
+        ),
+        (f"OneCycleLR(max_lr={lr})", "one-cycle"),
+    ]
+    return [(parse_call(s), "batch", label) for s, label in specs]

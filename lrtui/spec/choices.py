@@ -16,6 +16,7 @@ MODELS: dict[str, str] = {
 TASKS: dict[str, str] = {
     "random": "random inputs with random 0/1 labels (the tutorial's data)",
     "teacher": "random inputs labelled by a fixed linear rule with 10% label noise (learnable)",
+    "charlm": "a small character-level transformer on the standard library's sources (validation loss)",
 }
 
 OPTIMIZER_ALIASES: dict[str, Call] = {
@@ -28,5 +29,5 @@ OPTIMIZER_ALIASES: dict[str, Call] = {
     "adagrad": Call("Adagrad"),
 }
 
-PRESETS = ("seed", "all")
+PRESETS = ("seed", "all", "lm")
 ENGINES = ("auto", "stacked", "sequential")

@@ -184,6 +184,17 @@ class PlanEvent:
     marks: tuple[tuple[int, str, str], ...] = ()  # planned (training step, kind, label)
 
 
+@dataclass(frozen=True, slots=True)
+class EvalEvent:
+    """A validation loss, from the task's `evaluate(model)` at the end of `epoch`."""
+
+    run: int
+    gen: int
+    epoch: int
+    step: int
+    loss: float
+
+
 Event = (
     StepEvent
     | StepBlock
@@ -192,6 +203,7 @@ Event = (
     | PlanEvent
     | MarkEvent
     | PlateauEvent
+    | EvalEvent
     | RunAdded
     | CorruptLines
 )

@@ -74,6 +74,7 @@ class ExperimentSpec:
     device: str = "auto"
     seed: int = 0
     engine: str = "auto"
+    amp: bool = False  # bf16 autocast (CUDA)
     epoch_label_stride: int = 1
 
     def epoch_label(self, epoch: int) -> int:

@@ -34,6 +34,7 @@ class Settings:
     device: str | None = None
     seed: int | None = None
     engine: str | None = None
+    amp: bool | None = None
 
     def over(self, base: Settings) -> Settings:
         """These settings on top of `base` (runs add up)."""

@@ -50,3 +50,17 @@ def device_name(value: object, name: str = "--device") -> str:
 def _is_cuda_index(value: str) -> bool:
     head, _, index = value.partition(":")
     return head == "cuda" and index.isdigit()
+
+
+def flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{name} must be true or false, not {value!r}")
+    return value
+
+
+def task_name(value: object, name: str = "--task") -> str:
+    """A built-in task's name, or a reference to the user's task (a file or module, checked
+    when it is loaded)."""
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{name} must name a built-in task or a task file or module, not {value!r}")
+    return value.strip()

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from lrtui.spec.events import RunStatus
 from lrtui.state.runs import RunView
 
-METRICS = ("final", "best", "area", "reach")
+METRICS = ("final", "best", "area", "reach", "val")
 METRIC_TITLES = {
+    "val": "validation loss (the newest)",
     "final": "final loss",
     "best": "best loss",
     "area": "area (sum of losses over steps)",
@@ -35,6 +36,7 @@ class Standing:
     area: float
     reach: int | None  # first step with a loss at or below the threshold
     flag: str  # "", "diverged", "failed", "blowing up"
+    val: float = math.nan  # the newest validation loss, where the task evaluates
     ranks: dict[str, int] = field(default_factory=dict)
 
     def value(self, metric: str) -> float:
@@ -50,6 +52,7 @@ class Board:
     threshold: float | None
     threshold_auto: bool
     by: str
+    has_val: bool = False  # some run has a validation loss: the board shows the column
 
 
 def final_loss(run: RunView) -> float:
@@ -101,6 +104,7 @@ def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = 
             r.loss_series.total() if len(r.loss_series) else math.nan,
             first_reach(r, threshold) if threshold is not None else None,
             flags[i],
+            r.val_loss,
         )
         for i, r in enumerate(runs)
     ]
@@ -109,7 +113,7 @@ def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = 
         for s, key in zip(rows, keys, strict=True):
             s.ranks[metric] = 1 + sum(1 for other in keys if other < key)
     rows.sort(key=lambda s: (s.ranks[by], s.index))
-    return Board(rows, threshold, auto, by)
+    return Board(rows, threshold, auto, by, any(r.val_losses for r in runs))
 
 
 def fmt(value: float) -> str:
@@ -118,9 +122,9 @@ def fmt(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
 
 
-def cells(s: Standing, position: int) -> list[str]:
+def cells(s: Standing, position: int, val: bool = False) -> list[str]:
     """A row as text: its place, then each metric's value with its rank, then the flag."""
-    return [
+    row = [
         "-" if s.flag else str(position),
         s.label,
         f"{fmt(s.final)} ({s.ranks['final']})",
@@ -129,15 +133,23 @@ def cells(s: Standing, position: int) -> list[str]:
         f"{s.reach:,} ({s.ranks['reach']})" if s.reach is not None else "never",
         s.flag,
     ]
+    if val:
+        row.insert(4, f"{fmt(s.val)} ({s.ranks['val']})")
+    return row
 
 
 HEADERS = ["#", "run", "final", "best", "area", "steps to thr.", "flag"]
 
 
+def headers(b: Board) -> list[str]:
+    return [*HEADERS[:4], "val", *HEADERS[4:]] if b.has_val else HEADERS
+
+
 def summary(b: Board) -> list[str]:
     """The leaderboard as plain text lines, for the end of `--headless`."""
-    rows = [HEADERS] + [cells(s, i) for i, s in enumerate(b.rows, 1)]
-    widths = [max(len(r[c]) for r in rows) for c in range(len(HEADERS))]
+    heads = headers(b)
+    rows = [heads] + [cells(s, i, b.has_val) for i, s in enumerate(b.rows, 1)]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(heads))]
     how = "the loss every healthy run reached" if b.threshold_auto else "set with --loss-threshold"
     thr = f"{b.threshold:.4f}" if b.threshold is not None else "none"
     lines = [

@@ -17,6 +17,7 @@ from lrtui.spec.events import (
     MAX_MARKS,
     CorruptLines,
     EpochEvent,
+    EvalEvent,
     Event,
     MarkEvent,
     PlanEvent,
@@ -93,6 +94,7 @@ class RunView:
     plan_batches: int = 1
     epoch_ends: list[int] = field(default_factory=list)
     corrupt_lines: int = 0
+    val_losses: list[tuple[int, float]] = field(default_factory=list)  # (step, validation loss)
     version: int = 0  # bumped on every change, so widgets redraw only what changed
 
     def reset(self, gen: int) -> None:
@@ -108,7 +110,13 @@ class RunView:
         self.plan = None
         self.planned_marks = ()
         self.epoch_ends = []
+        self.val_losses = []
         self.message = ""
+
+    @property
+    def val_loss(self) -> float:
+        """The newest validation loss (NaN before the first)."""
+        return self.val_losses[-1][1] if self.val_losses else math.nan
 
     @property
     def total_steps(self) -> int | None:
@@ -277,7 +285,13 @@ def _fold_plateau(state: ExperimentState, run: RunView, ev: PlateauEvent) -> Non
     run.plateau = ev
 
 
+def _fold_eval(state: ExperimentState, run: RunView, ev: EvalEvent) -> None:
+    if len(run.val_losses) < MAX_EPOCH_MARKS:
+        run.val_losses.append((ev.step, ev.loss))
+
+
 _FOLDS: dict[type, Callable[[ExperimentState, RunView, object], None]] = {
+    EvalEvent: _fold_eval,
     StepBlock: _fold_steps,
     StepEvent: _fold_step,
     EpochEvent: _fold_epoch,

@@ -88,14 +88,15 @@ KEYS: tuple[Key, ...] = (
         "Chart: next x axis",
     ),
     Key(
-        "f b a t",
-        "leaderboard: by final, best, area, threshold",
+        "f b a t v",
+        "leaderboard: by final, best, area, threshold, val",
         "board",
         (
             ("f", "sort('final')", "By final"),
             ("b", "sort('best')", "By best"),
             ("a", "sort('area')", "By area"),
             ("t", "sort('reach')", "By threshold"),
+            ("v", "sort('val')", ""),
         ),
     ),
     BACK,

@@ -21,6 +21,7 @@ MARKS_DRAWN = 40  # per line of marks: more would fill the chart
 PALETTE = [51, 208, 118, 201, 33, 196, 226, 141, 215, 87, 156, 219, 110, 255, 245]
 PLAN_COLOR, LR_COLOR, LOSS_COLOR = 245, 51, 208
 RAW_COLOR, ENVELOPE_COLOR, MARK_COLOR, EPOCH_COLOR = 240, 94, 141, 238
+VAL_COLOR = 46
 
 
 @dataclass
@@ -136,10 +137,10 @@ class Canvas:
         self.dropped += dropped
         return xs, [math.log10(y) for y in ys]
 
-    def line(self, xs: list[float], ys: list[float], color: int) -> None:
+    def line(self, xs: list[float], ys: list[float], color: int, marker: str = "hd") -> None:
         xs, ys = self.ys(xs, ys)
         if xs:
-            self.plt.plot(xs, ys, color=color, marker="hd")
+            self.plt.plot(xs, ys, color=color, marker=marker)
 
     def finish(
         self, title: str, ylabel: str, xlabel: str, xlim: tuple[float, float], fit: list[float]
@@ -208,3 +209,13 @@ def loss_lines(
     else:
         canvas.line(trace.xs, trace.raw, color)
     return fit
+
+
+def val_line(canvas: Canvas, run: RunView, axis: str, color: int) -> list[float]:
+    """The run's validation losses, one point per evaluation, joined; the values drawn."""
+    if not run.val_losses:
+        return []
+    steps = [float(step) for step, _ in run.val_losses]
+    values = [loss for _, loss in run.val_losses]
+    canvas.line(x_values(run, steps, axis), values, color, marker="dot")
+    return [v for v in values if math.isfinite(v)]

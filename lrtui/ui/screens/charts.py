@@ -27,6 +27,7 @@ from lrtui.ui.screens.canvas import (
     PLAN_COLOR,
     POINTS,
     RAW_COLOR,
+    VAL_COLOR,
     Canvas,
     ChartOptions,
     legend,
@@ -35,6 +36,7 @@ from lrtui.ui.screens.canvas import (
     regime_marks,
     rich_color,
     thin,
+    val_line,
     x_limits,
 )
 
@@ -59,6 +61,7 @@ class ChartBase(Screen[None]):
         self.state = state
         self.options = options if options is not None else ChartOptions()
         self._seen: tuple = ()
+        self._legend: list[tuple[str, str]] = []
 
     @property
     def log_y(self) -> bool:
@@ -105,6 +108,10 @@ class ChartBase(Screen[None]):
         if not force and now == self._seen:
             return
         self._seen = now
+        entries = self.legend_entries()
+        if entries != self._legend:  # a validation loss appears after the first epoch
+            self._legend = entries
+            self.query_one(".legend", Static).update(legend(entries))
         self.draw()
 
     def draw(self) -> None:  # pragma: no cover - overridden
@@ -153,6 +160,7 @@ class RunChartScreen(ChartBase):
             ("loss smoothed", rich_color(LOSS_COLOR)),
             ("loss raw", rich_color(RAW_COLOR)),
             ("regime change", rich_color(MARK_COLOR)),
+            *([("validation loss", rich_color(VAL_COLOR))] if self.state.runs[self.index].val_losses else []),
         ]
 
     def draw(self) -> None:
@@ -183,6 +191,7 @@ class RunChartScreen(ChartBase):
         loss = Canvas(self.query_one("#loss-chart", PlotextPlot), o.log_y)
         trace = loss_trace(run, o.weight, axis)
         fit = loss_lines(loss, trace, LOSS_COLOR, o, RAW_COLOR, ENVELOPE_COLOR)
+        fit += val_line(loss, run, axis, VAL_COLOR)
         loss.marks(mark_xs, [""] * len(marks), mark_colors, None)
         loss.finish(self.loss_title("", trace.outliers), "loss", xlabel, xlim, fit)
 
@@ -219,6 +228,7 @@ class CompareScreen(ChartBase):
             mark_xs = x_values(run, [m.step for m in thin(run.marks)], axis)  # trained ones only
             lr.marks(mark_xs, [""] * len(mark_xs), [color] * len(mark_xs), None)
             loss_fit += loss_lines(loss, trace, color, o, None, color)
+            loss_fit += val_line(loss, run, axis, color)
             outliers += trace.outliers
         scale = "log" if o.log_y else "linear"
         lr.finish(f"LR of every run · {scale} · never smoothed", "LR", xlabel, xlim, lr_fit)

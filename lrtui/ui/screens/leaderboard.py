@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lrtui.state import leaderboard
-from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells
+from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells, headers
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.keys import bindings
 
@@ -38,6 +38,7 @@ class LeaderboardScreen(Screen[None]):
         self.threshold = threshold
         self.by = "final"
         self._seen: tuple = ()
+        self._columns = HEADERS
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -70,9 +71,13 @@ class LeaderboardScreen(Screen[None]):
             )
         )
         table = self.query_one("#board", DataTable)
-        table.clear()
+        columns = headers(b)
+        table.clear(columns=columns != self._columns)
+        if columns != self._columns:
+            table.add_columns(*columns)
+            self._columns = columns
         for position, s in enumerate(b.rows, 1):
-            row = cells(s, position)
+            row = cells(s, position, b.has_val)
             style = "bold red" if s.flag else ""
             table.add_row(*[Text(c, style=style) for c in row])
         thr = f"{b.threshold:.4f}" if b.threshold is not None else "none yet"

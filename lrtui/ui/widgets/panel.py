@@ -224,6 +224,7 @@ class RunPanel(Widget, can_focus=True):
                 (fmt_loss(v.loss), "bold"),
                 ("   best ", "dim"),
                 fmt_loss(v.best_loss) if v.best_loss != math.inf else "—",
+                *((("   val ", "dim"), (fmt_loss(v.val_loss), "bold")) if v.val_losses else ()),
             )
         )
         regime = regime_line(v)
