@@ -14,6 +14,6 @@ PY=${PYTHON:-python3}
 $PY -m pytest -q --noconftest -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$OUT/cuda_tests.txt"
 $PY -m lrtui.bench --sync-check 2>&1 | tee "$OUT/sync_check.txt"
 $PY -m lrtui.bench --own --device cuda --json "$OUT/own_cuda.json" 2>&1 | tee "$OUT/own_cuda.txt"
-start=$(date +%s.%N)
+start=$(date +%s%N)
 $PY -m lrtui --headless --task charlm --device cuda 2>&1 | tail -6 | tee "$OUT/charlm_cuda.txt"
-echo "charlm on cuda: $(echo "$(date +%s.%N) - $start" | bc) s wall" | tee -a "$OUT/charlm_cuda.txt"
+echo "charlm on cuda: $(( ($(date +%s%N) - start) / 1000000 )) ms wall" | tee -a "$OUT/charlm_cuda.txt"

@@ -84,7 +84,9 @@ def test_a_task_file_stacks_on_the_gpu(tmp_path, amp):
 
 def test_runs_that_cannot_fit_stop_before_training(tmp_path, monkeypatch):
     path = tmp_path / "task.py"
-    path.write_text(textwrap.dedent(TASK).replace("nn.Linear(32, 256)", "nn.Linear(32, 65536)"))
+    path.write_text(
+        textwrap.dedent(TASK).replace("256), nn.GELU(), nn.Linear(256", "65536), nn.GELU(), nn.Linear(65536")
+    )
     total = torch.cuda.mem_get_info()[1]
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (64 * 2**20, total))
     specs = [parse_scheduler_flag("StepLR(step_size=1)")] * 6

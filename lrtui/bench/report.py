@@ -46,7 +46,7 @@ def _part(name: str, args: argparse.Namespace) -> dict:
 
 
 def _run_part(name: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, "-m", "lrtui.bench", "--part", name]
+    cmd = [sys.executable, "-m", "lrtui.bench", "--part", name, "--device", args.device]
     cmd += [
         "--epochs",
         str(args.epochs),

@@ -66,6 +66,23 @@ def lr_data(v: RunView, width: int) -> SparkData:
     return SparkData(values, len(values), wants_log(values))
 
 
+def numbers_line(v: RunView) -> Text:
+    """The current LR and loss, the best loss and, where the task evaluates, the validation loss
+    (then spaced tighter, so the four fit a panel's width)."""
+    gap = "  " if v.val_losses else "   "
+    parts: list[tuple[str, str] | str] = [
+        ("lr ", "dim"),
+        (fmt_lr(v.lr), "bold"),
+        (f"{gap}loss ", "dim"),
+        (fmt_loss(v.loss), "bold"),
+        (f"{gap}best ", "dim"),
+        fmt_loss(v.best_loss) if v.best_loss != math.inf else "—",
+    ]
+    if v.val_losses:
+        parts += [(f"{gap}val ", "dim"), (fmt_loss(v.val_loss), "bold")]
+    return Text.assemble(*parts)
+
+
 def regime_line(v: RunView) -> Text | None:
     """ReduceLROnPlateau's live counters, or the last and next regime change of the schedule."""
     p = v.plateau.counters if v.plateau is not None else None
@@ -216,17 +233,7 @@ class RunPanel(Widget, can_focus=True):
         steps = f"/{info.total_steps:,}" if info.total_steps else ""
         where = Text.assemble(badge, f" ep {v.epoch}{epochs} · step {v.step:,}{steps} ")
         lines.append(where + bar(v.progress, width - where.cell_len))
-        lines.append(
-            Text.assemble(
-                ("lr ", "dim"),
-                (fmt_lr(v.lr), "bold"),
-                ("   loss ", "dim"),
-                (fmt_loss(v.loss), "bold"),
-                ("   best ", "dim"),
-                fmt_loss(v.best_loss) if v.best_loss != math.inf else "—",
-                *((("   val ", "dim"), (fmt_loss(v.val_loss), "bold")) if v.val_losses else ()),
-            )
-        )
+        lines.append(numbers_line(v))
         regime = regime_line(v)
         if regime is not None and height >= 7:
             lines.append(regime)
