@@ -1,5 +1,3 @@
-import sys
+from lrtui.cli import main_exit
 
-from lrtui.cli import main
-
-sys.exit(main())
+main_exit()

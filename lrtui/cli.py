@@ -8,6 +8,7 @@ and `lrtui export` start at once, and run where torch is not installed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,8 @@ from lrtui import __version__
 from lrtui.spec.choices import ENGINES, MODELS, OPTIMIZER_ALIASES, PRESETS, TASKS
 from lrtui.spec.errors import SpecError
 from lrtui.spec.settings import Settings, parse_scheduler_flag
-from lrtui.spec.values import choice, count, device_name, positive, task_name
+from lrtui.spec.text import clean
+from lrtui.spec.values import choice, count, device_name, poll_seconds, positive, task_name
 
 if TYPE_CHECKING:
     from lrtui.launch import Ready
@@ -173,6 +175,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         seed=args.seed,
         engine=args.engine,
         amp=args.amp or None,
+        log_dir=args.log_dir,
+        loss_threshold=args.loss_threshold,
+        no_summary=args.no_summary or None,
     )
 
 
@@ -194,11 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ready = build_ready(
             settings_from(args), args.config, default_task=None if args.headless else "teacher"
         )
-        log_sink = _log_sink(args.log_dir, ready.exp) if args.log_dir else None
+        log_dir = ready.settings.log_dir
+        log_sink = _log_sink(log_dir, ready.exp) if log_dir else None
     except SpecError as exc:
         if args.debug and getattr(exc, "detail", ""):
             sys.stderr.write(exc.detail)  # type: ignore[attr-defined]
-        parser.exit(2, f"lrtui: error: {exc}\n")
+        parser.exit(2, f"lrtui: error: {clean(str(exc), 2000)}\n")
     try:
         return _run(args, ready, log_sink)
     finally:
@@ -214,13 +220,13 @@ def _run(args: argparse.Namespace, ready: Ready, log_sink: LogDirSink | None) ->
             ready.exp,
             sys.stdout,
             extra_sink=log_sink,
-            summary=not args.no_summary,
-            threshold=args.loss_threshold,
+            summary=not ready.settings.no_summary,
+            threshold=ready.settings.loss_threshold,
             workload=ready.workload,
         )
     from lrtui.live import run_app
 
-    return run_app(ready, log_sink, threshold=args.loss_threshold)
+    return run_app(ready, log_sink, threshold=ready.settings.loss_threshold, debug=args.debug)
 
 
 def _log_sink(log_dir: str, exp: ExperimentSpec) -> LogDirSink:
@@ -237,22 +243,23 @@ def _watch(argv: list[str]) -> int:
     p = _Parser(prog="lrtui watch", description="Watch events files live: one panel per file.")
     p.add_argument("path", metavar="PATH", help="an events file, or a directory of them (*.jsonl)")
     p.add_argument(
-        "--poll", type=_checked(positive, "--poll"), default=0.2, help="seconds between reads (0.2)"
+        "--poll", type=_checked(poll_seconds, "--poll"), default=0.2, help="seconds between reads (0.2)"
     )
+    p.add_argument("--debug", action="store_true", help="show a traceback if the viewer fails")
     args = p.parse_args(argv)
     from lrtui.record.watch import WatchSource
-    from lrtui.ui.app import LrTuiApp
+    from lrtui.ui.app import LrTuiApp, exit_code
 
     def source(sink):
         return WatchSource(args.path, sink, poll=args.poll)
 
-    app = LrTuiApp([], source, source_label=f"watching {args.path}")
+    app = LrTuiApp([], source, source_label=f"watching {clean(args.path, 120)}", show_tracebacks=args.debug)
     app.run()
-    return 0
+    return exit_code(app)
 
 
 def _export(argv: list[str]) -> int:
-    from lrtui.record.export import export_csv
+    from lrtui.record.export import ExportError, check_output, export_csv, export_to_file, input_files
 
     p = _Parser(prog="lrtui export", description="Write every recorded step of events files as CSV.")
     p.add_argument("path", metavar="PATH", help="an events file, or a directory of them (*.jsonl)")
@@ -260,20 +267,27 @@ def _export(argv: list[str]) -> int:
         "--csv", required=True, metavar="OUT", help="the CSV file to write (- for standard output)"
     )
     args = p.parse_args(argv)
-    path = Path(args.path)
-    if not path.exists():
-        p.exit(2, f"lrtui: error: {args.path}: no such file or directory\n")
     try:
-        if args.csv == "-":
-            rows, corrupt = export_csv(path, sys.stdout)
+        inputs = input_files(Path(args.path))
+        if args.csv != "-":
+            check_output(args.csv, inputs)
+            result = export_to_file(inputs, args.csv)
         else:
-            with open(args.csv, "w", encoding="utf-8", newline="") as out:
-                rows, corrupt = export_csv(path, out)
+            result = export_csv(inputs, sys.stdout)
+            sys.stdout.flush()
+    except ExportError as exc:
+        p.exit(2, f"lrtui: error: {clean(str(exc), 300)}\n")
+    except BrokenPipeError:  # `--csv - | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
-        p.exit(2, f"lrtui: error: {exc.filename or args.csv}: {exc.strerror or exc}\n")
-    print(f"lrtui: wrote {rows} rows to {args.csv}", file=sys.stderr)
-    if corrupt:
-        print(f"lrtui: skipped {corrupt} corrupt lines", file=sys.stderr)
+        p.exit(2, f"lrtui: error: {clean(str(exc.filename or args.csv), 200)}: {exc.strerror or exc}\n")
+    print(
+        f"lrtui: wrote {result.rows} rows from {result.files} files to {clean(args.csv, 200)}",
+        file=sys.stderr,
+    )
+    if result.corrupt:
+        print(f"lrtui: skipped {result.corrupt} corrupt lines", file=sys.stderr)
     return 0
 
 
@@ -291,5 +305,11 @@ def _list_schedulers() -> int:
 
 
 def main_exit() -> None:
-    """Console-script entry point: exit with `main`'s code."""
-    sys.exit(main())
+    """Console-script entry point: exit with `main`'s code; Ctrl-C before the app or the table
+    has the terminal (while torch loads, say) ends quietly with 130."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        code = 130
+    sys.exit(code)

@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lrtui.engine.builtin import DATA_TASKS
 from lrtui.engine.tasks import UserTask
 from lrtui.launch import Ready, prepare
 from lrtui.schedule.build import resolve_run
@@ -21,6 +22,7 @@ from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import INTERVALS, Call, ExperimentSpec, RunSpec
 from lrtui.spec.parse import parse_call, parse_run
 from lrtui.spec.settings import RunRequest, Settings, parse_scheduler_flag
+from lrtui.spec.text import clean
 from lrtui.spec.values import choice, count, device_name, flag, positive, task_name
 
 if sys.version_info >= (3, 11):
@@ -48,24 +50,45 @@ _FILE_KEYS = {
     "seed",
     "engine",
     "amp",
+    "log_dir",
+    "loss_threshold",
+    "no_summary",
     "run",
     "schedulers",
 }
 
 
-def load_config(path: str) -> Settings:
+MAX_CONFIG_BYTES = 1 << 20
+MAX_BUILTIN_SAMPLES = 20_000_000  # the built-in data is made up front: about 1 GB at most
+
+
+def _read_config(path: str, where: str) -> dict:
+    """The file's TOML: a regular file (never a device or a pipe, which could block or never
+    end), at most a megabyte."""
     file = Path(path)
-    where = f"config {path}"
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{where}: is a directory, not a TOML file") from None
+        if file.is_dir():
+            raise SpecError(f"{where}: is a directory, not a TOML file")
+        if not file.exists():
+            raise SpecError(f"{where}: no such file")
+        if not file.is_file():
+            raise SpecError(f"{where}: not a regular file")
+        with file.open("rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise SpecError(f"{where}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+        return tomllib.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{where}: cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{where}: not valid TOML: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise SpecError(f"{where}: nested too deeply") from None
+
+
+def load_config(path: str) -> Settings:
+    where = f"config {clean(path, 200)}"
+    raw = _read_config(path, where)
     unknown = sorted(set(raw) - _FILE_KEYS)
     if unknown:
         raise SpecError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(_FILE_KEYS))})")
@@ -90,6 +113,12 @@ def load_config(path: str) -> Settings:
             s.device = device_name(raw["device"], "device")
         if "amp" in raw:
             s.amp = flag(raw["amp"], "amp")
+        if "no_summary" in raw:
+            s.no_summary = flag(raw["no_summary"], "no_summary")
+        if "log_dir" in raw:
+            s.log_dir = _text(raw["log_dir"], "log_dir")
+        if "loss_threshold" in raw:
+            s.loss_threshold = positive(raw["loss_threshold"], "loss_threshold")
         if "engine" in raw:
             s.engine = choice(raw["engine"], "engine", ENGINES)
         for text in _list(raw.get("schedulers", []), "schedulers"):
@@ -125,7 +154,7 @@ def _run_table(table: object, i: int) -> RunRequest:
     call, interval = parse_run(_text(table["scheduler"], f"[[run]] #{i} scheduler"))
     if "interval" in table:
         interval = choice(table["interval"], f"[[run]] #{i} interval", INTERVALS)  # type: ignore[assignment]
-    label = _text(table["name"], f"[[run]] #{i} name") if "name" in table else None
+    label = clean(_text(table["name"], f"[[run]] #{i} name"), 120) if "name" in table else None
     return RunRequest(call, interval, label)
 
 
@@ -139,6 +168,7 @@ class Merged:
     preset: str | None
     requests: list[RunRequest]
     batches_given: bool
+    user: Settings  # what the user set, merged (log_dir, loss_threshold, ... for the command)
 
     def all_requests(self, exp: ExperimentSpec) -> list[RunRequest]:
         if self.preset == "all":
@@ -175,7 +205,12 @@ def merge(flags: Settings, config_path: str | None = None, default_task: str | N
         amp=bool(user.amp),
         epoch_label_stride=stride,
     )
-    merged = Merged(exp, preset, list(user.runs), user.batches is not None)
+    merged = Merged(exp, preset, list(user.runs), user.batches is not None, user)
+    if exp.task in DATA_TASKS and exp.batches * exp.batch_size > MAX_BUILTIN_SAMPLES:
+        raise SpecError(
+            f"--batches {exp.batches:,} x --batch-size {exp.batch_size:,} samples is more than the built-in "
+            f"task makes ({MAX_BUILTIN_SAMPLES:,}); use fewer or smaller batches"
+        )
     if not merged.all_requests(exp):
         raise SpecError("no schedulers to compare (use --scheduler or --preset)")
     _check_device(exp.device, exp.amp)
@@ -208,7 +243,7 @@ def build_ready(
     every run: a comparison ready to train, or a SpecError naming what is wrong."""
     merged = merge(flags, config_path, default_task)
     ready = prepare(merged.exp, len(merged.all_requests(merged.exp)), merged.batches_given, task)
-    return replace(ready, exp=resolve(merged, ready.exp))
+    return replace(ready, exp=resolve(merged, ready.exp), settings=merged.user)
 
 
 def _labels(requests: list[RunRequest]) -> list[str]:

@@ -8,8 +8,11 @@ it are complete.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import queue
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -103,6 +106,43 @@ class _Worker:
             self.inbox.put(None)
 
 
+class _Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is: the runs stop, the table and logs are finished."""
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    def interrupt(signum, frame):
+        raise _Interrupted
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _recording_errors(sink: Sink | None, err: TextIO) -> Sink | None:
+    """The log directory's sink, saying once on standard error when recording stopped."""
+    if sink is None:
+        return None
+    told = False
+
+    def take(events: list[Event]) -> None:
+        nonlocal told
+        sink(events)
+        error = getattr(sink, "error", None)
+        if error and not told:
+            told = True
+            err.write(f"lrtui: {error}; training goes on\n")
+
+    return take
+
+
 def run_headless(
     exp: ExperimentSpec,
     out: TextIO,
@@ -114,25 +154,15 @@ def run_headless(
     workload: WorkloadFactory | None = None,
 ) -> int:
     """Train to the end in a worker thread, printing the table, then the leaderboard after a
-    blank line; 130 if interrupted."""
+    blank line; 130 if interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
     worker = _Worker(exp, make_trainer, workload)
     printer = TablePrinter(exp, out)
     state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
+    takers = [printer.feed, state.apply if state else None, _recording_errors(extra_sink, sys.stderr)]
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
-    worker.thread.start()
-    interrupted = False
-    while True:
-        try:
-            batch = worker.inbox.get()
-        except KeyboardInterrupt:
-            interrupted = True
-            worker.trainer.stop()
-            continue
-        if batch is None:
-            break
-        for take in (printer.feed, state.apply if state else None, extra_sink):
-            if take is not None:
-                take(batch)
+    with _signals_interrupt():
+        worker.thread.start()
+        interrupted = _pump(worker, [t for t in takers if t is not None])
     worker.thread.join()
     printer.finish()
     if worker.failure is not None:
@@ -142,3 +172,19 @@ def run_headless(
         out.write("\n" + "\n".join(lines) + "\n")
         out.flush()
     return 130 if interrupted else 0
+
+
+def _pump(worker: _Worker, takers: list[Sink]) -> bool:
+    """Hand every batch to `takers` until the trainer ends; whether it was interrupted."""
+    interrupted = False
+    while True:
+        try:
+            batch = worker.inbox.get()
+        except KeyboardInterrupt:
+            interrupted = True
+            worker.trainer.stop()
+            continue
+        if batch is None:
+            return interrupted
+        for take in takers:
+            take(batch)

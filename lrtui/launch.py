@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -21,6 +21,7 @@ from lrtui.engine.feed import as_batch
 from lrtui.engine.tasks import TaskError, UserTask, load_task, user_error
 from lrtui.engine.workload import Batch, Workload, initial_module
 from lrtui.spec.experiment import ExperimentSpec
+from lrtui.spec.settings import Settings
 
 WorkloadFactory = Callable[[torch.device], Workload]
 _STATE_PER_PARAM = {
@@ -37,6 +38,7 @@ class Ready:
     exp: ExperimentSpec  # batches per epoch and engine settled
     workload: WorkloadFactory
     engine: str  # how the runs train, and why, for the status bar
+    settings: Settings = field(default_factory=Settings)  # the user's, merged: log_dir, loss_threshold
 
 
 class _Prepared:

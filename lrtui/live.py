@@ -6,42 +6,62 @@ from lrtui.engine.builtin import DATA_TASKS
 from lrtui.engine.device import resolve_device
 from lrtui.engine.trainer import Trainer
 from lrtui.launch import Ready
+from lrtui.record.writer import LogDirSink
 from lrtui.spec.describe import run_infos
-from lrtui.spec.events import Event, Sink
-from lrtui.ui.app import LrTuiApp
+from lrtui.spec.events import Event, Notice, Sink
+from lrtui.spec.text import clean
+from lrtui.ui.app import LrTuiApp, exit_code
 
 # Events reach the app in batches this often: a screen redraws panels once a second, so
 # smaller batches would only cost the UI thread more wake-ups.
 LIVE_FLUSH_SECONDS = 0.1
 
 
-def tee(*sinks: Sink) -> Sink:
-    """One sink that hands every batch to each of `sinks` in turn."""
+FINAL_EVENTS_SECONDS = 5.0  # after quitting, how long the trainer may take to write its last events
+
+
+def recording_tee(log_sink: LogDirSink, sink: Sink) -> Sink:
+    """Every batch to the log directory, then to the app; when recording stops (a full disk)
+    the app hears of it once, in its status bar, and training goes on."""
+    told = False
 
     def both(events: list[Event]) -> None:
-        for sink in sinks:
-            sink(events)
+        nonlocal told
+        log_sink(events)
+        if log_sink.error and not told:
+            told = True
+            events = [*events, Notice(log_sink.error)]
+        sink(events)
 
     return both
 
 
-def build_app(ready: Ready, log_sink: Sink | None = None, threshold: float | None = None) -> LrTuiApp:
+def build_app(
+    ready: Ready, log_sink: LogDirSink | None = None, threshold: float | None = None, debug: bool = False
+) -> LrTuiApp:
     exp = ready.exp
     device = resolve_device(exp.device)
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
     def source(sink: Sink) -> Trainer:
-        out = sink if log_sink is None else tee(log_sink, sink)
+        out = sink if log_sink is None else recording_tee(log_sink, sink)
         return Trainer(
             exp, out, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
         )
 
-    what = f"{exp.model} · {exp.task}" if exp.task in DATA_TASKS else exp.task
+    what = f"{exp.model} · {exp.task}" if exp.task in DATA_TASKS else clean(exp.task, 80)
     label = f"{device.type} · {what} · {optimizer} · seed {exp.seed} · {ready.engine}"
-    return LrTuiApp(run_infos(exp), source, source_label=label, threshold=threshold)
+    return LrTuiApp(run_infos(exp), source, source_label=label, threshold=threshold, show_tracebacks=debug)
 
 
-def run_app(ready: Ready, log_sink: Sink | None = None, threshold: float | None = None) -> int:
-    app = build_app(ready, log_sink, threshold)
+def run_app(
+    ready: Ready, log_sink: LogDirSink | None = None, threshold: float | None = None, debug: bool = False
+) -> int:
+    """The app until quit; then the trainer's last events (every run's final status) are
+    written before the log directory closes."""
+    app = build_app(ready, log_sink, threshold, debug)
     app.run()
-    return 0 if app.return_code in (None, 0) else app.return_code
+    done = getattr(app.source, "done", None)
+    if done is not None:
+        done.wait(FINAL_EVENTS_SECONDS)
+    return exit_code(app)

@@ -85,6 +85,8 @@ def test_recorder_writes_floats_lists_and_tensors(tmp_path):
     assert rec.path.name == "my_run.jsonl"
     info, events = _read(rec.path)
     assert info.label == "my run" and info.total_steps == 3
+    final = events.pop()  # leaving the block ends the run as done
+    assert isinstance(final, StatusEvent) and final.status is RunStatus.DONE and final.step == 3
     assert [(e.step, e.lrs, round(e.loss, 6)) for e in events] == [
         (1, (0.1,), 0.9),
         (2, (0.1, pytest.approx(0.2)), 0.8),

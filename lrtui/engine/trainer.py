@@ -81,6 +81,7 @@ class Trainer(Steerable):
         self._plan_cache: dict[int, Plan | None] = {}
         self.device = resolve_device(exp.device)
         self.train_seconds = 0.0  # from the start of the loop to its end, for benchmarks
+        self.done = threading.Event()  # set when `run` has handed over its last events
         self._steps_taken = 0
 
     def _builtin(self, device: torch.device) -> Workload:
@@ -99,6 +100,12 @@ class Trainer(Steerable):
 
     # ---- the loop, in the worker thread ---------------------------------------------------
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.done.set()
+
+    def _run(self) -> None:
         self._setup()
         start = self._clock()
         with warnings.catch_warnings():

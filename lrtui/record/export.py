@@ -1,48 +1,122 @@
-"""`lrtui export PATH --csv OUT`: every recorded step as a CSV row."""
+"""`lrtui export PATH --csv OUT`: every recorded step as a CSV row.
+
+A run restarted in its file (a status line with a higher generation) exports only its last
+generation, so no step appears twice. `lr` holds every param group's LR, separated by `;`
+where there is more than one. The output is written to a temporary file beside it and renamed
+at the end, so a failed export never leaves half a file, and an output that is one of the
+inputs is refused before anything is written.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from lrtui.record.format import decode, decode_header, event_files
-from lrtui.spec.events import StepEvent
+from lrtui.spec.events import StatusEvent, StepEvent
 
 COLUMNS = ["run", "step", "epoch", "lr", "loss", "time"]
 
 
-def _files(path: Path) -> list[Path]:
-    return event_files(path) if path.is_dir() else [path]
+class ExportError(Exception):
+    """Why an export cannot start; nothing has been written."""
 
 
-def export_csv(path: Path, out: TextIO) -> tuple[int, int]:
-    """Write the rows; return (rows written, corrupt lines skipped)."""
+@dataclass
+class Exported:
+    rows: int = 0
+    corrupt: int = 0
+    files: int = 0
+
+
+def input_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = event_files(path)
+        if not files:
+            raise ExportError(f"{path}: no events files (*.jsonl) in this directory")
+        return files
+    if not path.exists():
+        raise ExportError(f"{path}: no such file or directory")
+    return [path]
+
+
+def check_output(out: str, inputs: list[Path]) -> None:
+    """Refuse an output that is one of the inputs (it would be emptied before it is read)."""
+    target = Path(out)
+    for file in inputs:
+        same = target.exists() and os.path.samefile(target, file)
+        if same or target.resolve() == file.resolve():
+            raise ExportError(f"--csv {out} is one of the files being exported; choose another output")
+
+
+def _last_generation_start(file: Path) -> int:
+    """The byte offset where the file's last generation of the run begins (0 if it never
+    restarted): after the last status line that raised the generation."""
+    start, gen, offset = 0, 0, 0
+    with file.open("rb") as f:
+        for raw in f:
+            offset += len(raw)
+            if b'"status"' in raw and b'"gen"' in raw:
+                with contextlib.suppress(ValueError, UnicodeDecodeError):
+                    event = decode(raw.decode("utf-8"), 0, 0)
+                    if isinstance(event, StatusEvent) and event.gen > gen:
+                        gen, start = event.gen, offset
+    return start
+
+
+def _rows(file: Path, result: Exported) -> Iterator[list[object]]:
+    with file.open("rb") as f:
+        first = f.readline().decode("utf-8", errors="replace")
+        try:
+            label = decode_header(first).label
+        except ValueError:
+            result.corrupt += 1
+            label = file.stem
+        start = _last_generation_start(file)
+        if start:
+            f.seek(start)
+        for raw in f:
+            line = raw.decode("utf-8", errors="replace")
+            if not line.strip():
+                continue
+            if not line.endswith("\n"):
+                result.corrupt += 1  # a last line still being written
+                continue
+            try:
+                event = decode(line, 0, 0)
+            except ValueError:
+                result.corrupt += 1
+                continue
+            if isinstance(event, StepEvent):
+                lr = ";".join(repr(v) for v in event.lrs)
+                yield [label, event.step, event.epoch, lr, event.loss, event.time]
+                result.rows += 1
+
+
+def export_csv(inputs: list[Path], out: TextIO) -> Exported:
+    """Write the rows of `inputs` to `out`."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    rows = corrupt = 0
-    for file in _files(path):
-        with file.open(encoding="utf-8", errors="replace") as f:
-            lines = iter(f)
-            first = next(lines, "")
-            try:
-                label = decode_header(first).label
-            except ValueError:
-                corrupt += 1
-                label = file.stem
-            for line in lines:
-                if not line.strip():
-                    continue
-                if not line.endswith("\n"):
-                    corrupt += 1  # a last line still being written
-                    continue
-                try:
-                    event = decode(line, 0, 0)
-                except ValueError:
-                    corrupt += 1
-                    continue
-                if isinstance(event, StepEvent):
-                    lr = event.lrs[0] if event.lrs else ""
-                    writer.writerow([label, event.step, event.epoch, lr, event.loss, event.time])
-                    rows += 1
-    return rows, corrupt
+    result = Exported(files=len(inputs))
+    for file in inputs:
+        writer.writerows(_rows(file, result))
+    return result
+
+
+def export_to_file(inputs: list[Path], out: str) -> Exported:
+    """Through a temporary file in the output's directory, renamed over `out` at the end."""
+    target = Path(out)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with temp.open("w", encoding="utf-8", newline="") as f:
+            result = export_csv(inputs, f)
+        os.replace(temp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+    return result

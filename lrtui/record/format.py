@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lrtui.spec.events import (
+    MAX_MARKS,
     EpochEvent,
     EvalEvent,
     Event,
@@ -31,9 +32,12 @@ from lrtui.spec.events import (
     StepBlock,
     StepEvent,
 )
+from lrtui.spec.text import clean
 
 FORMAT = "lrtui-events"
 VERSION = 1
+MAX_LABEL = 120  # characters of a run's name or a mark's label kept from a file
+MAX_TEXT = 1000  # of a message, a spec or a config value
 
 Decoded = StepEvent | EpochEvent | StatusEvent | PlanEvent | MarkEvent | PlateauEvent | EvalEvent
 
@@ -69,12 +73,12 @@ def decode_header(line: str) -> RunInfo:
     if not isinstance(version, int) or version > VERSION:
         raise ValueError(f"events format version {version!r} is newer than this lrtui reads ({VERSION})")
     return RunInfo(
-        label=str(data.get("run") or "run"),
-        detail=str(data.get("detail") or ""),
+        label=_text(data.get("run"), MAX_LABEL) or "run",
+        detail=_text(data.get("detail"), MAX_TEXT),
         total_steps=_opt_int(data.get("total_steps")),
         epochs=_opt_int(data.get("epochs")),
         batches=_opt_int(data.get("batches")),
-        spec=str(data.get("spec") or ""),
+        spec=_text(data.get("spec"), MAX_TEXT),
         config=_config(data.get("config")),
     )
 
@@ -152,21 +156,25 @@ def _dec_status(data: dict, run: int, gen: int) -> StatusEvent:
         status = RunStatus(data.get("status"))
     except ValueError:
         raise ValueError(f"unknown status {data.get('status')!r}") from None
-    message = str(data.get("message") or "")
+    message = _text(data.get("message"), MAX_TEXT)
     return StatusEvent(run, _int(data, "gen", gen), status, message, _int(data, "step", 0))
 
 
 def _dec_plan(data: dict, run: int, gen: int) -> PlanEvent:
     lrs = data.get("lr")
-    if not isinstance(lrs, list) or not all(_is_number(v) for v in lrs):
-        raise ValueError("plan needs a list of numbers")
-    interval = str(data.get("interval") or "epoch")
-    marks = _marks(data.get("marks"))
-    return PlanEvent(run, gen, tuple(float(v) for v in lrs), interval, _int(data, "batches", 1), marks)
+    if not isinstance(lrs, list) or not lrs or not all(_is_number(v) for v in lrs):
+        raise ValueError("plan needs a non-empty list of numbers")
+    interval = data.get("interval") or "epoch"
+    if interval not in ("epoch", "batch"):
+        raise ValueError("plan interval must be epoch or batch")
+    batches = _int(data, "batches", 1)
+    if batches < 1:
+        raise ValueError("plan batches must be at least 1")
+    return PlanEvent(run, gen, tuple(float(v) for v in lrs), interval, batches, _marks(data.get("marks")))
 
 
 def _dec_mark(data: dict, run: int, gen: int) -> MarkEvent:
-    kind, label = str(data.get("kind") or ""), str(data.get("label") or "")
+    kind, label = _text(data.get("kind"), 20), _text(data.get("label"), MAX_LABEL)
     return MarkEvent(run, gen, _int(data, "step"), kind, label)
 
 
@@ -254,10 +262,15 @@ def _lrs(data: dict) -> tuple[float, ...]:
     raise ValueError("lr must be a number or a list of numbers")
 
 
+def _text(v: object, limit: int) -> str:
+    """A string from a file as text to show: controls made visible, length bounded."""
+    return clean(v if isinstance(v, str) else "" if v is None else str(v), limit)
+
+
 def _config(v: object) -> tuple[tuple[str, str], ...]:
     if not isinstance(v, dict):
         return ()
-    return tuple((str(k), str(x)) for k, x in v.items())
+    return tuple((_text(k, MAX_LABEL), _text(x, MAX_TEXT)) for k, x in list(v.items())[:200])
 
 
 def _marks(v: object) -> tuple[tuple[int, str, str], ...]:
@@ -267,4 +280,4 @@ def _marks(v: object) -> tuple[tuple[int, str, str], ...]:
         isinstance(m, list) and len(m) == 3 and _is_number(m[0]) and isinstance(m[0], int) for m in v
     ):
         raise ValueError("plan marks must be [step, kind, label] lists")
-    return tuple((m[0], str(m[1]), str(m[2])) for m in v)
+    return tuple((m[0], _text(m[1], 20), _text(m[2], MAX_LABEL)) for m in v[:MAX_MARKS])

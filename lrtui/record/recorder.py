@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ def _rank() -> int:
     return 0
 
 
-def _as_lrs(lr: Any) -> Any:
+def _as_lrs(lr: Any) -> tuple[Any, ...]:
     if lr is None:
         return ()
     if isinstance(lr, (list, tuple)):
@@ -44,7 +46,27 @@ def _as_lrs(lr: Any) -> Any:
 
 
 def _is_tensor(value: Any) -> bool:
-    return hasattr(value, "detach") and hasattr(value, "device")
+    return hasattr(value, "detach") and hasattr(value, "device") and hasattr(value, "numel")
+
+
+def _checked(value: Any, what: str) -> Any:
+    """A value `log` can record later without failing: a real number, None, or a one-element
+    real tensor with data (detached). Anything else raises here, at the call that passed it."""
+    if value is None:
+        return None
+    if _is_tensor(value):
+        if value.numel() != 1:
+            raise ValueError(
+                f"RunRecorder.log: {what} must be one number, not a tensor of shape {tuple(value.shape)}"
+            )
+        if getattr(value, "is_meta", False) or value.device.type == "meta":
+            raise ValueError(f"RunRecorder.log: {what} is a meta tensor (it holds no value)")
+        if value.is_complex():
+            raise TypeError(f"RunRecorder.log: {what} must be real, not {value.dtype}")
+        return value.detach()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"RunRecorder.log: {what} must be a number or a tensor, not {type(value).__name__}")
+    return float(value)
 
 
 class RunRecorder:
@@ -77,6 +99,9 @@ class RunRecorder:
         self._last_step = 0
         self.path: Path | None = None
         self._writer: EventFileWriter | None = None
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._closed = False
         if self.enabled:
             suffix = f".rank{self.rank}" if all_ranks else ""
             label = f"{name} [rank {self.rank}]" if all_ranks else name
@@ -88,16 +113,27 @@ class RunRecorder:
             )
 
     def log(self, step: int | None = None, *, epoch: int = 0, lr: Any = None, loss: Any = None) -> None:
-        """Record one training step. `lr` and `loss` may be floats, lists or tensors."""
+        """Record one training step. `lr` and `loss` may be floats, lists or tensors.
+
+        A value that cannot be recorded raises here (TypeError or ValueError), never at a later
+        write; safe to call from several threads."""
+        if self._closed:
+            raise RuntimeError("RunRecorder.log() after close() or finish()")
         if not self.enabled:
             return
-        step = self._last_step + 1 if step is None else int(step)
-        self._last_step = step
-        if _is_tensor(loss):
-            loss = loss.detach()
-        lrs = tuple(v.detach() if _is_tensor(v) else v for v in _as_lrs(lr))
-        self._pending.append((step, int(epoch), lrs, loss, self._clock() - self._started))
-        if len(self._pending) >= self._flush_steps or self._clock() - self._last_flush >= self._flush_seconds:
+        lrs = tuple(_checked(v, "lr") for v in _as_lrs(lr))
+        checked_loss = _checked(loss, "loss")
+        with self._lock:
+            if self._forked():
+                return
+            step = self._last_step + 1 if step is None else int(step)
+            self._last_step = step
+            self._pending.append((step, int(epoch), lrs, checked_loss, self._clock() - self._started))
+            due = (
+                len(self._pending) >= self._flush_steps
+                or self._clock() - self._last_flush >= self._flush_seconds
+            )
+        if due:
             self.flush()
 
     def log_step(self, step: int | None, optimizer: Any, loss: Any, epoch: int = 0) -> None:
@@ -106,43 +142,85 @@ class RunRecorder:
 
     def finish(self, status: str = "done", message: str = "") -> None:
         """Mark the run finished (done, diverged, error or stopped) and close the file."""
-        if self._writer is not None:
-            self.flush()
-            line = encode(StatusEvent(0, 0, RunStatus(status), message, self._last_step))
-            assert line is not None
-            self._writer.add(line)
+        try:
+            final = RunStatus(status)
+        except ValueError:
+            known = ", ".join(s.value for s in RunStatus if s.finished)
+            raise ValueError(f"RunRecorder.finish: unknown status {status!r} (use {known})") from None
+        if not final.finished:
+            raise ValueError(f"RunRecorder.finish: {status!r} does not finish a run")
+        with self._lock:
+            if self._writer is not None and not self._forked():
+                self._flush_locked()
+                line = encode(StatusEvent(0, 0, final, message, self._last_step))
+                self._write(lambda w: w.add(line or ""))
         self.close()
 
     def flush(self) -> None:
         """Resolve pending tensors (one transfer for all of them) and write their lines."""
+        with self._lock:
+            if not self._forked():
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
         if self._writer is None:
+            self._pending.clear()
             return
         pending, self._pending = self._pending, []
         values = _resolve([v for _, _, lrs, loss, _ in pending for v in (*lrs, loss)])
         it = iter(values)
+        lines = []
         for step, epoch, lrs, _, elapsed in pending:
             resolved = tuple(next(it) for _ in lrs)
-            loss = next(it)
-            line = encode(StepEvent(0, 0, step, epoch, resolved, loss, elapsed))
-            assert line is not None
-            self._writer.add(line)
-        self._writer.flush()
+            lines.append(encode(StepEvent(0, 0, step, epoch, resolved, next(it), elapsed)) or "")
+        self._write(lambda w: ([w.add(line) for line in lines], w.flush()))
         self._last_flush = self._clock()
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self.flush()
-            self._writer.close()
+    def _write(self, action: Callable[[EventFileWriter], object]) -> None:
+        """Write through the file; a failing disk stops recording with one warning, never the
+        training that calls `log`."""
+        if self._writer is None:
+            return
+        try:
+            action(self._writer)
+        except OSError as exc:
+            self._writer.abandon()
             self._writer = None
+            warnings.warn(f"lrtui: recording to {self.path} stopped: {exc.strerror or exc}", stacklevel=4)
+
+    def _forked(self) -> bool:
+        """In a child forked from the recording process, nothing is written: the parent's
+        pending steps are its own (a DataLoader worker must not write them twice)."""
+        if os.getpid() == self._pid:
+            return False
+        self._pending.clear()
+        if self._writer is not None:
+            self._writer.abandon()
+            self._writer = None
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._forked():
+                self._flush_locked()
+                if self._writer is not None:
+                    self._write(lambda w: w.close())
+                    self._writer = None
+            self._closed = True
 
     def __enter__(self) -> RunRecorder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and self._writer is not None:
-            self.finish("error", f"{exc_type.__name__}: {exc}".splitlines()[0])
+        """Leaving the block ends the run: done, stopped (Ctrl-C) or error, with its message."""
+        if self._closed:
+            return
+        if exc_type is None:
+            self.finish("done")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish("stopped", "interrupted")
         else:
-            self.close()
+            self.finish("error", f"{exc_type.__name__}: {exc}".splitlines()[0])
 
 
 def _resolve(values: list[Any]) -> list[float]:

@@ -15,11 +15,23 @@ from pathlib import Path
 
 from lrtui.record.format import decode, decode_header, event_files
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
-from lrtui.spec.events import CorruptLines, Event, RunAdded, RunInfo, RunStatus, Sink, StatusEvent, StepEvent
+from lrtui.spec.events import (
+    CorruptLines,
+    Event,
+    Notice,
+    RunAdded,
+    RunInfo,
+    RunStatus,
+    Sink,
+    StatusEvent,
+    StepEvent,
+)
 from lrtui.spec.numbers import is_finite
+from lrtui.spec.text import clean
 
 POLL_SECONDS = 0.2
 READ_CHUNK = 1 << 20
+HEAD_BYTES = 4096
 
 
 @dataclass
@@ -37,6 +49,9 @@ class _Tail:
     paused: bool = False
     diverged: bool = False
     corrupt: int = 0
+    head: bytes = b""  # the file's header line, to notice a new file written over the old one
+    file_gen: int = 0  # the newest generation the file itself announced
+    error: str = ""
 
 
 class WatchSource(Steerable):
@@ -52,6 +67,7 @@ class WatchSource(Steerable):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._commands: list[Command] = []
+        self._last_notice = ""
 
     # ---- control, from any thread -------------------------------------------------------
     def send(self, command: Command) -> None:
@@ -64,8 +80,17 @@ class WatchSource(Steerable):
     # ---- the loop -------------------------------------------------------------------------
     def run(self) -> None:
         while not self._stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception as exc:  # shown in the status bar; the next poll tries again
+                self._notice(f"watching {self.path} failed: {type(exc).__name__}: {exc}")
             self._stop.wait(self._poll)
+
+    def _notice(self, message: str) -> None:
+        message = clean(message, 200)
+        if message != self._last_notice:
+            self._last_notice = message
+            self._sink([Notice(message)])
 
     def poll_once(self) -> None:
         """One pass: apply commands, find files, read what is new, hand it over."""
@@ -76,14 +101,37 @@ class WatchSource(Steerable):
                 self._tails[path] = _Tail(path, run=len(self._tails))
         for tail in self._tails.values():
             if not tail.paused:
-                self._read(tail, events)
+                self._read_or_report(tail, events)
         if events:
             self._sink(events)
+
+    def _read_or_report(self, tail: _Tail, events: list[Event]) -> None:
+        """Read one file; one that cannot be read says why in its own panel, once, and is
+        tried again at the next poll (the others keep going)."""
+        try:
+            self._read(tail, events)
+        except OSError as exc:
+            message = f"cannot read {tail.path.name}: {exc.strerror or exc}"
+            if message != tail.error:
+                tail.error = message
+                if not tail.announced:
+                    tail.announced = True
+                    events.append(RunAdded(tail.run, _waiting(tail.path, "unreadable"), tail.gen))
+                events.append(StatusEvent(tail.run, tail.gen, RunStatus.ERROR, clean(message, 200)))
+            return
+        if tail.error:  # readable again
+            tail.error = ""
+            events.append(StatusEvent(tail.run, tail.gen, RunStatus.RUNNING, ""))
 
     def _discover(self) -> list[Path]:
         if self.single_file:
             return [self.path]
-        return event_files(self.path) if self.path.is_dir() else []
+        try:
+            files = event_files(self.path) if self.path.is_dir() else []
+        except OSError as exc:
+            self._notice(f"cannot list {self.path}: {exc.strerror or exc}")
+            return []
+        return files
 
     def _apply_commands(self, events: list[Event]) -> None:
         with self._lock:
@@ -105,6 +153,8 @@ class WatchSource(Steerable):
 
     def _reset(self, tail: _Tail, events: list[Event], message: str) -> None:
         tail.gen += 1
+        tail.file_gen = 0
+        tail.head = b""
         tail.offset = 0
         tail.partial = ""
         tail.header_read = False
@@ -121,16 +171,20 @@ class WatchSource(Steerable):
                 events.append(RunAdded(tail.run, _waiting(tail.path), tail.gen))
             return
         identity = (stat.st_dev, stat.st_ino)
-        if tail.inode is not None and identity != tail.inode:
-            self._reset(tail, events, "file was replaced: re-reading")
-        elif stat.st_size < tail.offset:
-            self._reset(tail, events, "file was truncated: re-reading")
-        tail.inode = identity
-        if stat.st_size == tail.offset:
+        if stat.st_size == tail.offset and identity == tail.inode:
             return
         with tail.path.open("rb") as f:
+            if tail.inode is not None and identity != tail.inode:
+                self._reset(tail, events, "file was replaced: re-reading")
+            elif stat.st_size < tail.offset:
+                self._reset(tail, events, "file was truncated: re-reading")
+            elif tail.head and f.read(len(tail.head)) != tail.head:  # a new file in the old one's inode
+                self._reset(tail, events, "file was replaced: re-reading")
+            tail.inode = identity
             f.seek(tail.offset)
             chunk = f.read(READ_CHUNK)
+        if tail.offset == 0:
+            tail.head = chunk[: chunk.find(b"\n") + 1 if b"\n" in chunk else 0][:HEAD_BYTES]
         tail.offset += len(chunk)
         text = tail.partial + chunk.decode("utf-8", errors="replace")
         lines = text.split("\n")
@@ -161,6 +215,10 @@ class WatchSource(Steerable):
             tail.corrupt += 1
             return
         if isinstance(event, StatusEvent):
+            if event.gen > tail.file_gen:  # the writer restarted the run: a new generation here too
+                tail.file_gen = event.gen
+                tail.gen += 1
+                tail.diverged = False
             event = StatusEvent(tail.run, tail.gen, event.status, event.message, event.step)
         if tail.diverged:
             return

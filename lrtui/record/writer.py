@@ -7,24 +7,37 @@ whole batches added at the end.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
 
 from lrtui.record.format import encode, encode_header
 from lrtui.spec.events import Event, RunInfo
 
+MAX_NAME = 80  # characters of a run's name in its file name
+
 
 def safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._")
-    return cleaned or "run"
+    """A file name for a run: safe characters only, and short (a long name keeps its start and
+    a hash of the whole, so two long names never share a file)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._") or "run"
+    if len(cleaned) > MAX_NAME:
+        digest = hashlib.sha1(name.encode("utf-8", "replace")).hexdigest()[:8]
+        cleaned = f"{cleaned[: MAX_NAME - 9]}-{digest}"
+    return cleaned
 
 
 class EventFileWriter:
-    """Appends lines to one events file, writing and flushing in batches."""
+    """Appends lines to one events file, writing and flushing in batches.
+
+    Each batch goes out whole through the file descriptor; a batch that fails halfway (a full
+    disk) is cut back off, so the file never ends in a torn line, and the error is raised for
+    the owner to decide what stops.
+    """
 
     def __init__(
         self,
@@ -39,8 +52,8 @@ class EventFileWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         # a new file (never another run's), appended to so that other writers cannot be overwritten
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        self._good = 0  # the file's size after the last whole batch
         self._buffer: list[str] = [encode_header(info, **header)]
         self._flush_lines = flush_lines
         self._flush_seconds = flush_seconds
@@ -48,22 +61,44 @@ class EventFileWriter:
         self._last = clock()
         self.flush()
 
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
     def add(self, line: str) -> None:
         self._buffer.append(line)
         if len(self._buffer) >= self._flush_lines or self._clock() - self._last >= self._flush_seconds:
             self.flush()
 
     def flush(self) -> None:
-        if self._buffer and not self._file.closed:
-            self._file.write("".join(self._buffer))
-            self._file.flush()
+        if self._buffer and self._fd is not None:
+            data = "".join(self._buffer).encode("utf-8")
             self._buffer.clear()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self._good)
+                raise
+            self._good += len(data)
         self._last = self._clock()
 
     def close(self) -> None:
-        if not self._file.closed:
-            self.flush()
-            self._file.close()
+        if self._fd is not None:
+            try:
+                self.flush()
+            finally:
+                self.abandon()
+
+    def abandon(self) -> None:
+        """Close without writing what is buffered (a forked child, a failed disk)."""
+        self._buffer.clear()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
 
 def new_file(log_dir: Path, name: str, suffix: str = "") -> Path:
@@ -78,21 +113,42 @@ def new_file(log_dir: Path, name: str, suffix: str = "") -> Path:
 
 
 class LogDirSink:
-    """`--log-dir`: writes every run of a live experiment to its own events file."""
+    """`--log-dir`: writes every run of a live experiment to its own events file.
+
+    A write that fails (a full disk, a vanished directory) stops all recording with one message
+    in `error`; it never raises into the trainer, whose runs keep going.
+    """
 
     def __init__(self, log_dir: str | os.PathLike[str], infos: Iterable[RunInfo]) -> None:
         root = Path(log_dir)
+        self.root = root
+        self.error: str | None = None
         self._writers = [EventFileWriter(new_file(root, info.label), info) for info in infos]
 
     def __call__(self, events: list[Event]) -> None:
-        for ev in events:
-            if 0 <= ev.run < len(self._writers):
-                line = encode(ev)
-                if line is not None:
-                    self._writers[ev.run].add(line)
+        if self.error is not None:
+            return
+        try:
+            for ev in events:
+                if 0 <= ev.run < len(self._writers):
+                    line = encode(ev)
+                    if line is not None:
+                        self._writers[ev.run].add(line)
+            for w in self._writers:
+                w.flush()
+        except OSError as exc:
+            self._stop(exc)
+
+    def _stop(self, exc: OSError) -> None:
+        self.error = f"recording to {self.root} stopped: {exc.strerror or exc}"
         for w in self._writers:
-            w.flush()
+            w.abandon()
 
     def close(self) -> None:
-        for w in self._writers:
-            w.close()
+        if self.error is not None:
+            return
+        try:
+            for w in self._writers:
+                w.close()
+        except OSError as exc:
+            self._stop(exc)

@@ -13,6 +13,7 @@ from lrtui.spec.choices import OPTIMIZER_ALIASES
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import Call
 from lrtui.spec.parse import parse_call
+from lrtui.spec.text import clean
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "SGD": torch.optim.SGD,
@@ -38,14 +39,27 @@ def parse_optimizer(text: str) -> Call:
     return check_optimizer(call)
 
 
+def _canonical(call: Call) -> Call | None:
+    """The call with the optimizer's own name, whatever its case (`adam(eps=1)` is Adam)."""
+    if call.name in OPTIMIZERS:
+        return call
+    alias = ALIASES.get(call.name.lower())
+    if alias is not None and not call.kwargs:
+        return alias
+    named = next((n for n in OPTIMIZERS if n.lower() == call.name.lower()), None)
+    if named is None and alias is not None:
+        named = alias.name
+        call = Call(named, (*alias.kwargs, *call.kwargs))
+    return Call(named, call.kwargs) if named else None
+
+
 def check_optimizer(call: Call) -> Call:
-    cls = OPTIMIZERS.get(call.name)
-    if cls is None:
-        alias = ALIASES.get(call.name.lower()) if not call.kwargs else None
-        if alias is not None:
-            return alias
+    found = _canonical(call)
+    if found is None:
         choices = ", ".join([*OPTIMIZERS, *ALIASES])
-        raise SpecError(f"unknown optimizer {call.name!r} (choose from {choices})")
+        raise SpecError(f"unknown optimizer {clean(call.name, 60)!r} (choose from {choices})")
+    call = found
+    cls = OPTIMIZERS[call.name]
     params = inspect.signature(cls.__init__).parameters
     for key, value in call.kwargs:
         if key in _RESERVED:
@@ -60,7 +74,21 @@ def check_optimizer(call: Call) -> Call:
             raise SpecError(f"optimizer {call.name}: {key}={value!r} is not {annotations.describe(ann)}")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise SpecError(f"optimizer {call.name}: {key} must not be negative, not {value!r}")
+    _dry_build(call)
     return call
+
+
+def _dry_build(call: Call) -> None:
+    """Build the optimizer once on a throwaway parameter and step it, so torch's own checks
+    (betas of two numbers, ...) fail here, named as the optimizer's."""
+    param = nn.Parameter(torch.zeros(1))
+    try:
+        optimizer = build_optimizer(call, [param], 0.1)
+        param.grad = torch.zeros(1)
+        optimizer.step()
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SpecError(f"optimizer {call}: {type(exc).__name__}: {first}") from None
 
 
 def build_optimizer(call: Call, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:

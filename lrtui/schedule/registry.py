@@ -6,6 +6,7 @@ changes. Schedulers are always torch's own classes: lrtui never re-implements a 
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from lrtui.schedule import annotations
 from lrtui.schedule.factors import build_factor
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import Call, Interval
+from lrtui.spec.text import clean
 
 # Parameters lrtui fills in itself, or that cannot be written as literals.
 _HIDDEN = {"self", "optimizer", "last_epoch", "verbose", "scale_fn"}
@@ -103,6 +105,18 @@ def registry() -> dict[str, SchedulerInfo]:
     return found
 
 
+def did_you_mean(name: str) -> str:
+    """A hint naming the closest schedulers to a name that is not one."""
+    names = list(registry())
+    by_case = [n for n in names if n.lower() == name.lower()]
+    close = by_case or difflib.get_close_matches(name, names, n=2, cutoff=0.6)
+    if not close:  # a prefix, such as CosineAnnealing
+        close = [n for n in names if n.lower().startswith(name.lower()[:8])][:3] if len(name) >= 4 else []
+    if close:
+        return f" (did you mean {' or '.join(close)}?)"
+    return " (see lrtui --list-schedulers)"
+
+
 def default_interval(call: Call) -> Interval:
     info = registry().get(call.name)
     return info.interval if info else "epoch"
@@ -127,9 +141,7 @@ def check_call(call: Call, where: str) -> None:
     """Names, types and nonsense values of one scheduler spec (and the specs nested in it)."""
     info = registry().get(call.name)
     if info is None:
-        close = [n for n in registry() if n.lower() == call.name.lower()]
-        hint = f" (did you mean {close[0]}?)" if close else " (see lrtui --list-schedulers)"
-        raise SpecError(f"{where}: unknown scheduler {call.name!r}{hint}")
+        raise SpecError(f"{where}: unknown scheduler {clean(call.name, 60)!r}{did_you_mean(call.name)}")
     for key, value in call.kwargs:
         param = info.param(key)
         if param is None:

@@ -195,6 +195,16 @@ class EvalEvent:
     loss: float
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something about the source as a whole (not one run), for the status bar: recording
+    stopped, a watched directory unreadable. An empty message clears it."""
+
+    message: str
+    run: int = -1
+    gen: int = 0
+
+
 Event = (
     StepEvent
     | StepBlock
@@ -206,6 +216,7 @@ Event = (
     | EvalEvent
     | RunAdded
     | CorruptLines
+    | Notice
 )
 
 # Whoever takes events: the app's queue, the headless table, a log directory.

@@ -11,6 +11,9 @@ import ast
 
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import INTERVALS, Call, Interval
+from lrtui.spec.text import quote
+
+MAX_SPEC_CHARS = 10_000  # longer than any real schedule; a bound on what parsing may cost
 
 
 def parse_call(text: str, what: str = "spec") -> Call:
@@ -18,11 +21,17 @@ def parse_call(text: str, what: str = "spec") -> Call:
     source = text.strip()
     if not source:
         raise SpecError(f"empty {what}")
+    if len(source) > MAX_SPEC_CHARS:
+        raise SpecError(
+            f"{what} {quote(text)} is {len(source):,} characters long (at most {MAX_SPEC_CHARS:,})"
+        )
     try:
         tree = ast.parse(source, mode="eval")
+        return _node_to_call(tree.body, text, what)
     except SyntaxError as exc:
-        raise SpecError(f"{what} {text!r} is not valid syntax: {exc.msg}") from None
-    return _node_to_call(tree.body, text, what)
+        raise SpecError(f"{what} {quote(text)} is not valid syntax: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise SpecError(f"{what} {quote(text)} is nested too deeply") from None
 
 
 def parse_run(text: str) -> tuple[Call, Interval | None]:
@@ -32,7 +41,7 @@ def parse_run(text: str) -> tuple[Call, Interval | None]:
         return parse_call(body, "scheduler spec"), suffix.strip()  # type: ignore[return-value]
     if sep and ")" not in suffix and "(" not in suffix:
         raise SpecError(
-            f"scheduler spec {text!r}: unknown step interval {suffix.strip()!r} (use @epoch or @batch)"
+            f"scheduler spec {quote(text)}: unknown step interval {suffix.strip()!r} (use @epoch or @batch)"
         )
     return parse_call(text, "scheduler spec"), None
 
@@ -41,17 +50,17 @@ def _node_to_call(node: ast.AST, text: str, what: str) -> Call:
     if isinstance(node, ast.Name):
         return Call(node.id)
     if not isinstance(node, ast.Call):
-        raise SpecError(f"{what} {text!r} is not a call like Name(key=value, ...)")
+        raise SpecError(f"{what} {quote(text)} is not a call like Name(key=value, ...)")
     if not isinstance(node.func, ast.Name):
-        raise SpecError(f"{what} {text!r}: the called name must be a plain name, like StepLR")
+        raise SpecError(f"{what} {quote(text)}: the called name must be a plain name, like StepLR")
     if node.args:
-        raise SpecError(f"{what} {text!r}: {node.func.id} takes keyword arguments only (key=value)")
+        raise SpecError(f"{what} {quote(text)}: {node.func.id} takes keyword arguments only (key=value)")
     kwargs: list[tuple[str, object]] = []
     for kw in node.keywords:
         if kw.arg is None:
-            raise SpecError(f"{what} {text!r}: ** arguments are not allowed")
+            raise SpecError(f"{what} {quote(text)}: ** arguments are not allowed")
         if any(k == kw.arg for k, _ in kwargs):
-            raise SpecError(f"{what} {text!r}: {kw.arg} is given twice")
+            raise SpecError(f"{what} {quote(text)}: {kw.arg} is given twice")
         kwargs.append((kw.arg, _node_to_value(kw.value, text, what, kw.arg)))
     return Call(node.func.id, tuple(kwargs))
 
@@ -67,11 +76,11 @@ def _node_to_value(node: ast.AST, text: str, what: str, key: str) -> object:
         value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise SpecError(
-            f"{what} {text!r}: the value of {key} must be a literal "
+            f"{what} {quote(text)}: the value of {key} must be a literal "
             f"(number, string, True/False/None, list) or a call"
         ) from None
     if isinstance(value, (list, tuple)):
         return tuple(value)
     if isinstance(value, (set, dict, bytes, complex)):
-        raise SpecError(f"{what} {text!r}: the value of {key} must be a number, string or list")
+        raise SpecError(f"{what} {quote(text)}: the value of {key} must be a number, string or list")
     return value

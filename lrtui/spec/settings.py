@@ -35,6 +35,9 @@ class Settings:
     seed: int | None = None
     engine: str | None = None
     amp: bool | None = None
+    log_dir: str | None = None
+    loss_threshold: float | None = None
+    no_summary: bool | None = None
 
     def over(self, base: Settings) -> Settings:
         """These settings on top of `base` (runs add up)."""

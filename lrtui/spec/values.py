@@ -6,16 +6,24 @@ from __future__ import annotations
 import math
 
 from lrtui.spec.errors import SpecError
+from lrtui.spec.text import clean
+
+# Far beyond any real comparison, and small enough that a typo fails at once instead of
+# allocating for minutes.
+LIMITS = {"epochs": 1_000_000, "batches": 100_000_000, "batch_size": 1_000_000, "seed": 2**63 - 1}
 
 
 def count(value: object, name: str, low: int = 1) -> int:
+    high = LIMITS.get(name.lstrip("-").replace("-", "_"))
     if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise SpecError(f"{name} must be a whole number >= {low}, not {value!r}") from None
+        text = value.strip()
+        if len(text) > 30 or not text.lstrip("+-").isdigit():
+            raise SpecError(f"{name} must be a whole number >= {low}, not {clean(value, 40)!r}")
+        value = int(text)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise SpecError(f"{name} must be a whole number >= {low}, not {value!r}")
+    if high is not None and value > high:
+        raise SpecError(f"{name} must be at most {high:,}, not {value:,}")
     return value
 
 
@@ -24,7 +32,7 @@ def positive(value: object, name: str) -> float:
         try:
             value = float(value.strip())
         except ValueError:
-            raise SpecError(f"{name} must be a number > 0, not {value!r}") from None
+            raise SpecError(f"{name} must be a number > 0, not {clean(value, 40)!r}") from None
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
@@ -64,3 +72,14 @@ def task_name(value: object, name: str = "--task") -> str:
     if not isinstance(value, str) or not value.strip():
         raise SpecError(f"{name} must name a built-in task or a task file or module, not {value!r}")
     return value.strip()
+
+
+MAX_POLL_SECONDS = 60.0
+
+
+def poll_seconds(value: object, name: str = "--poll") -> float:
+    """How often a watcher reads: positive, and at most a minute (a longer poll looks dead)."""
+    seconds = positive(value, name)
+    if seconds > MAX_POLL_SECONDS:
+        raise SpecError(f"{name} must be at most {MAX_POLL_SECONDS:g} seconds, not {seconds:g}")
+    return seconds

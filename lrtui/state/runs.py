@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
 from lrtui.spec.commands import Verb, toggle_verb
@@ -20,6 +20,7 @@ from lrtui.spec.events import (
     EvalEvent,
     Event,
     MarkEvent,
+    Notice,
     PlanEvent,
     PlateauEvent,
     RunAdded,
@@ -145,12 +146,16 @@ class ExperimentState:
         self.total_steps = 0
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self.corrupt_lines = 0
+        self.notice = ""  # the source's own trouble, for the status bar
         self._finished_at: float | None = None
 
     def apply(self, events: Iterable[Event]) -> None:
         for ev in events:
             if isinstance(ev, RunAdded):
                 self._add(ev)
+                continue
+            if isinstance(ev, Notice):
+                self.notice = ev.message
                 continue
             if ev.run >= len(self.runs):
                 continue
@@ -171,7 +176,14 @@ class ExperimentState:
     def _add(self, ev: RunAdded) -> None:
         while len(self.runs) <= ev.run:
             self.runs.append(RunView(RunInfo(f"run {len(self.runs) + 1}")))
-        self.runs[ev.run].info = ev.info
+        info = ev.info
+        taken = {r.info.label for i, r in enumerate(self.runs) if i != ev.run}
+        if info.label in taken:  # two files that call their run the same: tell them apart
+            n = 2
+            while f"{info.label} #{n}" in taken:
+                n += 1
+            info = replace(info, label=f"{info.label} #{n}")
+        self.runs[ev.run].info = info
         self.runs[ev.run].version += 1
 
     def add_steps(self, run: RunView, ev: StepBlock) -> None:

@@ -32,6 +32,7 @@ HAMPEL_HALF_WINDOW = 4
 HAMPEL_SIGMAS = 6.0
 OUTLIER_MIN_REL = 0.02  # a point within 2% of its neighbours' median is never an outlier
 MIN_REL_SPAN = 1e-3
+AXIS_LIMIT = 1e300  # values past this are drawn at it: an axis of 1e308 overflows its own span
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,11 @@ def loss_trace(run: RunView, weight: float, axis: str = "step") -> Trace:
 def y_limits(values: list[float], log: bool) -> tuple[float, float] | None:
     """Axis limits around `values` (already free of outliers), never narrower than a small
     fraction of their size, so a flat line sits flat in the middle."""
-    vals = [math.log10(v) if log else v for v in values if math.isfinite(v) and (v > 0 or not log)]
+    vals = [
+        math.log10(v) if log else max(-AXIS_LIMIT, min(AXIS_LIMIT, v))
+        for v in values
+        if math.isfinite(v) and (v > 0 or not log)
+    ]
     if not vals:
         return None
     lo, hi = min(vals), max(vals)

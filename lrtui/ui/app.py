@@ -8,7 +8,9 @@ become commands to the source; the screen shows their effect on the next frame.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +24,7 @@ from textual.widgets import Footer
 
 from lrtui.spec.commands import Command, Source, Verb
 from lrtui.spec.events import Event, RunInfo, Sink
+from lrtui.spec.text import clean
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.grid import RunGrid
 from lrtui.ui.keys import bindings, palette_entries
@@ -53,8 +56,10 @@ class LrTuiApp(App[int]):
         source_label: str,
         clock: Callable[[], float] = time.monotonic,
         threshold: float | None = None,
+        show_tracebacks: bool = False,
     ) -> None:
         super().__init__()
+        self.show_tracebacks = show_tracebacks
         self.chart_options = ChartOptions()  # one x axis and smoothing for every chart
         self.threshold = threshold
         self.state = ExperimentState(infos, clock)
@@ -84,9 +89,11 @@ class LrTuiApp(App[int]):
         # stops both threads for 100-200 ms. Frozen, they are left out of every collection.
         gc.freeze()
         loop = asyncio.get_running_loop()
+        self._listen_for_signals(loop)
 
         def sink(batch: list[Event]) -> None:  # called on the worker thread
-            loop.call_soon_threadsafe(self._queue.put_nowait, batch)
+            with contextlib.suppress(RuntimeError):  # the app has closed: nobody is watching
+                loop.call_soon_threadsafe(self._queue.put_nowait, batch)
 
         self.source = self._source_factory(sink)
         self._status()
@@ -94,6 +101,27 @@ class LrTuiApp(App[int]):
         # the first screen is drawn before training takes the CPU: it shows at once, and
         # laying it out does not compete with the trainer for the GIL
         self.call_after_refresh(self._run_source)
+
+    def _listen_for_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SIGTERM and SIGHUP end the app as `q` does: the source stops, its last events are
+        written, the terminal is restored."""
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, lambda: self.call_next(self.action_quit))
+
+    def _fatal_error(self) -> None:
+        """An unhandled error ends the app with the terminal restored and, from the command,
+        one line naming it (`failure`); `show_tracebacks` keeps Textual's traceback."""
+        if self.show_tracebacks:
+            super()._fatal_error()
+            return
+        self.bell()
+        self._close_messages_no_wait()
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error that ended the app, if one did."""
+        return self._exception
 
     @property
     def _columns(self) -> int:
@@ -237,3 +265,13 @@ class LrTuiApp(App[int]):
         for scope_name, target in targets:
             for title, help_text, action in palette_entries(scope_name):
                 yield SystemCommand(title, help_text, partial(target.run_action, action))  # type: ignore[attr-defined]
+
+
+def exit_code(app: LrTuiApp) -> int:
+    """The app's exit code once it has run; an error that ended it becomes one line on
+    standard error (the traceback only with `show_tracebacks`)."""
+    if app.failure is not None:
+        name, text = type(app.failure).__name__, clean(str(app.failure), 300)
+        sys.stderr.write(f"lrtui: error: the viewer failed: {name}: {text}\n")
+        return 1
+    return 0 if app.return_code in (None, 0) else app.return_code

@@ -15,6 +15,7 @@ from textual_plotext import PlotextPlot
 from lrtui.state.runs import RunView
 from lrtui.state.traces import SMOOTHING, Trace, x_values, y_limits
 
+DRAW_LIMIT = 1e300
 POINTS = 400  # per line: enough for any terminal width, cheap for plotext
 MARKS_DRAWN = 40  # per line of marks: more would fill the chart
 # 256-colour codes, read the same by plotext and Rich, so the legend matches the lines.
@@ -59,6 +60,22 @@ def positive_only(xs: list[float], ys: list[float]) -> tuple[list[float], list[f
     return [x for x, _ in keep], [y for _, y in keep], len(xs) - len(keep)
 
 
+def clamp(y: float) -> float:
+    """A value plotext can scale without overflowing (LRs of 1e300 and losses of 1e308 exist)."""
+    return max(-DRAW_LIMIT, min(DRAW_LIMIT, y))
+
+
+def power_label(t: float, digits: int) -> str:
+    """10**t written out, for any t (10**t itself overflows past 308)."""
+    exponent = math.floor(t)
+    mantissa = 10 ** (t - exponent)
+    if mantissa >= 9.995:
+        mantissa, exponent = 1.0, exponent + 1
+    if -4 <= exponent < 6 and digits > 1:
+        return f"{mantissa * 10.0**exponent:.{digits}g}"
+    return f"{mantissa:.{max(0, digits - 1)}f}e{exponent:+03d}"
+
+
 def log_axis(ys: list[float]) -> tuple[list[float], list[str]]:
     """Tick positions (log10 units) and labels for a log y axis drawn from log10 data.
 
@@ -73,12 +90,12 @@ def log_axis(ys: list[float]) -> tuple[list[float], list[str]]:
     ticks = [e + math.log10(m) for e in range(lo, hi + 1) for m in mantissas]
     ticks = [t for t in ticks if min(ys) - 1e-9 <= t <= max(ys) + 1e-9]
     if len(ticks) >= 2:
-        return ticks, [f"{10**t:.0e}" for t in ticks]
+        return ticks, [power_label(t, 1) for t in ticks]
     low, high = min(ys), max(ys)  # a narrow range: evenly spaced ticks, labelled with real values
     if high - low < 1e-12:
-        return [low], [f"{10**low:.3g}"]
+        return [low], [power_label(low, 3)]
     ticks = [low + i * (high - low) / 4 for i in range(5)]
-    return ticks, [f"{10**t:.3g}" for t in ticks]
+    return ticks, [power_label(t, 3) for t in ticks]
 
 
 def plan_points(run: RunView, n: int) -> tuple[list[float], list[float]]:
@@ -131,6 +148,10 @@ class Canvas:
         self.dropped = 0
 
     def ys(self, xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+        """Points plotext can draw: finite, within a float's comfortable range, and positive on
+        a log axis (where they are drawn as their log10)."""
+        keep = [(x, clamp(y)) for x, y in zip(xs, ys, strict=True) if math.isfinite(x) and math.isfinite(y)]
+        xs, ys = [x for x, _ in keep], [y for _, y in keep]
         if not self.log:
             return xs, ys
         xs, ys, dropped = positive_only(xs, ys)

@@ -194,7 +194,8 @@ class RunPanel(Widget, can_focus=True):
         self.view = view
         self._seen = -1
         self._state: tuple = ()
-        self.border_title = f"{index + 1} {view.info.label}" if index < 9 else view.info.label
+        self._title = ""
+        self._set_title()
 
     def on_mount(self) -> None:
         self.sync(force=True)
@@ -215,6 +216,7 @@ class RunPanel(Widget, can_focus=True):
             return
         self._seen = v.version
         self._state = state
+        self._set_title()
         self.border_subtitle = v.status.value
         self.set_class(v.status is RunStatus.PAUSED, "-paused")
         self.set_class(v.status in (RunStatus.DIVERGED, RunStatus.ERROR), "-failed")
@@ -268,3 +270,11 @@ class RunPanel(Widget, can_focus=True):
                     )
                 )
         return lines
+
+    def _set_title(self) -> None:
+        """The run's name as plain text (a name from a file is never markup), numbered for the
+        digit keys; it follows a run renamed in its file."""
+        label = self.view.info.label
+        if label != self._title:
+            self._title = label
+            self.border_title = Text(f"{self.index + 1} {label}" if self.index < 9 else label)

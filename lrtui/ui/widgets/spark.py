@@ -28,7 +28,8 @@ def scale(values: list[float | None], log: bool) -> list[float | None]:
     usable = [v for v in values if v is not None and math.isfinite(v) and (v > 0 or not log)]
     if not usable:
         return [None] * len(values)
-    tf = (lambda v: math.log10(v)) if log else (lambda v: v)
+    # halved, so that the span of values near the float's limits (1e308 and -1e308) is finite
+    tf = (lambda v: math.log10(v) / 2) if log else (lambda v: v / 2)
     lo, hi = tf(min(usable)), tf(max(usable))
     out: list[float | None] = []
     for v in values:
@@ -37,7 +38,8 @@ def scale(values: list[float | None], log: bool) -> list[float | None]:
         elif log and v <= 0:
             out.append(0.0)  # an LR of exactly 0 sits on the floor of a log scale
         else:
-            out.append(0.5 if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (tf(v) - lo) / (hi - lo))
+            flat = hi - lo <= 1e-12 * max(1.0, abs(hi))
+            out.append(0.5 if flat else min(1.0, max(0.0, (tf(v) - lo) / (hi - lo))))
     return out
 
 

@@ -39,4 +39,6 @@ class StatusBar(Static):
         ]
         if state.corrupt_lines:
             parts.append((f"  {state.corrupt_lines} corrupt lines skipped", "yellow"))
+        if state.notice:
+            parts.append((f"  {state.notice}", "bold red"))
         self.update(Text.assemble(*parts, no_wrap=True, overflow="ellipsis"), layout=False)
