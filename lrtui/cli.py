@@ -35,7 +35,7 @@ COMMANDS = """commands:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"lrtui: error: {clean(message, 2000)}\n")
 
 
 def _checked(check, name: str):
