@@ -508,3 +508,19 @@ def test_optimizers_by_any_case_and_names_kept_apart(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("same\n") and "\nsame #2\n" in out and "threshold 0.6000" in out
     assert len(list((tmp_path / "logs").glob("*.jsonl"))) == 2
+
+
+def test_the_app_hears_once_that_recording_stopped(tmp_path, monkeypatch):
+    from lrtui.live import recording_tee
+
+    exp = build_experiment(Settings(runs=[parse_scheduler_flag("StepLR(step_size=1)")], epochs=1, batches=5))
+    sink = LogDirSink(tmp_path, run_infos(exp))
+    _full_disk(monkeypatch, {w._fd for w in sink._writers})
+    seen: list = []
+    both = recording_tee(sink, seen.extend)
+    events = stream(exp)
+    both(events)
+    both(events)
+    notices = [e for e in seen if isinstance(e, Notice)]
+    assert len(notices) == 1 and "No space left on device" in notices[0].message
+    assert len(seen) == 2 * len(events) + 1  # the app still gets every event
