@@ -246,48 +246,61 @@ def _watch(argv: list[str]) -> int:
         "--poll", type=_checked(poll_seconds, "--poll"), default=0.2, help="seconds between reads (0.2)"
     )
     p.add_argument("--debug", action="store_true", help="show a traceback if the viewer fails")
+    _tag_flags(p)
     args = p.parse_args(argv)
     from lrtui.record.watch import WatchSource
     from lrtui.ui.app import LrTuiApp, exit_code
 
     def source(sink):
-        return WatchSource(args.path, sink, poll=args.poll)
+        return WatchSource(args.path, sink, poll=args.poll, lr_tag=args.lr_tag, loss_tag=args.loss_tag)
 
     app = LrTuiApp([], source, source_label=f"watching {clean(args.path, 120)}", show_tracebacks=args.debug)
     app.run()
     return exit_code(app)
 
 
+def _tag_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lr-tag", metavar="GLOB", help="TensorBoard: the LR's tag (default: the usual names)")
+    p.add_argument(
+        "--loss-tag", metavar="GLOB", help="TensorBoard: the loss's tag (default: the usual names)"
+    )
+
+
 def _export(argv: list[str]) -> int:
     from lrtui.record.export import ExportError, check_output, export_csv, export_to_file, input_files
+    from lrtui.record.tb_export import TbOptions
 
     p = _Parser(prog="lrtui export", description="Write every recorded step of events files as CSV.")
-    p.add_argument("path", metavar="PATH", help="an events file, or a directory of them (*.jsonl)")
     p.add_argument(
-        "--csv", required=True, metavar="OUT", help="the CSV file to write (- for standard output)"
+        "path", metavar="PATH", help="events files (*.jsonl) or TensorBoard runs: a file or a directory"
     )
+    p.add_argument("--csv", required=True, metavar="OUT", help="the CSV file to write (- for stdout)")
+    p.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="TensorBoard: another scalar, a column"
+    )
+    _tag_flags(p)
     args = p.parse_args(argv)
+    path = Path(args.path)
+    options = TbOptions(args.lr_tag, args.loss_tag, tuple(args.tag), path if path.is_dir() else path.parent)
     try:
-        inputs = input_files(Path(args.path))
+        inputs = input_files(path)
         if args.csv != "-":
             check_output(args.csv, inputs)
-            result = export_to_file(inputs, args.csv)
+            result = export_to_file(inputs, args.csv, options)
         else:
-            result = export_csv(inputs, sys.stdout)
+            result = export_csv(inputs, sys.stdout, options)
             sys.stdout.flush()
-    except ExportError as exc:
+    except (ExportError, SpecError) as exc:
         p.exit(2, f"lrtui: error: {clean(str(exc), 300)}\n")
     except BrokenPipeError:  # `--csv - | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:
         p.exit(2, f"lrtui: error: {clean(str(exc.filename or args.csv), 200)}: {exc.strerror or exc}\n")
-    print(
-        f"lrtui: wrote {result.rows} rows from {result.files} files to {clean(args.csv, 200)}",
-        file=sys.stderr,
-    )
+    where = clean(args.csv, 200)
+    print(f"lrtui: wrote {result.rows} rows from {result.files} runs to {where}", file=sys.stderr)
     if result.corrupt:
-        print(f"lrtui: skipped {result.corrupt} corrupt lines", file=sys.stderr)
+        print(f"lrtui: skipped {result.corrupt} corrupt lines or records", file=sys.stderr)
     return 0
 
 

@@ -261,7 +261,7 @@ def test_a_failed_export_leaves_no_file(tmp_path, monkeypatch, capsys):
 
     log = _log(tmp_path / "run.jsonl", "r", _steps(5))
 
-    def broken(inputs, out):
+    def broken(inputs, out, options=None):
         out.write("half")
         raise OSError(errno.ENOSPC, "No space left on device")
 

@@ -10,7 +10,8 @@ from lrtui.headless import run_headless
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import RunInfo, RunStatus, StatusEvent, StepBlock
 from lrtui.state import leaderboard
-from lrtui.state.runs import ExperimentState, config_diff
+from lrtui.state.configdiff import config_diff
+from lrtui.state.runs import ExperimentState
 
 
 def _state(curves: dict[str, list[float]], statuses: dict[int, RunStatus] | None = None) -> ExperimentState:

@@ -16,7 +16,7 @@ import sys
 import warnings
 
 TIMED = ("tutorial", "engine", "headless", "sequential", "app")
-PARTS = {*TIMED, "keys", "history", "sync-check", "own-mlp", "own-cnn"}
+PARTS = {*TIMED, "keys", "history", "sync-check", "own-mlp", "own-cnn", "tb"}
 ROWS = (
     ("tutorial", "tutorial loop (plain PyTorch, one run after another)"),
     ("engine", "lrtui trainer alone, main thread, events dropped"),
@@ -28,7 +28,7 @@ ROWS = (
 
 def _part(name: str, args: argparse.Namespace) -> dict:
     """Run one part in this process (the child's side of `_run_part`)."""
-    from lrtui.bench import appdrive, ownmodel, parts
+    from lrtui.bench import appdrive, ownmodel, parts, tb
 
     e, b = args.epochs, args.batches
     return {
@@ -42,11 +42,22 @@ def _part(name: str, args: argparse.Namespace) -> dict:
         "sync-check": lambda: parts.part_sync_check(b),
         "own-mlp": lambda: ownmodel.part_own("mlp", args.device),
         "own-cnn": lambda: ownmodel.part_own("cnn", args.device),
+        "tb": lambda: tb.part_tb(args.tb_steps),
     }[name]()
 
 
 def _run_part(name: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, "-m", "lrtui.bench", "--part", name, "--device", args.device]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lrtui.bench",
+        "--part",
+        name,
+        "--device",
+        args.device,
+        "--tb-steps",
+        str(args.tb_steps),
+    ]
     cmd += [
         "--epochs",
         str(args.epochs),
@@ -143,6 +154,8 @@ def _parser() -> argparse.ArgumentParser:
         "--own", action="store_true", help="your own model: an MLP and a CNN, lrtui against plain loops"
     )
     p.add_argument("--device", default="cpu", help="for --own: cpu, cuda or auto (default cpu)")
+    p.add_argument("--tb", action="store_true", help="TensorBoard logs: lrtui's reader against tensorboard's")
+    p.add_argument("--tb-steps", type=int, default=200_000, help="for --tb: steps in the run (200,000)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return p
 
@@ -155,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.sync_check:
         print(json.dumps(_run_part("sync-check", args), indent=2))
+        return 0
+    if args.tb:
+        from lrtui.bench.tb import report as tb_report
+
+        result = _run_part("tb", args)
+        tb_report(result)
+        _write_json(args.json, result)
         return 0
     if args.own:
         from lrtui.bench.ownmodel import report

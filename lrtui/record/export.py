@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import TextIO
 
 from lrtui.record.format import decode, decode_header, event_files
+from lrtui.record.tb_export import TbOptions, tb_rows
+from lrtui.record.tb_tail import TB_PREFIX
+from lrtui.record.watch import tb_runs
 from lrtui.spec.events import StatusEvent, StepEvent
 
 COLUMNS = ["run", "step", "epoch", "lr", "loss", "time"]
@@ -35,14 +38,17 @@ class Exported:
 
 
 def input_files(path: Path) -> list[Path]:
+    """lrtui's events files, and TensorBoard run directories, under `path`."""
     if path.is_dir():
-        files = event_files(path)
+        files = event_files(path) + tb_runs(path)
         if not files:
-            raise ExportError(f"{path}: no events files (*.jsonl) in this directory")
+            raise ExportError(
+                f"{path}: no events files here (*.jsonl, or TensorBoard's events.out.tfevents.*)"
+            )
         return files
     if not path.exists():
         raise ExportError(f"{path}: no such file or directory")
-    return [path]
+    return [path.parent] if path.name.startswith(TB_PREFIX) else [path]
 
 
 def check_output(out: str, inputs: list[Path]) -> None:
@@ -50,7 +56,12 @@ def check_output(out: str, inputs: list[Path]) -> None:
     target = Path(out)
     for file in inputs:
         same = target.exists() and os.path.samefile(target, file)
-        if same or target.resolve() == file.resolve():
+        inside = (
+            file.is_dir()
+            and target.resolve().name.startswith(TB_PREFIX)
+            and target.resolve().parent == file.resolve()
+        )
+        if same or inside or target.resolve() == file.resolve():
             raise ExportError(f"--csv {out} is one of the files being exported; choose another output")
 
 
@@ -98,23 +109,25 @@ def _rows(file: Path, result: Exported) -> Iterator[list[object]]:
                 result.rows += 1
 
 
-def export_csv(inputs: list[Path], out: TextIO) -> Exported:
-    """Write the rows of `inputs` to `out`."""
+def export_csv(inputs: list[Path], out: TextIO, options: TbOptions | None = None) -> Exported:
+    """Write the rows of `inputs` to `out`; TensorBoard runs add a column per `--tag`."""
+    options = options or TbOptions()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow([*COLUMNS, *options.extra])
     result = Exported(files=len(inputs))
     for file in inputs:
-        writer.writerows(_rows(file, result))
+        rows = tb_rows(file, options, result) if file.is_dir() else _rows(file, result)
+        writer.writerows(rows if file.is_dir() else (r + [""] * len(options.extra) for r in rows))
     return result
 
 
-def export_to_file(inputs: list[Path], out: str) -> Exported:
+def export_to_file(inputs: list[Path], out: str, options: TbOptions | None = None) -> Exported:
     """Through a temporary file in the output's directory, renamed over `out` at the end."""
     target = Path(out)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with temp.open("w", encoding="utf-8", newline="") as f:
-            result = export_csv(inputs, f)
+            result = export_csv(inputs, f, options)
         os.replace(temp, target)
     finally:
         with contextlib.suppress(OSError):

@@ -20,13 +20,13 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lrtui.record.format import encode
 from lrtui.record.writer import EventFileWriter, new_file
-from lrtui.spec.events import RunInfo, RunStatus, StatusEvent, StepEvent
+from lrtui.spec.events import EvalEvent, MarkEvent, PlanEvent, RunInfo, RunStatus, StatusEvent, StepEvent
 
 
 def _rank() -> int:
@@ -135,6 +135,30 @@ class RunRecorder:
             )
         if due:
             self.flush()
+
+    def log_eval(self, step: int, loss: Any, epoch: int = 0) -> None:
+        """A validation loss, measured after training step `step`."""
+        value = _resolve([_checked(loss, "loss")])[0]
+        self._event(EvalEvent(0, 0, int(epoch), int(step), value))
+
+    def plan(self, lrs: Sequence[float], marks: Sequence[tuple[int, str, str]] = ()) -> None:
+        """The LR the schedule will follow: `lrs[k]` is the LR training step k + 1 uses, and
+        `marks` the regime changes ahead as (step, kind, label). Panels draw it dimmed ahead of
+        the trained part; files from other tools cannot carry it."""
+        self._event(PlanEvent(0, 0, tuple(float(v) for v in lrs), "batch", 1, tuple(marks)))
+
+    def mark(self, step: int, kind: str, label: str) -> None:
+        """A regime change after training step `step` (kind: drop, restart, warmup, phase, cut)."""
+        self._event(MarkEvent(0, 0, int(step), kind, label))
+
+    def _event(self, event: EvalEvent | PlanEvent | MarkEvent) -> None:
+        if self._closed:
+            raise RuntimeError("RunRecorder: write after close() or finish()")
+        with self._lock:
+            if self._writer is not None and not self._forked():
+                self._flush_locked()  # steps before it stay before it
+                line = encode(event) or ""
+                self._write(lambda w: (w.add(line), w.flush()))
 
     def log_step(self, step: int | None, optimizer: Any, loss: Any, epoch: int = 0) -> None:
         """`log` with every param group's LR read from the optimizer."""

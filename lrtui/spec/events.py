@@ -89,6 +89,7 @@ class StepBlock:
     lrs: tuple[tuple[float, ...], ...]
     losses: tuple[float, ...]
     times: tuple[float, ...]
+    at: tuple[int, ...] | None = None  # the steps, where they are not consecutive (logged every N)
 
     @classmethod
     def of(cls, step: StepEvent) -> StepBlock:
@@ -98,12 +99,15 @@ class StepBlock:
     def __len__(self) -> int:
         return len(self.losses)
 
+    def step_numbers(self) -> tuple[int, ...] | range:
+        return self.at if self.at is not None else range(self.first_step, self.first_step + len(self.losses))
+
     def steps(self) -> list[StepEvent]:
         """The same steps one by one (for files, and for tests)."""
         return [
-            StepEvent(self.run, self.gen, self.first_step + i, e, lr, loss, t)
-            for i, (e, lr, loss, t) in enumerate(
-                zip(self.epochs, self.lrs, self.losses, self.times, strict=True)
+            StepEvent(self.run, self.gen, step, e, lr, loss, t)
+            for step, e, lr, loss, t in zip(
+                self.step_numbers(), self.epochs, self.lrs, self.losses, self.times, strict=True
             )
         ]
 
@@ -196,6 +200,17 @@ class EvalEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ScalarBlock:
+    """Values of another scalar a run logs (an eval loss, a grad norm, an accuracy), by step."""
+
+    run: int
+    gen: int
+    tag: str
+    steps: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something about the source as a whole (not one run), for the status bar: recording
     stopped, a watched directory unreadable. An empty message clears it."""
@@ -214,6 +229,7 @@ Event = (
     | MarkEvent
     | PlateauEvent
     | EvalEvent
+    | ScalarBlock
     | RunAdded
     | CorruptLines
     | Notice

@@ -26,6 +26,7 @@ from lrtui.spec.events import (
     RunAdded,
     RunInfo,
     RunStatus,
+    ScalarBlock,
     StatusEvent,
     StepBlock,
     StepEvent,
@@ -34,27 +35,7 @@ from lrtui.spec.numbers import all_finite, is_finite
 from lrtui.state.series import BucketSeries
 
 MAX_EPOCH_MARKS = 2000
-
-
-@dataclass(frozen=True)
-class ConfigDiff:
-    """What sets one run apart from the others, and what they all share."""
-
-    differs: tuple[tuple[str, str], ...]
-    shared: tuple[tuple[str, str], ...]
-
-    def describe(self, pairs: tuple[tuple[str, str], ...]) -> str:
-        return " ".join(v if k == "scheduler" else f"{k.removeprefix('scheduler.')}={v}" for k, v in pairs)
-
-
-def config_diff(infos: Sequence[RunInfo], index: int) -> ConfigDiff:
-    """Pairs of run `index` that not every run has, and pairs every run has."""
-    configs = [set(i.config) for i in infos if i.config]
-    mine = infos[index].config
-    if not configs or not mine:
-        return ConfigDiff(mine, ())
-    common = set.intersection(*configs)
-    return ConfigDiff(tuple(p for p in mine if p not in common), tuple(p for p in mine if p in common))
+MAX_SCALAR_TAGS = 64  # other scalars kept per run
 
 
 def _extend_finite(series: BucketSeries, first: int, values: Sequence[float]) -> Sequence[float]:
@@ -96,6 +77,7 @@ class RunView:
     epoch_ends: list[int] = field(default_factory=list)
     corrupt_lines: int = 0
     val_losses: list[tuple[int, float]] = field(default_factory=list)  # (step, validation loss)
+    scalars: dict[str, BucketSeries] = field(default_factory=dict)  # other scalars the run logs
     version: int = 0  # bumped on every change, so widgets redraw only what changed
 
     def reset(self, gen: int) -> None:
@@ -112,6 +94,7 @@ class RunView:
         self.planned_marks = ()
         self.epoch_ends = []
         self.val_losses = []
+        self.scalars = {}
         self.message = ""
 
     @property
@@ -191,6 +174,9 @@ class ExperimentState:
 
         Steps already seen (a re-read file) are skipped: a run's history only grows.
         """
+        if ev.at is not None:
+            self._add_sparse(run, ev)
+            return
         skip = max(0, run.step - ev.first_step + 1)
         losses = ev.losses[skip:]
         if not losses:
@@ -209,6 +195,26 @@ class ExperimentState:
         _extend_finite(run.time_series, first, ev.times[skip:])
         self.total_steps += len(losses)
         if run.status is RunStatus.PENDING:
+            run.status = RunStatus.RUNNING
+
+    def _add_sparse(self, run: RunView, ev: StepBlock) -> None:
+        """Steps logged every so often (TensorBoard): each kept where it is newer than the last."""
+        added = 0
+        for step, epoch, lrs, loss, t in zip(
+            ev.at or (), ev.epochs, ev.lrs, ev.losses, ev.times, strict=True
+        ):
+            if step <= run.step and (step or len(run.loss_series)):  # a first step 0 is kept
+                continue
+            lr = lrs[0] if lrs else math.nan
+            run.step, run.epoch, run.lr, run.loss = step, epoch, lr, loss
+            for series, value in ((run.loss_series, loss), (run.lr_series, lr), (run.time_series, t)):
+                if is_finite(value):
+                    series.append(step, value)
+            if is_finite(loss):
+                run.best_loss = min(run.best_loss, loss)
+            added += 1
+        self.total_steps += added
+        if added and run.status is RunStatus.PENDING:
             run.status = RunStatus.RUNNING
 
     def expect_toggle(self, run: int | None) -> None:
@@ -302,7 +308,19 @@ def _fold_eval(state: ExperimentState, run: RunView, ev: EvalEvent) -> None:
         run.val_losses.append((ev.step, ev.loss))
 
 
+def _fold_scalars(state: ExperimentState, run: RunView, ev: ScalarBlock) -> None:
+    series = run.scalars.get(ev.tag)
+    if series is None:
+        if len(run.scalars) >= MAX_SCALAR_TAGS:
+            return
+        series = run.scalars[ev.tag] = BucketSeries()
+    for step, value in zip(ev.steps, ev.values, strict=True):
+        if (step > series.last_step or not len(series)) and is_finite(value):
+            series.append(step, value)
+
+
 _FOLDS: dict[type, Callable[[ExperimentState, RunView, object], None]] = {
+    ScalarBlock: _fold_scalars,
     EvalEvent: _fold_eval,
     StepBlock: _fold_steps,
     StepEvent: _fold_step,

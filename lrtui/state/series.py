@@ -29,7 +29,7 @@ class Column:
 
 
 class BucketSeries:
-    """Values indexed by step (1, 2, 3, ...; gaps allowed, never backwards)."""
+    """Values indexed by step (1, 2, 3, ... or from 0; gaps allowed, never backwards)."""
 
     def __init__(self, capacity: int = 1024) -> None:
         if capacity < 2 or capacity % 2:
@@ -109,11 +109,12 @@ class BucketSeries:
         self.count += n
 
     def _bucket(self, step: int) -> int:
-        """The bucket `step` falls in, merging buckets or opening new ones as needed."""
-        index = (step - 1) // self.width
+        """The bucket `step` falls in, merging buckets or opening new ones as needed (a step 0,
+        as TensorBoard counts, shares the first bucket with step 1)."""
+        index = max(0, step - 1) // self.width
         while index >= self.capacity:
             self._halve()
-            index = (step - 1) // self.width
+            index = max(0, step - 1) // self.width
         while len(self._count) <= index:
             self._low.append(math.inf)
             self._high.append(-math.inf)

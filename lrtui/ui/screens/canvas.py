@@ -33,13 +33,14 @@ class ChartOptions:
     envelope: bool = False
     x_axis: str = "step"
     log_y: bool = False
+    series: str = "loss"  # the lower chart: the loss, or another scalar the runs log
 
     @property
     def weight(self) -> float:
         return SMOOTHING[self.smoothing]
 
     def key(self) -> tuple:
-        return (self.smoothing, self.envelope, self.x_axis, self.log_y)
+        return (self.smoothing, self.envelope, self.x_axis, self.log_y, self.series)
 
 
 def rich_color(code: int) -> str:

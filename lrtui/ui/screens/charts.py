@@ -14,7 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
-from lrtui.state.runs import ExperimentState, config_diff
+from lrtui.spec.text import clean
+from lrtui.state.configdiff import config_diff
+from lrtui.state.runs import ExperimentState, RunView
 from lrtui.state.traces import SMOOTHING, X_AXES, X_LABELS, half_life, loss_trace, x_values
 from lrtui.ui.keys import bindings
 from lrtui.ui.screens.canvas import (
@@ -95,6 +97,40 @@ class ChartBase(Screen[None]):
     def action_toggle_envelope(self) -> None:
         self.options.envelope = not self.options.envelope
         self.redraw(force=True)
+
+    def action_next_series(self) -> None:
+        """The lower chart: the loss, then each other scalar the runs log (TensorBoard tags)."""
+        choices = ["loss", *sorted({tag for run in self.state.runs for tag in run.scalars})]
+        current = choices.index(self.options.series) if self.options.series in choices else 0
+        self.options.series = choices[(current + 1) % len(choices)]
+        self.redraw(force=True)
+
+    def draw_scalar(
+        self,
+        canvas: Canvas,
+        runs: list[tuple[RunView, int]],
+        xlim: tuple[float, float],
+        xlabel: str,
+        which: str,
+    ) -> bool:
+        """The chosen other scalar of each run, as logged (never smoothed); False when the
+        lower chart shows the loss."""
+        tag = self.options.series
+        if tag == "loss":
+            return False
+        fit: list[float] = []
+        for run, color in runs:
+            series = run.scalars.get(tag)
+            if series is not None and len(series):
+                xs, ys = series.points(POINTS)
+                canvas.line(x_values(run, xs, self.options.x_axis), ys, color)
+                fit += ys
+        scale = "log" if self.options.log_y else "linear"
+        shown = "no run logs it yet" if not fit else "as logged, never smoothed"
+        canvas.finish(
+            f"{clean(tag, 60)}{which} · {scale} · {shown} · t: next scalar", tag[:12], xlabel, xlim, fit
+        )
+        return True
 
     def action_next_axis(self) -> None:
         self.options.x_axis = X_AXES[(X_AXES.index(self.options.x_axis) + 1) % len(X_AXES)]
@@ -189,6 +225,8 @@ class RunChartScreen(ChartBase):
         lr.marks(mark_xs, [m[1] for m in marks], mark_colors, limits[1] if limits else None, xlim)
 
         loss = Canvas(self.query_one("#loss-chart", PlotextPlot), o.log_y)
+        if self.draw_scalar(loss, [(run, LOSS_COLOR)], xlim, xlabel, ""):
+            return
         trace = loss_trace(run, o.weight, axis)
         fit = loss_lines(loss, trace, LOSS_COLOR, o, RAW_COLOR, ENVELOPE_COLOR)
         fit += val_line(loss, run, axis, VAL_COLOR)
@@ -215,21 +253,26 @@ class CompareScreen(ChartBase):
         lr_fit: list[float] = []
         loss_fit: list[float] = []
         outliers = 0
-        traces = [loss_trace(run, o.weight, axis) for run in runs]
+        scalar = o.series != "loss"
+        traces = [loss_trace(run, o.weight, axis) for run in runs] if not scalar else []
         if o.weight > 0:  # every faint raw trace first, so no run's raw line covers another's smooth one
             for trace in traces:
                 if not trace.constant:
                     loss.line(trace.xs, trace.raw, RAW_COLOR)
-        for i, (run, trace) in enumerate(zip(runs, traces, strict=True)):
+        for i, run in enumerate(runs):
             color = PALETTE[i % len(PALETTE)]
             xs, ys = run.lr_series.points(POINTS)
             lr.line(x_values(run, xs, axis), ys, color)
             lr_fit += ys
             mark_xs = x_values(run, [m.step for m in thin(run.marks)], axis)  # trained ones only
             lr.marks(mark_xs, [""] * len(mark_xs), [color] * len(mark_xs), None)
-            loss_fit += loss_lines(loss, trace, color, o, None, color)
-            loss_fit += val_line(loss, run, axis, color)
-            outliers += trace.outliers
+            if not scalar:
+                trace = traces[i]
+                loss_fit += loss_lines(loss, trace, color, o, None, color)
+                loss_fit += val_line(loss, run, axis, color)
+                outliers += trace.outliers
         scale = "log" if o.log_y else "linear"
         lr.finish(f"LR of every run · {scale} · never smoothed", "LR", xlabel, xlim, lr_fit)
-        loss.finish(self.loss_title(" of every run", outliers), "loss", xlabel, xlim, loss_fit)
+        colors = [(run, PALETTE[i % len(PALETTE)]) for i, run in enumerate(runs)]
+        if not self.draw_scalar(loss, colors, xlim, xlabel, " of every run"):
+            loss.finish(self.loss_title(" of every run", outliers), "loss", xlabel, xlim, loss_fit)

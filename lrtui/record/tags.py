@@ -1,0 +1,82 @@
+"""Which TensorBoard scalar is the learning rate, the loss, the epoch: found by the names the
+trainers people use write, or by the user's own glob patterns (`--lr-tag`, `--loss-tag`).
+
+HF Trainer writes `train/learning_rate`, `train/loss`, `train/epoch`; Lightning's
+LearningRateMonitor `lr-<Optimizer>` (and `lr-<Optimizer>/pg<N>` per param group), a module's
+`self.log("train_loss")` `train_loss` (or `train_loss_step`), and `epoch`; plain loops `lr`,
+`learning_rate`, `loss`. Every other scalar is kept too, for the charts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+LR_PATTERNS = ("train/learning_rate", "lr-*", "learning_rate", "lr", "train/lr", "*/learning_rate", "*/lr")
+LOSS_PATTERNS = (
+    "train/loss",
+    "train_loss",
+    "train_loss_step",
+    "loss",
+    "train/loss_step",
+    "*/train_loss",
+    "*/loss",
+)
+EPOCH_PATTERNS = ("train/epoch", "epoch")
+
+
+def _group(tag: str) -> int:
+    """Param group of an LR tag: `lr-Adam` is 0, `lr-Adam/pg2` is 2."""
+    found = re.search(r"/pg(\d+)$", tag)
+    return int(found.group(1)) if found else 0
+
+
+def _first(tags: Iterable[str], patterns: Sequence[str]) -> list[str]:
+    """The tags matching the first pattern that matches any."""
+    tags = sorted(tags)
+    for pattern in patterns:
+        hits = [t for t in tags if fnmatchcase(t, pattern)]
+        if hits:
+            return hits
+    return []
+
+
+@dataclass
+class TagMap:
+    """The tags chosen for a run; chosen once they appear, then kept (a run's meaning of "loss"
+    never changes under the viewer)."""
+
+    lr_patterns: Sequence[str] = LR_PATTERNS
+    loss_patterns: Sequence[str] = LOSS_PATTERNS
+    lr: list[str] = field(default_factory=list)  # one per param group, in group order
+    loss: str | None = None
+    epoch: str | None = None
+
+    def update(self, tags: Iterable[str]) -> None:
+        tags = set(tags)
+        if not self.lr:
+            hits = _first(tags, self.lr_patterns)
+            base = next(iter(sorted(h.split("/pg")[0] for h in hits)), "")
+            self.lr = sorted((h for h in hits if h == base or h.startswith(base + "/pg")), key=_group)
+        if self.loss is None:
+            self.loss = next(iter(_first(tags, self.loss_patterns)), None)
+        if self.epoch is None:
+            self.epoch = next(iter(_first(tags, EPOCH_PATTERNS)), None)
+
+    def others(self, tags: Iterable[str]) -> list[str]:
+        mine = {*self.lr, self.loss, self.epoch}
+        return sorted(t for t in tags if t not in mine)
+
+    def describe(self) -> str:
+        lr = ", ".join(self.lr) if self.lr else "none yet"
+        return f"lr {lr} · loss {self.loss or 'none yet'}"
+
+
+def tag_map(lr_tag: str | None, loss_tag: str | None) -> TagMap:
+    """The default patterns, or the user's glob in their place."""
+    return TagMap(
+        lr_patterns=(lr_tag,) if lr_tag else LR_PATTERNS,
+        loss_patterns=(loss_tag,) if loss_tag else LOSS_PATTERNS,
+    )

@@ -1,0 +1,122 @@
+"""The callbacks for Hugging Face's Trainer and Lightning, run with the real libraries."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lrtui.record.format import decode, decode_header
+from lrtui.spec.events import EvalEvent, PlanEvent, RunStatus, StatusEvent, StepEvent
+
+pytest.importorskip("transformers")
+pytest.importorskip("lightning")
+
+
+def _read(directory):
+    files = list(directory.glob("*.jsonl"))
+    assert len(files) == 1
+    lines = files[0].read_text().splitlines()
+    return decode_header(lines[0]), [decode(line, 0, 0) for line in lines[1:]]
+
+
+class _Regressor(nn.Module):
+    """The smallest model the HF Trainer takes: it returns its own loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 1)
+
+    def forward(self, x, labels=None):
+        out = self.linear(x).squeeze(-1)
+        return {"loss": nn.functional.mse_loss(out, labels), "logits": out}
+
+
+def _rows(n: int, seed: int) -> list[dict]:
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=gen)
+    y = x.sum(dim=1)
+    return [{"x": x[i], "labels": y[i]} for i in range(n)]
+
+
+def test_hf_trainer_records_steps_plan_marks_and_evals(tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    from lrtui.integrations.hf import LrtuiCallback
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=20, per_device_train_batch_size=4, learning_rate=0.05,
+        lr_scheduler_type="cosine", warmup_steps=5, logging_steps=2, eval_strategy="steps", eval_steps=10,
+        save_strategy="no", report_to=[], use_cpu=True, seed=3, run_name="cosine-warmup",
+        disable_tqdm=True,
+    )  # fmt: skip
+    trainer = Trainer(
+        model=_Regressor(), args=args, train_dataset=_rows(80, 1), eval_dataset=_rows(16, 2),
+        callbacks=[LrtuiCallback(tmp_path / "runs")],
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.train()
+    info, events = _read(tmp_path / "runs")
+    assert info.label == "cosine-warmup" and info.total_steps == 20 and info.spec == "cosine"
+    plan = next(e for e in events if isinstance(e, PlanEvent))
+    assert len(plan.lrs) == 21 and plan.lrs[0] == 0.0  # warm-up from 0, as HF's schedule starts
+    assert max(plan.lrs) == pytest.approx(0.05) and plan.lrs[5] == pytest.approx(0.05)
+    assert (5, "warmup", "warm-up ends") in plan.marks
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert [s.step for s in steps] == list(range(2, 21, 2))
+    for s in steps:  # the LR HF logged at each step is the plan's, step for step
+        assert s.lrs[0] == pytest.approx(plan.lrs[s.step - 1], abs=1e-9) or s.lrs[0] == pytest.approx(
+            plan.lrs[s.step]
+        )
+    assert [e.step for e in events if isinstance(e, EvalEvent)] == [10, 20]
+    assert isinstance(events[-1], StatusEvent) and events[-1].status is RunStatus.DONE
+
+
+def test_lightning_trainer_records_steps_plan_and_validation(tmp_path):
+    import lightning as L
+
+    from lrtui.integrations.lightning import LrtuiCallback
+
+    class Model(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Linear(4, 1)
+
+        def training_step(self, batch, _):
+            x, y = batch
+            return nn.functional.mse_loss(self.net(x).squeeze(-1), y)
+
+        def validation_step(self, batch, _):
+            x, y = batch
+            self.log("val_loss", nn.functional.mse_loss(self.net(x).squeeze(-1), y))
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 4, generator=gen)
+    data = TensorDataset(x, x.sum(dim=1))
+    trainer = L.Trainer(
+        max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, callbacks=[LrtuiCallback(tmp_path / "runs", name="steplr")],
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(Model(), DataLoader(data, batch_size=8), DataLoader(data, batch_size=20))
+    info, events = _read(tmp_path / "runs")
+    assert info.label == "steplr" and info.total_steps == 10 and info.spec == "StepLR"
+    plan = next(e for e in events if isinstance(e, PlanEvent))
+    assert plan.lrs[:9] == pytest.approx([0.1] * 4 + [0.05] * 4 + [0.025])
+    assert [m[0] for m in plan.marks] == [4, 8] and plan.marks[0][1] == "drop"
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert len(steps) == 10 and [s.epoch for s in steps] == [1] * 5 + [2] * 5
+    assert all(math.isfinite(s.loss) for s in steps)
+    assert [e.epoch for e in events if isinstance(e, EvalEvent)] == [1, 2]
+    assert events[-1].status is RunStatus.DONE
