@@ -524,3 +524,14 @@ def test_the_app_hears_once_that_recording_stopped(tmp_path, monkeypatch):
     notices = [e for e in seen if isinstance(e, Notice)]
     assert len(notices) == 1 and "No space left on device" in notices[0].message
     assert len(seen) == 2 * len(events) + 1  # the app still gets every event
+
+
+def test_export_to_a_device_writes_to_it_and_leaves_it_a_device(tmp_path):
+    log = _log(tmp_path / "run.jsonl", "r", _steps(5))
+    assert main(["export", str(log), "--csv", os.devnull]) == 0
+    assert Path(os.devnull).is_char_device()  # never replaced by a renamed temporary file
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    assert main(["export", str(log), "--csv", str(fifo)]) == 0
+    assert reader.communicate(timeout=30)[0].count("\n") == 6 and fifo.is_fifo()

@@ -122,8 +122,13 @@ def export_csv(inputs: list[Path], out: TextIO, options: TbOptions | None = None
 
 
 def export_to_file(inputs: list[Path], out: str, options: TbOptions | None = None) -> Exported:
-    """Through a temporary file in the output's directory, renamed over `out` at the end."""
+    """Through a temporary file in the output's directory, renamed over `out` at the end. An
+    output that exists and is not a regular file (/dev/null, a pipe) is written directly:
+    renaming over it would replace the device itself."""
     target = Path(out)
+    if target.exists() and not target.is_file():
+        with target.open("w", encoding="utf-8", newline="") as f:
+            return export_csv(inputs, f, options)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with temp.open("w", encoding="utf-8", newline="") as f:
