@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 COMMANDS = """commands:
   lrtui [options]                 compare schedules live (or --headless: print the table)
+  lrtui plan -s SPEC ...          the planned LR curves and their key numbers, without training
+  lrtui find [--task T]           an LR range test: which peak LR to use
   lrtui watch PATH [--poll S]     watch events files live: one panel per file
   lrtui export PATH --csv OUT     write every recorded step as CSV
   run `lrtui watch --help` or `lrtui export --help` for theirs"""
@@ -187,6 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _watch(argv[1:])
     if argv and argv[0] == "export":
         return _export(argv[1:])
+    if argv and argv[0] == "plan":
+        return _plan(argv[1:])
+    if argv and argv[0] == "find":
+        from lrtui.findcmd import main as find_main
+
+        return find_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_schedulers:
@@ -259,6 +267,30 @@ def _watch(argv: list[str]) -> int:
     return exit_code(app)
 
 
+def _plan(argv: list[str]) -> int:
+    p = _Parser(prog="lrtui plan", description="The planned LR curves of schedules, without training.")
+    _experiment_flags(p)
+    p.add_argument("--csv", metavar="OUT", help="write step,run,lr for every training step (- for stdout)")
+    p.add_argument("--text", action="store_true", help="print the chart as text even in a terminal")
+    args = p.parse_args(argv)
+    from lrtui.config import build_experiment
+    from lrtui.plancmd import run_plan
+
+    settings = Settings(
+        preset=args.preset, runs=list(args.scheduler), epochs=args.epochs, batches=args.batches,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, seed=args.seed, device="cpu",
+    )  # fmt: skip
+    try:
+        exp = build_experiment(settings, args.config)
+    except SpecError as exc:
+        p.exit(2, f"lrtui: error: {clean(str(exc), 2000)}\n")
+    try:
+        return run_plan(exp, args.csv, args.text)
+    except BrokenPipeError:  # `| head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 def _tag_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-tag", metavar="GLOB", help="TensorBoard: the LR's tag (default: the usual names)")
     p.add_argument(
@@ -306,10 +338,16 @@ def _export(argv: list[str]) -> int:
 
 def _list_schedulers() -> int:
     from lrtui.schedule.factors import describe_factors
+    from lrtui.schedule.hf import describe_hf
     from lrtui.schedule.registry import describe_schedulers
 
     print("Schedulers (torch.optim.lr_scheduler):")
     for line in describe_schedulers():
+        print("  " + line)
+    print(
+        "\nHugging Face schedules (transformers, per batch; num_training_steps defaults to the run's length):"
+    )
+    for line in describe_hf():
         print("  " + line)
     print("\nFactors for LambdaLR / MultiplicativeLR (lr_lambda=...):")
     for line in describe_factors():

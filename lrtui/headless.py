@@ -106,21 +106,23 @@ class _Worker:
             self.inbox.put(None)
 
 
-class _Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled as Ctrl-C is: the runs stop, the table and logs are finished."""
-
-
 @contextlib.contextmanager
-def _signals_interrupt():
-    def interrupt(signum, frame):
-        raise _Interrupted
+def _stop_on_signals(worker: _Worker):
+    """Ctrl-C, SIGTERM and SIGHUP ask the trainer to stop; the runs then end with a final
+    status, the table and logs are finished and the exit code is 130. Nothing is raised at
+    whatever line the signal arrives (a half-written log line, a thread left running)."""
+    heard: list[int] = []
+
+    def stop(signum, frame) -> None:
+        heard.append(signum)
+        worker.trainer.stop()
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            previous[sig] = signal.signal(sig, interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, stop)
     try:
-        yield
+        yield heard
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -160,9 +162,9 @@ def run_headless(
     state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
     takers = [printer.feed, state.apply if state else None, _recording_errors(extra_sink, sys.stderr)]
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
-    with _signals_interrupt():
+    with _stop_on_signals(worker) as heard:
         worker.thread.start()
-        interrupted = _pump(worker, [t for t in takers if t is not None])
+        interrupted = _pump(worker, [t for t in takers if t is not None]) or bool(heard)
     worker.thread.join()
     printer.finish()
     if worker.failure is not None:

@@ -18,6 +18,7 @@ from torch.optim import lr_scheduler
 from lrtui.schedule import annotations
 from lrtui.schedule.composite import MetricComposite, PlateauStage
 from lrtui.schedule.factors import build_factor
+from lrtui.schedule.hf import build_hf, derive_hf, is_hf
 from lrtui.schedule.optimizers import build_optimizer
 from lrtui.schedule.regimes import Built, RegimeWatch, watch_for
 from lrtui.schedule.registry import check_call, registry, uses_metric
@@ -50,9 +51,12 @@ def _build(
     call: Call, optimizer: torch.optim.Optimizer, nodes: list[Built], parent: Built | None, index: int
 ):
     """One node of the tree (outermost first into `nodes`), its children built first."""
-    info = registry()[call.name]
     node = Built(call, parent=parent, index=index)
     nodes.append(node)
+    if is_hf(call.name):
+        node.scheduler = build_hf(call, optimizer)
+        return node.scheduler
+    info = registry()[call.name]
     kwargs: dict[str, object] = {}
     stages: list[PlateauStage] = []
     for key, value in call.kwargs:
@@ -118,7 +122,10 @@ def resolve_run(run: RunSpec, exp: ExperimentSpec) -> RunSpec:
 
 
 def _derive(call: Call, steps: int) -> Call:
-    """OneCycleLR without a length gets the run's length, here and inside composed schedules."""
+    """OneCycleLR without a length gets the run's length, and so does a Hugging Face schedule's
+    `num_training_steps`, here and inside composed schedules."""
+    if is_hf(call.name):
+        return derive_hf(call, steps)
     if call.name == "OneCycleLR" and not any(
         call.has(k) for k in ("total_steps", "epochs", "steps_per_epoch")
     ):

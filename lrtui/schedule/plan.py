@@ -47,3 +47,43 @@ def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = 200_000) -> Plan | 
             if watch is not None and len(marks) < MAX_MARKS:
                 marks.extend((k, m.kind, m.label) for m in watch.after(lrs[-1]))
     return Plan(tuple(lrs), tuple(marks))
+
+
+def step_lrs(planned: Plan, run: RunSpec, exp: ExperimentSpec) -> list[float]:
+    """The LR each training step trains with: step 1 with the initial LR, then as the schedule
+    steps (per batch, or per epoch: every batch of an epoch alike)."""
+    total = exp.total_batches
+    if run.interval == "batch":
+        return list(planned.lrs[:total])
+    return [planned.lrs[min((s - 1) // exp.batches, len(planned.lrs) - 1)] for s in range(1, total + 1)]
+
+
+def step_marks(planned: Plan, run: RunSpec, exp: ExperimentSpec) -> list[tuple[int, str, str]]:
+    """The plan's regime marks by training step."""
+    per = 1 if run.interval == "batch" else exp.batches
+    return [(k * per, kind, label) for k, kind, label in planned.marks]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The numbers of a planned curve people compare schedules by."""
+
+    peak: float
+    peak_step: int
+    warmup_end: float | None  # the LR when the warm-up ends (None: no warm-up)
+    warmup_step: int | None
+    final: float
+    above_half: int  # steps spent above half the peak LR
+
+
+def summarize(lrs: list[float], marks: list[tuple[int, str, str]]) -> Summary:
+    peak = max(lrs)
+    warm = next((step for step, kind, _ in marks if kind == "warmup"), None)
+    return Summary(
+        peak,
+        lrs.index(peak) + 1,
+        lrs[min(warm, len(lrs) - 1)] if warm is not None else None,
+        warm,
+        lrs[-1],
+        sum(1 for lr in lrs if lr > peak / 2),
+    )

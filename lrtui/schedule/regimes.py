@@ -46,7 +46,7 @@ class Mark:
 
 
 def watch_for(nodes: list[Built]) -> RegimeWatch | None:
-    watched = [n for n in nodes if n.call.name in WATCHED]
+    watched = [n for n in nodes if n.call.name in WATCHED or n.call.name.startswith("hf.")]
     return RegimeWatch(watched) if watched else None
 
 
@@ -130,9 +130,31 @@ class RegimeWatch:
                 children = call.get("schedulers") or ()
                 child = children[k].name if k < len(children) else "?"
                 return Mark("phase", f"phase {k + 1}: {child}")
+        elif name.startswith("hf."):
+            return self._hf_mark(call, e, lr)
         elif name == "ReduceLROnPlateau" and lr < self._lr:
             self.cuts += 1
             return Mark("cut", f"plateau cut {_ratio(self._lr, lr)}")
+        return None
+
+    def _hf_mark(self, call: Call, e: int, lr: float) -> Mark | None:
+        """A Hugging Face schedule's regimes, from its spec's own step counts: the end of
+        warm-up, the start of WSD's decay, and each restart (the LR rising after warm-up)."""
+        warm = call.get("num_warmup_steps") or 0
+        if isinstance(warm, int) and warm > 0 and e == warm:
+            return Mark("warmup", "warm-up ends")
+        if call.name == "hf.warmup_stable_decay":
+            stable, decay = call.get("num_stable_steps"), call.get("num_decay_steps")
+            total = call.get("num_training_steps")
+            start = (
+                warm + stable
+                if isinstance(stable, int)
+                else (total - decay if isinstance(total, int) else None)
+            )
+            if e == start:
+                return Mark("phase", "decay starts")
+        if call.name == "hf.cosine_with_restarts" and e > warm and lr > self._lr:
+            return Mark("restart", "restart")
         return None
 
     def counters(self) -> PlateauCounters | None:

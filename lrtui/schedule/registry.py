@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,6 +15,8 @@ from torch.optim import lr_scheduler
 
 from lrtui.schedule import annotations
 from lrtui.schedule.factors import build_factor
+from lrtui.schedule.hf import check_hf, hf_did_you_mean, is_hf
+from lrtui.schedule.ranges import check_range
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import Call, Interval
 from lrtui.spec.text import clean
@@ -24,39 +25,6 @@ from lrtui.spec.text import clean
 _HIDDEN = {"self", "optimizer", "last_epoch", "verbose", "scale_fn"}
 _BATCH_SCHEDULERS = {"CyclicLR", "OneCycleLR"}
 _REQUIRED = inspect.Parameter.empty
-
-# Values that no schedule can mean, checked by parameter name across schedulers. torch checks
-# some of these itself, some not (a negative gamma makes StepLR flip the LR's sign).
-_POSITIVE = {
-    "gamma",
-    "max_lr",
-    "step_size",
-    "T_max",
-    "T_0",
-    "step_size_up",
-    "step_size_down",
-    "total_steps",
-    "epochs",
-    "steps_per_epoch",
-    "div_factor",
-    "final_div_factor",
-}
-_NON_NEGATIVE = {
-    "eta_min",
-    "min_lr",
-    "base_lr",
-    "patience",
-    "cooldown",
-    "total_iters",
-    "threshold",
-    "eps",
-    "power",
-    "factor",
-    "start_factor",
-    "end_factor",
-    "base_momentum",
-    "max_momentum",
-}
 
 
 @dataclass(frozen=True)
@@ -114,12 +82,19 @@ def did_you_mean(name: str) -> str:
         close = [n for n in names if n.lower().startswith(name.lower()[:8])][:3] if len(name) >= 4 else []
     if close:
         return f" (did you mean {' or '.join(close)}?)"
-    return " (see lrtui --list-schedulers)"
+    return hf_did_you_mean(name) or " (see lrtui --list-schedulers)"
 
 
 def default_interval(call: Call) -> Interval:
+    if is_hf(call.name):
+        return "batch"  # as the HF Trainer steps them
     info = registry().get(call.name)
     return info.interval if info else "epoch"
+
+
+def is_schedule(name: str) -> bool:
+    """A torch scheduler's or a Hugging Face schedule's name (not a factor's)."""
+    return name in registry() or is_hf(name)
 
 
 def uses_metric(call: Call) -> bool:
@@ -133,12 +108,15 @@ def _nested_calls(call: Call, pred) -> list[bool]:
     out = []
     for _, v in call.kwargs:
         items = v if isinstance(v, tuple) else (v,)
-        out.extend(pred(item) for item in items if isinstance(item, Call) and item.name in registry())
+        out.extend(pred(item) for item in items if isinstance(item, Call) and is_schedule(item.name))
     return out
 
 
 def check_call(call: Call, where: str) -> None:
     """Names, types and nonsense values of one scheduler spec (and the specs nested in it)."""
+    if is_hf(call.name):
+        check_hf(call, where)
+        return
     info = registry().get(call.name)
     if info is None:
         raise SpecError(f"{where}: unknown scheduler {clean(call.name, 60)!r}{did_you_mean(call.name)}")
@@ -166,7 +144,7 @@ def check_call(call: Call, where: str) -> None:
             raise SpecError(
                 f"{where}: {call.name} {key}={value!r} is not {annotations.describe(param.annotation)}"
             )
-        _check_range(call.name, key, value, where)
+        check_range(call.name, key, value, where)
     for param in info.params:
         if param.required and not call.has(param.name):
             raise SpecError(f"{where}: {call.name} needs {param.name}=...")
@@ -174,21 +152,6 @@ def check_call(call: Call, where: str) -> None:
         milestones = call.get("milestones")
         if isinstance(milestones, tuple) and list(milestones) != sorted(set(milestones)):
             raise SpecError(f"{where}: MultiStepLR milestones must increase, not {list(milestones)}")
-
-
-def _check_range(name: str, key: str, value: object, where: str) -> None:
-    numbers = value if isinstance(value, tuple) else (value,)
-    for v in numbers:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
-        if not math.isfinite(v):
-            raise SpecError(f"{where}: {name} {key} must be finite, not {v!r}")
-        if key in _POSITIVE and v <= 0:
-            raise SpecError(f"{where}: {name} {key} must be > 0, not {v!r}")
-        if key in _NON_NEGATIVE and v < 0:
-            raise SpecError(f"{where}: {name} {key} must be >= 0, not {v!r}")
-        if key == "milestones" and v < 0:
-            raise SpecError(f"{where}: {name} milestones must be >= 0, not {v!r}")
 
 
 def describe_schedulers() -> list[str]:

@@ -31,3 +31,18 @@ OPTIMIZER_ALIASES: dict[str, Call] = {
 
 PRESETS = ("seed", "all", "lm")
 ENGINES = ("auto", "stacked", "sequential")
+
+# Hugging Face's schedules that follow the step count (transformers.SchedulerType), written
+# `hf.NAME(...)`; a test keeps this list in step with the installed transformers.
+HF_SCHEDULES = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
+    "warmup_stable_decay",
+)

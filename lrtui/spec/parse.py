@@ -46,15 +46,27 @@ def parse_run(text: str) -> tuple[Call, Interval | None]:
     return parse_call(text, "scheduler spec"), None
 
 
-def _node_to_call(node: ast.AST, text: str, what: str) -> Call:
+def _name(node: ast.AST) -> str | None:
+    """A plain name (StepLR), or a Hugging Face schedule's (hf.cosine)."""
     if isinstance(node, ast.Name):
-        return Call(node.id)
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "hf":
+        return f"hf.{node.attr}"
+    return None
+
+
+def _node_to_call(node: ast.AST, text: str, what: str) -> Call:
+    if _name(node) is not None:
+        return Call(_name(node))  # type: ignore[arg-type]
     if not isinstance(node, ast.Call):
         raise SpecError(f"{what} {quote(text)} is not a call like Name(key=value, ...)")
-    if not isinstance(node.func, ast.Name):
-        raise SpecError(f"{what} {quote(text)}: the called name must be a plain name, like StepLR")
+    name = _name(node.func)
+    if name is None:
+        raise SpecError(
+            f"{what} {quote(text)}: the called name must be a plain name, like StepLR or hf.cosine"
+        )
     if node.args:
-        raise SpecError(f"{what} {quote(text)}: {node.func.id} takes keyword arguments only (key=value)")
+        raise SpecError(f"{what} {quote(text)}: {name} takes keyword arguments only (key=value)")
     kwargs: list[tuple[str, object]] = []
     for kw in node.keywords:
         if kw.arg is None:
@@ -62,11 +74,11 @@ def _node_to_call(node: ast.AST, text: str, what: str) -> Call:
         if any(k == kw.arg for k, _ in kwargs):
             raise SpecError(f"{what} {quote(text)}: {kw.arg} is given twice")
         kwargs.append((kw.arg, _node_to_value(kw.value, text, what, kw.arg)))
-    return Call(node.func.id, tuple(kwargs))
+    return Call(name, tuple(kwargs))
 
 
 def _node_to_value(node: ast.AST, text: str, what: str, key: str) -> object:
-    if isinstance(node, (ast.Call, ast.Name)) and not (
+    if isinstance(node, (ast.Call, ast.Name, ast.Attribute)) and not (
         isinstance(node, ast.Name) and node.id in ("True", "False", "None")
     ):
         return _node_to_call(node, text, what)

@@ -267,11 +267,12 @@ class LrTuiApp(App[int]):
                 yield SystemCommand(title, help_text, partial(target.run_action, action))  # type: ignore[attr-defined]
 
 
-def exit_code(app: LrTuiApp) -> int:
+def exit_code(app: App) -> int:
     """The app's exit code once it has run; an error that ended it becomes one line on
     standard error (the traceback only with `show_tracebacks`)."""
-    if app.failure is not None:
-        name, text = type(app.failure).__name__, clean(str(app.failure), 300)
+    failure = app._exception
+    if failure is not None:
+        name, text = type(failure).__name__, clean(str(failure), 300)
         sys.stderr.write(f"lrtui: error: the viewer failed: {name}: {text}\n")
         return 1
     return 0 if app.return_code in (None, 0) else app.return_code
