@@ -79,6 +79,15 @@ def prepare(
     return _ready(loaded or load_task(exp.task), exp, n_runs, batches_given, device)
 
 
+def load_workload(exp: ExperimentSpec, device: torch.device) -> Workload:
+    """The task of `exp` as a workload: built in, charlm, or the user's (loaded)."""
+    if exp.task in DATA_TASKS:
+        return BuiltinWorkload(exp.model, exp.task, exp.batches, exp.batch_size, exp.seed, device)
+    if exp.task == "charlm":
+        return CharLMWorkload(exp.batches, exp.batch_size, exp.seed, device)
+    return load_task(exp.task)
+
+
 def _ready(
     task: Workload, exp: ExperimentSpec, n_runs: int, batches_given: bool, device: torch.device
 ) -> Ready:
