@@ -6,6 +6,7 @@ from lrtui.engine.builtin import DATA_TASKS
 from lrtui.engine.device import resolve_device
 from lrtui.engine.trainer import Trainer
 from lrtui.launch import Ready
+from lrtui.record.system import SystemSampler
 from lrtui.record.writer import LogDirSink
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import Event, Notice, Sink
@@ -51,7 +52,10 @@ def build_app(
 
     what = f"{exp.model} · {exp.task}" if exp.task in DATA_TASKS else clean(exp.task, 80)
     label = f"{device.type} · {what} · {optimizer} · seed {exp.seed} · {ready.engine}"
-    return LrTuiApp(run_infos(exp), source, source_label=label, threshold=threshold, show_tracebacks=debug)
+    return LrTuiApp(
+        run_infos(exp), source, source_label=label, threshold=threshold, show_tracebacks=debug,
+        side_sources=[SystemSampler],  # the machine's figures, sampled off the UI thread
+    )  # fmt: skip
 
 
 def run_app(

@@ -22,6 +22,7 @@ from lrtui.spec.events import (
     EpochEvent,
     EvalEvent,
     Event,
+    GpuFigures,
     MarkEvent,
     PlanEvent,
     PlateauCounters,
@@ -31,6 +32,7 @@ from lrtui.spec.events import (
     StatusEvent,
     StepBlock,
     StepEvent,
+    SystemFigures,
 )
 from lrtui.spec.text import clean
 
@@ -39,7 +41,9 @@ VERSION = 1
 MAX_LABEL = 120  # characters of a run's name or a mark's label kept from a file
 MAX_TEXT = 1000  # of a message, a spec or a config value
 
-Decoded = StepEvent | EpochEvent | StatusEvent | PlanEvent | MarkEvent | PlateauEvent | EvalEvent
+Decoded = (
+    StepEvent | EpochEvent | StatusEvent | PlanEvent | MarkEvent | PlateauEvent | EvalEvent | SystemFigures
+)
 
 
 def event_files(directory: Path) -> list[Path]:
@@ -115,7 +119,17 @@ def _enc_eval(e: EvalEvent) -> dict:
     return {"event": "eval", "epoch": e.epoch, "step": e.step, "loss": e.loss}
 
 
+def _enc_system(e: SystemFigures) -> dict:
+    gpus = [
+        [g.index, g.name, g.util, round(g.mem_used, 3), round(g.mem_total, 3), g.temp, g.power]
+        for g in e.gpus
+    ]
+    return {"event": "system", "host": e.host, "cpu": e.cpu, "ram_used": round(e.ram_used, 3),
+            "ram_total": round(e.ram_total, 3), "gpus": gpus, "note": e.note}  # fmt: skip
+
+
 _ENCODERS: dict[type, Callable[..., dict]] = {
+    SystemFigures: _enc_system,
     EvalEvent: _enc_eval,
     StepEvent: _enc_step,
     EpochEvent: _enc_epoch,
@@ -195,7 +209,26 @@ def _dec_eval(data: dict, run: int, gen: int) -> EvalEvent:
     return EvalEvent(run, gen, _int(data, "epoch", 0), _int(data, "step"), _float(data, "loss"))
 
 
+def _dec_system(data: dict, run: int, gen: int) -> SystemFigures:
+    gpus = []
+    for g in data.get("gpus") or []:
+        if (
+            not isinstance(g, list)
+            or len(g) != 7
+            or not all(_is_number(v) for i, v in enumerate(g) if i != 1)
+        ):
+            raise ValueError(
+                "system gpus must be [index, name, util, mem_used, mem_total, temp, power] lists"
+            )
+        gpus.append(GpuFigures(int(g[0]), _text(g[1], 60), *(float(v) for v in g[2:])))
+    figures = (_float(data, k, None) for k in ("cpu", "ram_used", "ram_total"))
+    return SystemFigures(
+        _text(data.get("host"), 60), *figures, tuple(gpus[:16]), _text(data.get("note"), 300), run, gen
+    )
+
+
 _DECODERS: dict[object, Callable[[dict, int, int], Decoded]] = {
+    "system": _dec_system,
     "eval": _dec_eval,
     None: _dec_step,
     "epoch": _dec_epoch,

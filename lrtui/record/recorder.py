@@ -15,6 +15,7 @@ file of its own. `lrtui watch DIR` shows the files live.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -25,8 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from lrtui.record.format import encode
+from lrtui.record.system import SystemSampler
 from lrtui.record.writer import EventFileWriter, new_file
-from lrtui.spec.events import EvalEvent, MarkEvent, PlanEvent, RunInfo, RunStatus, StatusEvent, StepEvent
+from lrtui.spec.events import (
+    EvalEvent,
+    MarkEvent,
+    PlanEvent,
+    RunInfo,
+    RunStatus,
+    StatusEvent,
+    StepEvent,
+    SystemFigures,
+)
+
+SYSTEM_SECONDS = 2.0  # between the machine's figures in a file
 
 
 def _rank() -> int:
@@ -87,6 +100,7 @@ class RunRecorder:
         flush_steps: int = 200,
         flush_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        system: bool = False,
     ) -> None:
         self.rank = _rank()
         self.enabled = all_ranks or self.rank == 0
@@ -111,6 +125,10 @@ class RunRecorder:
             self._writer = EventFileWriter(
                 self.path, info, flush_lines=10**9, rank=self.rank, started=time.time()
             )
+        self._sampler: SystemSampler | None = None
+        if system and self.enabled:  # the machine's figures too, for `lrtui watch` elsewhere
+            self._sampler = SystemSampler(self._system, every=SYSTEM_SECONDS)
+            self._sampler.start()
 
     def log(self, step: int | None = None, *, epoch: int = 0, lr: Any = None, loss: Any = None) -> None:
         """Record one training step. `lr` and `loss` may be floats, lists or tensors.
@@ -151,7 +169,12 @@ class RunRecorder:
         """A regime change after training step `step` (kind: drop, restart, warmup, phase, cut)."""
         self._event(MarkEvent(0, 0, int(step), kind, label))
 
-    def _event(self, event: EvalEvent | PlanEvent | MarkEvent) -> None:
+    def _system(self, events: list) -> None:
+        if not self._closed:
+            with contextlib.suppress(RuntimeError):
+                self._event(events[-1])
+
+    def _event(self, event: EvalEvent | PlanEvent | MarkEvent | SystemFigures) -> None:
         if self._closed:
             raise RuntimeError("RunRecorder: write after close() or finish()")
         with self._lock:
@@ -224,6 +247,8 @@ class RunRecorder:
         return True
 
     def close(self) -> None:
+        if self._sampler is not None:
+            self._sampler.stop()
         with self._lock:
             if not self._forked():
                 self._flush_locked()

@@ -211,6 +211,32 @@ class ScalarBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class GpuFigures:
+    index: int
+    name: str
+    util: float  # percent
+    mem_used: float  # GiB
+    mem_total: float
+    temp: float  # degrees C
+    power: float  # watts
+
+
+@dataclass(frozen=True, slots=True)
+class SystemFigures:
+    """The machine a run trains on, sampled about once a second: CPU, RAM and each NVIDIA GPU.
+    `note` says what could not be read (an extra not installed, NVML failing)."""
+
+    host: str
+    cpu: float  # percent of all cores
+    ram_used: float  # GiB
+    ram_total: float
+    gpus: tuple[GpuFigures, ...] = ()
+    note: str = ""
+    run: int = -1
+    gen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something about the source as a whole (not one run), for the status bar: recording
     stopped, a watched directory unreadable. An empty message clears it."""
@@ -230,6 +256,7 @@ Event = (
     | PlateauEvent
     | EvalEvent
     | ScalarBlock
+    | SystemFigures
     | RunAdded
     | CorruptLines
     | Notice

@@ -30,6 +30,7 @@ from lrtui.spec.events import (
     StatusEvent,
     StepBlock,
     StepEvent,
+    SystemFigures,
 )
 from lrtui.spec.numbers import all_finite, is_finite
 from lrtui.state.series import BucketSeries
@@ -130,6 +131,7 @@ class ExperimentState:
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self.corrupt_lines = 0
         self.notice = ""  # the source's own trouble, for the status bar
+        self.machines: dict[str, SystemFigures] = {}
         self._finished_at: float | None = None
 
     def apply(self, events: Iterable[Event]) -> None:
@@ -139,6 +141,9 @@ class ExperimentState:
                 continue
             if isinstance(ev, Notice):
                 self.notice = ev.message
+                continue
+            if isinstance(ev, SystemFigures):
+                self.machines[ev.host] = ev  # the newest figures of each machine
                 continue
             if ev.run >= len(self.runs):
                 continue

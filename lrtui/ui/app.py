@@ -31,6 +31,7 @@ from lrtui.ui.keys import bindings, palette_entries
 from lrtui.ui.screens.charts import ChartBase, ChartOptions, CompareScreen, RunChartScreen
 from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
+from lrtui.ui.widgets.machine import MachineBar
 from lrtui.ui.widgets.panel import RunPanel
 from lrtui.ui.widgets.statusbar import StatusBar
 
@@ -57,9 +58,12 @@ class LrTuiApp(App[int]):
         clock: Callable[[], float] = time.monotonic,
         threshold: float | None = None,
         show_tracebacks: bool = False,
+        side_sources: Sequence[SourceFactory] = (),
     ) -> None:
         super().__init__()
         self.show_tracebacks = show_tracebacks
+        self._side_factories = list(side_sources)  # e.g. the machine's figures, beside training
+        self._side: list[Source] = []
         self.chart_options = ChartOptions()  # one x axis and smoothing for every chart
         self.threshold = threshold
         self.state = ExperimentState(infos, clock)
@@ -75,6 +79,7 @@ class LrTuiApp(App[int]):
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        yield MachineBar(id="machines")
         with self.grid:
             for i, view in enumerate(self.state.runs):
                 yield RunPanel(i, view)
@@ -96,6 +101,9 @@ class LrTuiApp(App[int]):
                 loop.call_soon_threadsafe(self._queue.put_nowait, batch)
 
         self.source = self._source_factory(sink)
+        self._side = [factory(sink) for factory in self._side_factories]
+        for side in self._side:
+            self._run_side(side)
         self._status()
         self.set_interval(1 / FRAME_HZ, self.frame, name="frame")
         # the first screen is drawn before training takes the CPU: it shows at once, and
@@ -136,6 +144,10 @@ class LrTuiApp(App[int]):
         assert self.source is not None
         self.source.run()
 
+    @work(thread=True, group="side", exit_on_error=False)
+    def _run_side(self, source: Source) -> None:
+        source.run()
+
     def frame(self) -> None:
         """Drain every waiting batch into state, then redraw what changed."""
         self._frame += 1
@@ -172,6 +184,9 @@ class LrTuiApp(App[int]):
         bar = self.query_one_optional("#status", StatusBar)
         if bar is not None:
             bar.show(self.state, self._source_label)
+        machines = self.query_one_optional("#machines", MachineBar)
+        if machines is not None and self.state.machines:
+            machines.show(self.state.machines)
 
     # ---- keys ---------------------------------------------------------------------------
 
@@ -247,8 +262,9 @@ class LrTuiApp(App[int]):
         self.exit(0)
 
     def stop_source(self) -> None:
-        if self.source is not None:
-            self.source.send(Command(Verb.STOP))
+        for source in [self.source, *self._side]:
+            if source is not None:
+                source.send(Command(Verb.STOP))
 
     def on_unmount(self) -> None:
         self.stop_source()
