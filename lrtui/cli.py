@@ -203,16 +203,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings_from(args), args.config, default_task=None if args.headless else "teacher"
         )
         log_dir = ready.settings.log_dir
-        log_sink = _log_sink(log_dir, ready.exp) if log_dir else None
+        ranks = _ranks(args)
+        log_sink = _log_sink(log_dir, ready.exp) if log_dir and ranks is None else None
     except SpecError as exc:
         if args.debug and getattr(exc, "detail", ""):
             sys.stderr.write(exc.detail)  # type: ignore[attr-defined]
         parser.exit(2, f"lrtui: error: {clean(str(exc), 2000)}\n")
+    if ranks is not None:
+        return _distributed(ready, ranks)
     try:
         return _run(args, ready, log_sink)
     finally:
         if log_sink is not None:
             log_sink.close()
+
+
+def _ranks(args: argparse.Namespace):
+    """torchrun's ranks; under torchrun only --headless makes sense (watch with lrtui watch)."""
+    from lrtui.distributed import ranks_from_env
+
+    ranks = ranks_from_env()
+    if ranks is not None and not args.headless:
+        raise SpecError("under torchrun, use --headless --log-dir DIR, and watch with: lrtui watch DIR")
+    return ranks
+
+
+def _distributed(ready: Ready, ranks) -> int:
+    from lrtui.distributed import run_distributed
+
+    s = ready.settings
+    return run_distributed(
+        ready, ranks, sys.stdout, log_dir=s.log_dir, summary=not s.no_summary, threshold=s.loss_threshold
+    )
 
 
 def _run(args: argparse.Namespace, ready: Ready, log_sink: LogDirSink | None) -> int:

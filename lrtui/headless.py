@@ -77,15 +77,22 @@ class TablePrinter:
         self._out.flush()
 
     def _write(self, block: _Block) -> None:
-        self._out.write(block.label + "\n")
-        for line in block.lines:
-            self._out.write(line + "\n")
-        if block.status is RunStatus.DIVERGED:
-            self._out.write(f"Diverged: {block.message}\n")
-        elif block.status is RunStatus.ERROR:
-            self._out.write(f"Error: {block.message}\n")
-        elif not block.status.finished or block.status is RunStatus.STOPPED:
-            self._out.write("Interrupted\n")
+        self._out.write(_text(block))
+
+    def block_text(self, index: int) -> str:
+        """Run `index`'s block as the table prints it (for a rank's share under torchrun)."""
+        return _text(self._blocks[index])
+
+
+def _text(block: _Block) -> str:
+    lines = [block.label, *block.lines]
+    if block.status is RunStatus.DIVERGED:
+        lines.append(f"Diverged: {block.message}")
+    elif block.status is RunStatus.ERROR:
+        lines.append(f"Error: {block.message}")
+    elif not block.status.finished or block.status is RunStatus.STOPPED:
+        lines.append("Interrupted")
+    return "".join(line + "\n" for line in lines)
 
 
 class _Worker:

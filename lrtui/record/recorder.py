@@ -128,6 +128,7 @@ class RunRecorder:
         self._sampler: SystemSampler | None = None
         if system and self.enabled:  # the machine's figures too, for `lrtui watch` elsewhere
             self._sampler = SystemSampler(self._system, every=SYSTEM_SECONDS)
+            self._system([self._sampler.sample()])  # the first, at once: a short run has it too
             self._sampler.start()
 
     def log(self, step: int | None = None, *, epoch: int = 0, lr: Any = None, loss: Any = None) -> None:

@@ -31,6 +31,7 @@ from lrtui.ui.keys import bindings, palette_entries
 from lrtui.ui.screens.charts import ChartBase, ChartOptions, CompareScreen, RunChartScreen
 from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
+from lrtui.ui.screens.ranks import RanksScreen
 from lrtui.ui.widgets.machine import MachineBar
 from lrtui.ui.widgets.panel import RunPanel
 from lrtui.ui.widgets.statusbar import StatusBar
@@ -152,7 +153,10 @@ class LrTuiApp(App[int]):
         """Drain every waiting batch into state, then redraw what changed."""
         self._frame += 1
         self.drain(data=self._frame % PANEL_EVERY == 0)
-        if isinstance(self.screen, (ChartBase, LeaderboardScreen)) and self._frame % CHART_EVERY == 0:
+        if (
+            isinstance(self.screen, (ChartBase, LeaderboardScreen, RanksScreen))
+            and self._frame % CHART_EVERY == 0
+        ):
             self.screen.redraw()
 
     def drain(self, data: bool = True) -> None:
@@ -252,6 +256,10 @@ class LrTuiApp(App[int]):
     def action_leaderboard(self) -> None:
         if not isinstance(self.screen, LeaderboardScreen):
             self.push_screen(LeaderboardScreen(self.state, self.threshold))
+
+    def action_ranks(self) -> None:
+        if not isinstance(self.screen, RanksScreen):
+            self.push_screen(RanksScreen(self.state))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

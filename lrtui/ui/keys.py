@@ -65,6 +65,7 @@ KEYS: tuple[Key, ...] = (
         "Compare runs",
     ),
     Key("b", "leaderboard: the runs ranked", "app", (("b", "leaderboard", "Leaderboard"),), "Leaderboard"),
+    Key("k", "ranks: step time per rank, stragglers", "app", (("k", "ranks", ""),), "Ranks of DDP runs"),
     Key("l", "chart: log / linear y axis", "chart", (("l", "toggle_log", "Log y"),), "Chart: log / linear y"),
     Key(
         "s / S",
@@ -86,6 +87,13 @@ KEYS: tuple[Key, ...] = (
         "chart",
         (("x", "next_axis", "X axis"),),
         "Chart: next x axis",
+    ),
+    Key(
+        "t",
+        "chart: loss, or another scalar the runs log",
+        "chart",
+        (("t", "next_series", "Scalar"),),
+        "Chart: next logged scalar",
     ),
     Key(
         "f b a t v",
