@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from lrtui.record.lines import loads
 from lrtui.spec.events import (
     MAX_MARKS,
     EpochEvent,
@@ -35,11 +36,6 @@ from lrtui.spec.events import (
     SystemFigures,
 )
 from lrtui.spec.text import clean
-
-try:  # 3.6x faster than json on a log's lines (measured: 2.0 s against 7.3 s for 1,000,000)
-    from orjson import loads
-except ImportError:  # the speed extra is optional; the standard library reads the same files
-    from json import loads
 
 FORMAT = "lrtui-events"
 VERSION = 1
