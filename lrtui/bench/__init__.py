@@ -1,4 +1,5 @@
-"""`python -m lrtui.bench`: how fast lrtui compares schedulers, and what watching costs.
+"""`python -m lrtui.bench`: how fast lrtui compares schedulers, and what watching costs
+(about a minute and a half; `--full` for the long version).
 
 Each part runs in a process of its own (so peak memory is its own), on the seed experiment
 unless told otherwise, and the figures are printed side by side with their ratios:

@@ -80,8 +80,8 @@ def part_headless(epochs: int, batches: int, engine: str) -> dict:
     exp = experiment(epochs, batches, engine=engine)
     made: list[Trainer] = []
 
-    def make(exp, sink) -> Trainer:
-        made.append(Trainer(exp, sink))
+    def make(exp, sink, **kwargs) -> Trainer:
+        made.append(Trainer(exp, sink, **kwargs))
         return made[-1]
 
     start = time.perf_counter()
@@ -99,19 +99,19 @@ def part_history(steps: int, runs: int) -> dict:
     """Feed `steps` steps of `runs` runs into the display state; measure what it holds."""
     import tracemalloc
 
-    from lrtui.spec.events import RunInfo, StepEvent
+    from lrtui.spec.events import RunInfo, StepBlock
     from lrtui.state.runs import ExperimentState
 
     tracemalloc.start()
     state = ExperimentState([RunInfo(f"run {i}", total_steps=steps) for i in range(runs)], time.monotonic)
-    chunk = 10_000
+    chunk = 1_000  # about what the trainer hands over per run per flush
     start = time.perf_counter()
     for base in range(0, steps, chunk):
-        batch = [
-            StepEvent(r, 0, s, 1 + s // 1000, (0.1 / (1 + s // 1000),), 1.0 / s, 0.0)
-            for s in range(base + 1, min(steps, base + chunk) + 1)
-            for r in range(runs)
-        ]
+        numbers = range(base + 1, min(steps, base + chunk) + 1)
+        epochs = tuple(1 + s // 1000 for s in numbers)
+        lrs = tuple((0.1 / e,) for e in epochs)
+        losses = tuple(1.0 / s for s in numbers)
+        batch = [StepBlock(r, 0, base + 1, epochs, lrs, losses, (0.0,) * len(losses)) for r in range(runs)]
         state.apply(batch)
         del batch
     seconds = time.perf_counter() - start

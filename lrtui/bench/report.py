@@ -142,17 +142,14 @@ def _print_history(hist: dict, steps: int) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lrtui.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=11)
-    p.add_argument("--batches", type=int, default=1000)
-    p.add_argument("--history-steps", type=int, default=1_000_000)
-    p.add_argument(
-        "--repeat", type=int, default=3, help="rounds of the timed parts, interleaved; medians are shown"
-    )
+    p.add_argument("--full", action="store_true", help="the long version (11 epochs, 3 rounds)")
+    p.add_argument("--epochs", type=int, help="epochs of the seed experiment (2; --full: 11)")
+    p.add_argument("--batches", type=int, default=1000, help="batches per epoch (1000)")
+    p.add_argument("--history-steps", type=int, help="history steps (200,000; --full: 1,000,000)")
+    p.add_argument("--repeat", type=int, help="interleaved rounds, medians shown (2; --full: 3)")
     p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--sync-check", action="store_true", help="count CUDA syncs per step (needs a GPU)")
-    p.add_argument(
-        "--own", action="store_true", help="your own model: an MLP and a CNN, lrtui against plain loops"
-    )
+    p.add_argument("--own", action="store_true", help="your own model: MLP and CNN against plain loops")
     p.add_argument("--device", default="cpu", help="for --own: cpu, cuda or auto (default cpu)")
     p.add_argument("--tb", action="store_true", help="TensorBoard logs: lrtui's reader against tensorboard's")
     p.add_argument("--tb-steps", type=int, default=200_000, help="for --tb: steps in the run (200,000)")
@@ -160,8 +157,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """About a minute and a half on the CI machine by default; --full is the long version."""
+    full = {"epochs": 11, "history_steps": 1_000_000, "repeat": 3}
+    quick = {"epochs": 2, "history_steps": 200_000, "repeat": 2}
+    for key, value in (full if args.full else quick).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
+
+def _progress(name: str, result: dict, done: int, total: int) -> None:
+    took = result.get("train_seconds", result.get("seconds", result.get("used_seconds", 0.0)))
+    print(f"  [{done}/{total}] {name:10} {took:6.2f} s", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _defaults(_parser().parse_args(argv))
     if args.part:
         warnings.simplefilter("ignore")
         print(json.dumps(_part(args.part, args)))
@@ -183,16 +195,22 @@ def main(argv: list[str] | None = None) -> int:
         report(results)
         _write_json(args.json, results)
         return 0
-    print(f"lrtui bench: seed experiment, {args.epochs} epochs x {args.batches} batches x 6 schedulers")
+    size = f"{args.epochs} epochs x {args.batches} batches x 6 schedulers, {args.repeat} rounds"
+    print(f"lrtui bench: seed experiment, {size}")
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     rounds: dict[str, list[dict]] = {name: [] for name in TIMED}
+    total, done = max(1, args.repeat) * len(TIMED) + 2, 0
     for _ in range(max(1, args.repeat)):  # interleaved, so a slow spell of the machine hits every part
         for name in TIMED:
             rounds[name].append(_run_part(name, args))
+            done += 1
+            _progress(name, rounds[name][-1], done, total)
     results = {name: _median_run(runs) for name, runs in rounds.items()}
-    results["keys"] = _run_part("keys", args)
-    results["history"] = _run_part("history", args)
+    for name in ("keys", "history"):
+        results[name] = _run_part(name, args)
+        done += 1
+        _progress(name, results[name], done, total)
     _print_table(results, max(1, args.repeat))
     _print_ratios(results, rounds)
     _print_keys(results["keys"])
