@@ -7,6 +7,7 @@ Every problem becomes a `SpecError` naming the setting, so the CLI can print one
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,25 +38,25 @@ _PRESET_DEFAULTS: dict[str, dict[str, object]] = {
 
 
 # ---- the config file ----------------------------------------------------------------------
-_FILE_KEYS = {
-    "preset",
-    "epochs",
-    "batches",
-    "batch_size",
-    "lr",
-    "optimizer",
-    "model",
-    "task",
-    "device",
-    "seed",
-    "engine",
-    "amp",
-    "log_dir",
-    "loss_threshold",
-    "no_summary",
-    "run",
-    "schedulers",
+# Every setting a config file takes, with the check its value passes (the flag's own).
+_CHECKS: dict[str, Callable[[object, str], object]] = {
+    "preset": lambda v, n: choice(v, n, PRESETS),
+    "epochs": count,
+    "batches": count,
+    "batch_size": count,
+    "seed": lambda v, n: count(v, n, 0),
+    "lr": positive,
+    "optimizer": lambda v, n: parse_optimizer(_text(v, n)),
+    "model": lambda v, n: choice(v, n, list(MODELS)),
+    "task": task_name,
+    "device": device_name,
+    "engine": lambda v, n: choice(v, n, ENGINES),
+    "amp": flag,
+    "no_summary": flag,
+    "log_dir": lambda v, n: _text(v, n),
+    "loss_threshold": positive,
 }
+_FILE_KEYS = {*_CHECKS, "run", "schedulers"}
 
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -94,33 +95,9 @@ def load_config(path: str) -> Settings:
         raise SpecError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(_FILE_KEYS))})")
     s = Settings()
     try:
-        if "preset" in raw:
-            s.preset = choice(raw["preset"], "preset", PRESETS)
-        for key in ("epochs", "batches", "batch_size"):
+        for key, check in _CHECKS.items():
             if key in raw:
-                setattr(s, key, count(raw[key], key))
-        if "seed" in raw:
-            s.seed = count(raw["seed"], "seed", 0)
-        if "lr" in raw:
-            s.lr = positive(raw["lr"], "lr")
-        if "optimizer" in raw:
-            s.optimizer = parse_optimizer(_text(raw["optimizer"], "optimizer"))
-        if "model" in raw:
-            s.model = choice(raw["model"], "model", list(MODELS))
-        if "task" in raw:
-            s.task = task_name(raw["task"], "task")
-        if "device" in raw:
-            s.device = device_name(raw["device"], "device")
-        if "amp" in raw:
-            s.amp = flag(raw["amp"], "amp")
-        if "no_summary" in raw:
-            s.no_summary = flag(raw["no_summary"], "no_summary")
-        if "log_dir" in raw:
-            s.log_dir = _text(raw["log_dir"], "log_dir")
-        if "loss_threshold" in raw:
-            s.loss_threshold = positive(raw["loss_threshold"], "loss_threshold")
-        if "engine" in raw:
-            s.engine = choice(raw["engine"], "engine", ENGINES)
+                setattr(s, key, check(raw[key], key))
         for text in _list(raw.get("schedulers", []), "schedulers"):
             call, interval = parse_run(_text(text, "schedulers entry"))
             s.runs.append(RunRequest(call, interval))
