@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import queue
 import signal
 import sys
@@ -171,16 +172,32 @@ def run_headless(
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
     with _stop_on_signals(worker) as heard:
         worker.thread.start()
-        interrupted = _pump(worker, [t for t in takers if t is not None]) or bool(heard)
+        interrupted = _pump_to_pipe(worker, [t for t in takers if t is not None]) or bool(heard)
     worker.thread.join()
-    printer.finish()
     if worker.failure is not None:
+        printer.finish()
         raise worker.failure
-    if state is not None:
-        lines = leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))
-        out.write("\n" + "\n".join(lines) + "\n")
-        out.flush()
+    try:
+        printer.finish()
+        if state is not None:
+            lines = leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))
+            out.write("\n" + "\n".join(lines) + "\n")
+            out.flush()
+    except BrokenPipeError:  # the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 130 if interrupted else 0
+
+
+def _pump_to_pipe(worker: _Worker, takers: list[Sink]) -> bool:
+    """`_pump`, ending quietly when the reader of standard output has gone (`| head`): the
+    trainer is stopped and its last events drained before lrtui exits, never left running."""
+    try:
+        return _pump(worker, takers)
+    except BrokenPipeError:
+        worker.trainer.stop()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _pump(worker, [])
+        return False
 
 
 def _pump(worker: _Worker, takers: list[Sink]) -> bool:

@@ -535,3 +535,13 @@ def test_export_to_a_device_writes_to_it_and_leaves_it_a_device(tmp_path):
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
     assert main(["export", str(log), "--csv", str(fifo)]) == 0
     assert reader.communicate(timeout=30)[0].count("\n") == 6 and fifo.is_fifo()
+
+
+def test_headless_into_a_closed_pipe_ends_quietly():
+    argv = [sys.executable, "-m", "lrtui", "--headless", "--epochs", "30", "--batches", "200"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT) as proc:
+        assert proc.stdout.readline() == b"StepLR\n"
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(120) == 0
+    assert "Traceback" not in err and "Error" not in err

@@ -84,6 +84,8 @@ class SystemSampler:
         gpus = self._nvml.read()
         if self._nvml.error:
             notes.append(self._nvml.error)
+        if self._psutil is None and "not installed" in self._nvml.error:
+            notes = [f"CPU, RAM and GPU figures: {EXTRA}"]  # neither library: one short hint
         return SystemFigures(self.host, cpu, ram, total, gpus, "; ".join(notes))
 
     def run(self) -> None:
