@@ -54,6 +54,13 @@ class _History:
     times: array = field(default_factory=lambda: array("d"))
     epochs: array = field(default_factory=lambda: array("q"))
 
+    def add(self, step: int, epoch: int, lr: float, loss: float, t: float) -> None:
+        self.steps.append(step)
+        self.epochs.append(epoch)
+        self.lrs.append(lr)
+        self.losses.append(loss)
+        self.times.append(t)
+
     def cut(self, before: int) -> None:
         keep = next((i for i, s in enumerate(self.steps) if s >= before), len(self.steps))
         for a in (self.steps, self.lrs, self.losses, self.times, self.epochs):
@@ -161,7 +168,9 @@ class TbTail:
                 self._epoch_now = math.floor(epoch_at[step]) + 1
             if self._start_wall is None:
                 self._start_wall = wall
-            block.add(self, step, value, wall - self._start_wall)
+            lrs, t = tuple(self._lr_now), wall - self._start_wall
+            block.add(step, self._epoch_now, lrs, value, t)
+            self._history.add(step, self._epoch_now, lrs[0] if lrs else math.nan, value, t)
         block.flush(self, events)
 
     def _resume(self, step: int, events: list[Event]) -> None:
@@ -197,19 +206,12 @@ class _Block:
     losses: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
 
-    def add(self, tail: TbTail, step: int, loss: float, t: float) -> None:
-        lrs = tuple(tail._lr_now)
+    def add(self, step: int, epoch: int, lrs: tuple[float, ...], loss: float, t: float) -> None:
         self.steps.append(step)
-        self.epochs.append(tail._epoch_now)
+        self.epochs.append(epoch)
         self.lrs.append(lrs)
         self.losses.append(loss)
         self.times.append(t)
-        h = tail._history
-        h.steps.append(step)
-        h.lrs.append(lrs[0] if lrs else math.nan)
-        h.losses.append(loss)
-        h.times.append(t)
-        h.epochs.append(tail._epoch_now)
 
     def flush(self, tail: TbTail, events: list[Event]) -> None:
         if self.steps:
