@@ -152,6 +152,9 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-summary", action="store_true", help="--headless: leave out the leaderboard after the table"
     )
+    p.add_argument(
+        "--json", action="store_true", help="--headless: the leaderboard as JSON, instead of the table"
+    )
     p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error in your task file")
     p.add_argument(
@@ -248,6 +251,8 @@ def _run(args: argparse.Namespace, ready: Ready, log_sink: LogDirSink | None) ->
             summary=not ready.settings.no_summary,
             threshold=ready.settings.loss_threshold,
             workload=ready.workload,
+            as_json=args.json,
+            progress=sys.stderr if sys.stderr.isatty() else None,
         )
     from lrtui.live import run_app
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
+import json
 import os
 import queue
 import signal
@@ -96,6 +98,25 @@ def _text(block: _Block) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+class _Progress:
+    """A line on a terminal's standard error, rewritten as epochs end: where the slowest run is."""
+
+    def __init__(self, exp: ExperimentSpec, err: TextIO) -> None:
+        self._exp, self._err = exp, err
+        self._epochs = [0] * len(exp.runs)
+
+    def __call__(self, events: list[Event]) -> None:
+        ended = [e for e in events if isinstance(e, EpochEvent) and e.run < len(self._epochs)]
+        if not ended:
+            return
+        for e in ended:
+            self._epochs[e.run] = max(self._epochs[e.run], e.epoch)
+        done = min(self._epochs)
+        steps = sum(self._epochs) * self._exp.batches
+        self._err.write(f"\rlrtui: epoch {done}/{self._exp.epochs} of every run · {steps:,} steps")
+        self._err.flush()
+
+
 class _Worker:
     """The trainer in a thread of its own, its event batches on a queue (None: it ended)."""
 
@@ -162,13 +183,18 @@ def run_headless(
     threshold: float | None = None,
     make_trainer: TrainerFactory = Trainer,
     workload: WorkloadFactory | None = None,
+    as_json: bool = False,
+    progress: TextIO | None = None,
 ) -> int:
     """Train to the end in a worker thread, printing the table, then the leaderboard after a
     blank line; 130 if interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
     worker = _Worker(exp, make_trainer, workload)
-    printer = TablePrinter(exp, out)
+    printer = TablePrinter(exp, io.StringIO() if as_json else out)
+    summary = summary or as_json
     state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
     takers = [printer.feed, state.apply if state else None, _recording_errors(extra_sink, sys.stderr)]
+    if progress is not None:
+        takers.append(_Progress(exp, progress))
     gc.freeze()  # long-lived torch objects out of every collection (a full one costs 100+ ms)
     with _stop_on_signals(worker) as heard:
         worker.thread.start()
@@ -179,9 +205,14 @@ def run_headless(
         raise worker.failure
     try:
         printer.finish()
+        if progress is not None:
+            progress.write("\n")
         if state is not None:
-            lines = leaderboard.summary(leaderboard.board(state.runs, threshold=threshold))
-            out.write("\n" + "\n".join(lines) + "\n")
+            board = leaderboard.board(state.runs, threshold=threshold)
+            if as_json:
+                out.write(json.dumps(leaderboard.as_dict(board), indent=2) + "\n")
+            else:
+                out.write("\n" + "\n".join(leaderboard.summary(board)) + "\n")
             out.flush()
     except BrokenPipeError:  # the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -158,3 +158,27 @@ def summary(b: Board) -> list[str]:
     ]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return lines
+
+
+def as_dict(b: Board) -> dict:
+    """The leaderboard as plain data (for `--headless --json`); non-finite numbers as null."""
+
+    def num(v: float) -> float | None:
+        return v if math.isfinite(v) else None
+
+    rows = [
+        {
+            "place": None if s.flag else i,
+            "run": s.label,
+            "steps": s.steps,
+            "final": num(s.final),
+            "best": num(s.best),
+            "area": num(s.area),
+            "steps_to_threshold": s.reach,
+            "val": num(s.val),
+            "flag": s.flag,
+            "ranks": dict(s.ranks),
+        }
+        for i, s in enumerate(b.rows, 1)
+    ]
+    return {"by": b.by, "threshold": b.threshold, "threshold_auto": b.threshold_auto, "runs": rows}

@@ -233,7 +233,7 @@ class LrTuiApp(App[int]):
     def action_focus_run(self, index: int) -> None:
         panels = self.panels()
         if 0 <= index < len(panels) and not isinstance(self.screen, ChartBase):
-            panels[index].focus()
+            self.set_focus(panels[index])  # at once: a digit then enter opens that digit's run
 
     def action_move(self, dx: int, dy: int) -> None:
         panels = self.panels()
@@ -264,6 +264,14 @@ class LrTuiApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen to ~/Downloads, or to the working directory where that
+        does not exist, and say where."""
+        downloads = Path.home() / "Downloads"
+        folder = path or (str(downloads) if downloads.is_dir() else str(Path.cwd()))
+        saved = self.save_screenshot(filename, folder)
+        self.notify(f"saved {saved}", title="Screenshot")
 
     async def action_quit(self) -> None:
         self.stop_source()

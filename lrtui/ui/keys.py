@@ -40,7 +40,7 @@ KEYS: tuple[Key, ...] = (
         "p",
         "pause or resume the focused run",
         "app",
-        (("p", "toggle_focused", "Pause run"),),
+        (("p", "toggle_focused", ""),),
         "Pause or resume run",
     ),
     Key("tab / shift+tab", "focus the next / previous run"),
@@ -54,8 +54,8 @@ KEYS: tuple[Key, ...] = (
         ),
     ),
     Key("1-9", "focus run 1-9", "app", _digits()),
-    Key("r", "restart the focused run", "app", (("r", "restart_focused", "Restart run"),), "Restart run"),
-    Key("R", "restart every run", "app", (("R", "restart_all", "Restart all"),), "Restart all"),
+    Key("r", "restart the focused run", "app", (("r", "restart_focused", ""),), "Restart run"),
+    Key("R", "restart every run", "app", (("R", "restart_all", ""),), "Restart all"),
     Key("enter", "full chart of the focused run", "app", (("enter", "open_chart", "Chart"),), "Open chart"),
     Key(
         "c",
@@ -118,7 +118,9 @@ _DISPLAY = {"question_mark": "?", "R": "R", "S": "S"}
 
 
 def bindings(scope: str) -> list[Binding]:
-    """The bindings of a scope, in help order; a screen's "back" leads its footer."""
+    """The bindings of a scope, in help order; a screen's "back" leads its footer. The footer
+    shows the few keys a newcomer needs (so `? Help` and `q Quit` fit 80 columns); help and
+    the palette have every one."""
     entries = [k for k in KEYS if k.scope == scope]
     if scope != "app":
         entries.insert(0, BACK)

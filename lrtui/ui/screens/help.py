@@ -12,7 +12,8 @@ from lrtui.ui.keys import help_rows
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+    # a modal screen hides the app's keys: q is bound here too, to quit as everywhere
+    BINDINGS = [Binding("escape,question_mark", "app.pop_screen", "Close"), Binding("q", "app.quit", "Quit")]
     DEFAULT_CSS = """
     HelpScreen {
         align: center middle;

@@ -34,7 +34,7 @@ class StatusBar(Static):
             (f" {overall} ", STATE_STYLE.get(overall, "") + " reverse"),
             f"  {source}",
             f"  {state.steps_per_second():,.0f} steps/s",
-            f"  {state.total_steps:,} steps",
+            f"  {sum(r.step for r in state.runs):,} steps",  # as the panels count: R starts again
             f"  {fmt_duration(state.elapsed())}",
         ]
         if state.corrupt_lines:

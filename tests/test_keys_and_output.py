@@ -1,0 +1,74 @@
+"""Keys that do what they say, and headless output for terminals and for programs."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from appkit import cut, replay_app, seed_experiment, settle, stream
+
+from lrtui.cli import main
+from lrtui.config import Settings, build_experiment
+from lrtui.headless import run_headless
+from lrtui.spec.events import RunInfo, StatusEvent, StepBlock
+from lrtui.spec.events import RunStatus as S
+from lrtui.state.runs import ExperimentState
+from lrtui.ui.screens.charts import RunChartScreen
+from lrtui.ui.widgets.statusbar import StatusBar
+
+SEED = seed_experiment()
+MID = cut(stream(SEED), 170)
+
+
+async def test_a_digit_then_enter_opens_that_digits_run():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunChartScreen) and app.screen.index == 2
+
+
+async def test_q_quits_from_help_and_the_footer_keeps_help_and_quit():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = [b.key for b in app.BINDINGS if b.show]
+        assert shown[-2:] == ["question_mark", "q"] and len(shown) <= 6  # fits 80 columns
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_a_screenshot_goes_to_the_working_directory_without_downloads(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_screenshot()
+    assert list(tmp_path.glob("*.svg"))
+
+
+def test_the_step_count_starts_again_with_a_restart():
+    state = ExperimentState([RunInfo("a"), RunInfo("b")], lambda: 0.0)
+    block = StepBlock(0, 0, 1, (1,) * 5, ((0.1,),) * 5, (1.0,) * 5, (0.0,) * 5)
+    state.apply([block, StepBlock(1, 0, 1, (1,) * 5, ((0.1,),) * 5, (1.0,) * 5, (0.0,) * 5)])
+    state.apply([StatusEvent(0, 1, S.RUNNING, "", 0)])  # run 0 restarted
+    bar = StatusBar()
+    texts: list = []
+    bar.update = lambda renderable, layout=False: texts.append(renderable)  # type: ignore[method-assign]
+    bar.show(state, "src")
+    assert "  5 steps" in texts[-1].plain
+
+
+def test_headless_json_and_progress(capsys):
+    assert main(["--headless", "--json", "--epochs", "2", "--batches", "20"]) == 0
+    board = json.loads(capsys.readouterr().out)
+    assert [r["run"] for r in board["runs"]][:1] and len(board["runs"]) == 6
+    assert all(set(r) >= {"final", "best", "area", "steps_to_threshold", "flag"} for r in board["runs"])
+    progress = io.StringIO()
+    exp = build_experiment(Settings(epochs=3, batches=10))
+    assert run_headless(exp, io.StringIO(), progress=progress) == 0
+    assert "epoch 3/3 of every run · 180 steps" in progress.getvalue()
