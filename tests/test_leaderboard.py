@@ -105,3 +105,24 @@ def test_config_diff_names_what_sets_a_run_apart_and_what_all_share():
         )
     )
     assert config_diff(run_infos(mixed), 1).differs == (("per", "batch"),)
+
+
+def test_one_lucky_batch_is_not_a_level_to_blow_up_from():
+    lucky = [0.9] * 20 + [0.077] + [0.5] * 150 + [0.42] * 29  # one very low batch, then settled
+    blown = [0.9] * 20 + [0.3] * 150 + [2.0] * 30  # settled low for long, then far above it
+    state = _state({"one-cycle": lucky, "blown": blown})
+    by = {s.label: s for s in leaderboard.board(state.runs).rows}
+    assert by["one-cycle"].flag == "" and by["one-cycle"].best == 0.077  # best batch still shown
+    assert by["blown"].flag == "blowing up"
+    assert leaderboard.best_stretch(state.runs[1]) == pytest.approx(0.3)
+
+
+def test_mid_run_ranks_say_the_runs_are_at_different_steps_and_ties_show():
+    state = _state({"a": [1.0, 0.5, 0.4, 0.3], "b": [1.0, 0.5], "c": [1.0, 0.5]}, {0: RunStatus.RUNNING})
+    b = leaderboard.board(state.runs)
+    assert b.uneven == (2, 4)
+    lines = leaderboard.summary(b)
+    assert lines[-1] == "Note: runs are at different steps (2 to 4): ranks compare unequal stretches"
+    assert any("(2=)" in line for line in lines)  # b and c tie
+    done = _state({"a": [1.0, 0.5], "b": [1.0, 0.4, 0.3]})
+    assert leaderboard.board(done.runs).uneven is None  # finished runs of different lengths: no note

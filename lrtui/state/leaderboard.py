@@ -53,6 +53,14 @@ class Board:
     threshold_auto: bool
     by: str
     has_val: bool = False  # some run has a validation loss: the board shows the column
+    uneven: tuple[int, int] | None = None  # unfinished runs at different steps: (fewest, most)
+
+    def caveat(self) -> str:
+        """What a reader must know before comparing the rows, or ""."""
+        if self.uneven is None:
+            return ""
+        low, high = self.uneven
+        return f"runs are at different steps ({low:,} to {high:,}): ranks compare unequal stretches"
 
 
 def final_loss(run: RunView) -> float:
@@ -74,12 +82,29 @@ def first_reach(run: RunView, threshold: float) -> int | None:
     return None
 
 
+def best_stretch(run: RunView) -> float:
+    """The lowest mean loss over any stretch of steps as long as the one `final` averages:
+    what the run's loss settled at, at its best, where one lucky batch is not a level."""
+    buckets, counts = run.loss_series.buckets(), run.loss_series.counts()
+    need = max(1, math.ceil(len(run.loss_series) * FINAL_FRACTION))
+    best, total, n, start = math.inf, 0.0, 0, 0
+    for b, c in zip(buckets, counts, strict=True):
+        total, n = total + b.mean * c, n + c
+        while n - counts[start] >= need:  # drop the oldest buckets the stretch can spare
+            total, n = total - buckets[start].mean * counts[start], n - counts[start]
+            start += 1
+        if n >= need:
+            best = min(best, total / n)
+    return best
+
+
 def flag_of(run: RunView, final: float) -> str:
     if run.status is RunStatus.DIVERGED:
         return "diverged"
     if run.status is RunStatus.ERROR:
         return "failed"
-    if math.isfinite(final) and run.best_loss > 0 and final > BLOWUP * run.best_loss:
+    settled = best_stretch(run)
+    if math.isfinite(final) and 0 < settled < math.inf and final > BLOWUP * settled:
         return "blowing up"
     return ""
 
@@ -113,7 +138,10 @@ def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = 
         for s, key in zip(rows, keys, strict=True):
             s.ranks[metric] = 1 + sum(1 for other in keys if other < key)
     rows.sort(key=lambda s: (s.ranks[by], s.index))
-    return Board(rows, threshold, auto, by, any(r.val_losses for r in runs))
+    steps = [r.step for r in runs if r.step]
+    unfinished = any(not r.status.finished for r in runs)
+    uneven = (min(steps), max(steps)) if unfinished and steps and min(steps) != max(steps) else None
+    return Board(rows, threshold, auto, by, any(r.val_losses for r in runs), uneven)
 
 
 def fmt(value: float) -> str:
@@ -122,20 +150,37 @@ def fmt(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
 
 
-def cells(s: Standing, position: int, val: bool = False) -> list[str]:
-    """A row as text: its place, then each metric's value with its rank, then the flag."""
+def cells(
+    s: Standing, position: int, val: bool = False, tied: frozenset[tuple[str, int]] = frozenset()
+) -> list[str]:
+    """A row as text: its place, then each metric's value with its rank (`=` where runs tie),
+    then the flag."""
+
+    def rank(metric: str) -> str:
+        r = s.ranks[metric]
+        return f"({r}=)" if (metric, r) in tied else f"({r})"
+
     row = [
         "-" if s.flag else str(position),
         s.label,
-        f"{fmt(s.final)} ({s.ranks['final']})",
-        f"{fmt(s.best)} ({s.ranks['best']})",
-        f"{fmt(s.area)} ({s.ranks['area']})",
-        f"{s.reach:,} ({s.ranks['reach']})" if s.reach is not None else "never",
+        f"{fmt(s.final)} {rank('final')}",
+        f"{fmt(s.best)} {rank('best')}",
+        f"{fmt(s.area)} {rank('area')}",
+        f"{s.reach:,} {rank('reach')}" if s.reach is not None else "never",
         s.flag,
     ]
     if val:
-        row.insert(4, f"{fmt(s.val)} ({s.ranks['val']})")
+        row.insert(4, f"{fmt(s.val)} {rank('val')}")
     return row
+
+
+def ties(b: Board) -> frozenset[tuple[str, int]]:
+    """(metric, rank) pairs that more than one run shares."""
+    seen: dict[tuple[str, int], int] = {}
+    for s in b.rows:
+        for metric, r in s.ranks.items():
+            seen[(metric, r)] = seen.get((metric, r), 0) + 1
+    return frozenset(k for k, n in seen.items() if n > 1)
 
 
 HEADERS = ["#", "run", "final", "best", "area", "steps to thr.", "flag"]
@@ -148,7 +193,8 @@ def headers(b: Board) -> list[str]:
 def summary(b: Board) -> list[str]:
     """The leaderboard as plain text lines, for the end of `--headless`."""
     heads = headers(b)
-    rows = [heads] + [cells(s, i, b.has_val) for i, s in enumerate(b.rows, 1)]
+    tied = ties(b)
+    rows = [heads] + [cells(s, i, b.has_val, tied) for i, s in enumerate(b.rows, 1)]
     widths = [max(len(r[c]) for r in rows) for c in range(len(heads))]
     how = "the loss every healthy run reached" if b.threshold_auto else "set with --loss-threshold"
     thr = f"{b.threshold:.4f}" if b.threshold is not None else "none"
@@ -157,6 +203,8 @@ def summary(b: Board) -> list[str]:
         f"threshold {thr}, {how})"
     ]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    if b.caveat():
+        lines.append(f"Note: {b.caveat()}")
     return lines
 
 

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lrtui.state import leaderboard
-from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells, headers
+from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells, headers, ties
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.keys import bindings
 
@@ -76,8 +76,9 @@ class LeaderboardScreen(Screen[None]):
         if columns != self._columns:
             table.add_columns(*columns)
             self._columns = columns
+        tied = ties(b)
         for position, s in enumerate(b.rows, 1):
-            row = cells(s, position, b.has_val)
+            row = cells(s, position, b.has_val, tied)
             style = "bold red" if s.flag else ""
             table.add_row(*[Text(c, style=style) for c in row])
         thr = f"{b.threshold:.4f}" if b.threshold is not None else "none yet"
@@ -90,6 +91,7 @@ class LeaderboardScreen(Screen[None]):
                 " = sum of the losses over the steps · ",
                 ("threshold", "bold"),
                 f" {thr} ({how}) · flagged: diverged (NaN), failed, or final loss over "
-                f"{leaderboard.BLOWUP:g}x its best",
+                f"{leaderboard.BLOWUP:g}x its best stretch of as many steps · (n=) ties",
+                *((("  ·  " + b.caveat(), "bold yellow"),) if b.caveat() else ()),
             )
         )
