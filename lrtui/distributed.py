@@ -52,26 +52,18 @@ def share(exp: ExperimentSpec, ranks: Ranks) -> tuple[list[int], ExperimentSpec]
 
 def _train(ready: Ready, sub: ExperimentSpec, log_dir: str | None):
     """Train this rank's runs; their table blocks and views, for rank 0."""
-    from lrtui.engine.trainer import Trainer
-    from lrtui.headless import TablePrinter, _pump, _recording_errors, _stop_on_signals, _Worker
+    from lrtui.headless import train_to_table
     from lrtui.record.writer import LogDirSink
     from lrtui.spec.describe import run_infos
-    from lrtui.state.runs import ExperimentState
 
     sink = LogDirSink(log_dir, run_infos(sub)) if log_dir else None
-    worker = _Worker(sub, Trainer, ready.workload)
-    printer = TablePrinter(sub, io.StringIO())
-    state = ExperimentState(run_infos(sub), lambda: 0.0)
-    takers = [printer.feed, state.apply, _recording_errors(sink, sys.stderr)]
-    with _stop_on_signals(worker) as heard:
-        worker.thread.start()
-        interrupted = _pump(worker, [t for t in takers if t is not None]) or bool(heard)
-    worker.thread.join()
-    if sink is not None:
-        sink.close()
-    if worker.failure is not None:
-        raise worker.failure
-    return [printer.block_text(j) for j in range(len(sub.runs))], state.runs, interrupted
+    try:
+        trained = train_to_table(sub, io.StringIO(), sink, workload=ready.workload)
+    finally:
+        if sink is not None:
+            sink.close()
+    blocks = [trained.printer.block_text(j) for j in range(len(sub.runs))]
+    return blocks, trained.state.runs, trained.interrupted  # type: ignore[union-attr]
 
 
 def run_distributed(

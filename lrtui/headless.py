@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from lrtui.engine.trainer import Trainer, WorkloadFactory
+from lrtui.record.writer import LogDirSink
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import EpochEvent, Event, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
@@ -157,40 +158,45 @@ def _stop_on_signals(worker: _Worker):
             signal.signal(sig, handler)
 
 
-def _recording_errors(sink: Sink | None, err: TextIO) -> Sink | None:
+def _recording_errors(sink: LogDirSink | None, err: TextIO) -> Sink | None:
     """The log directory's sink, saying once on standard error when recording stopped."""
     if sink is None:
         return None
-    told = False
 
     def take(events: list[Event]) -> None:
-        nonlocal told
         sink(events)
-        error = getattr(sink, "error", None)
-        if error and not told:
-            told = True
+        error = sink.untold_error()
+        if error:
             err.write(f"lrtui: {error}; training goes on\n")
 
     return take
 
 
-def run_headless(
+@dataclass
+class Trained:
+    """What a headless training left: the table's blocks, the runs' views (for the
+    leaderboard), and whether it was interrupted."""
+
+    printer: TablePrinter
+    state: ExperimentState | None
+    interrupted: bool
+
+
+def train_to_table(
     exp: ExperimentSpec,
-    out: TextIO,
-    extra_sink: Sink | None = None,
+    table_out: TextIO,
+    extra_sink: LogDirSink | None = None,
     *,
     summary: bool = True,
-    threshold: float | None = None,
     make_trainer: TrainerFactory = Trainer,
     workload: WorkloadFactory | None = None,
-    as_json: bool = False,
     progress: TextIO | None = None,
-) -> int:
-    """Train to the end in a worker thread, printing the table, then the leaderboard after a
-    blank line; 130 if interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
+) -> Trained:
+    """Train to the end in a worker thread, folding the events into the table (written to
+    `table_out` as blocks finish) and, with `summary`, the runs' views. Signals stop the
+    trainer; a closed pipe ends quietly; the trainer's own failure is raised."""
     worker = _Worker(exp, make_trainer, workload)
-    printer = TablePrinter(exp, io.StringIO() if as_json else out)
-    summary = summary or as_json
+    printer = TablePrinter(exp, table_out)
     state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
     takers = [printer.feed, state.apply if state else None, _recording_errors(extra_sink, sys.stderr)]
     if progress is not None:
@@ -203,12 +209,33 @@ def run_headless(
     if worker.failure is not None:
         printer.finish()
         raise worker.failure
+    return Trained(printer, state, interrupted)
+
+
+def run_headless(
+    exp: ExperimentSpec,
+    out: TextIO,
+    extra_sink: LogDirSink | None = None,
+    *,
+    summary: bool = True,
+    threshold: float | None = None,
+    make_trainer: TrainerFactory = Trainer,
+    workload: WorkloadFactory | None = None,
+    as_json: bool = False,
+    progress: TextIO | None = None,
+) -> int:
+    """Train to the end in a worker thread, printing the table, then the leaderboard after a
+    blank line; 130 if interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
+    trained = train_to_table(
+        exp, io.StringIO() if as_json else out, extra_sink, summary=summary or as_json,
+        make_trainer=make_trainer, workload=workload, progress=progress,
+    )  # fmt: skip
     try:
-        printer.finish()
+        trained.printer.finish()
         if progress is not None:
             progress.write("\n")
-        if state is not None:
-            board = leaderboard.board(state.runs, threshold=threshold)
+        if trained.state is not None:
+            board = leaderboard.board(trained.state.runs, threshold=threshold)
             if as_json:
                 out.write(json.dumps(leaderboard.as_dict(board), indent=2) + "\n")
             else:
@@ -216,7 +243,7 @@ def run_headless(
             out.flush()
     except BrokenPipeError:  # the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 130 if interrupted else 0
+    return 130 if trained.interrupted else 0
 
 
 def _pump_to_pipe(worker: _Worker, takers: list[Sink]) -> bool:

@@ -24,15 +24,11 @@ FINAL_EVENTS_SECONDS = 5.0  # after quitting, how long the trainer may take to w
 def recording_tee(log_sink: LogDirSink, sink: Sink) -> Sink:
     """Every batch to the log directory, then to the app; when recording stops (a full disk)
     the app hears of it once, in its status bar, and training goes on."""
-    told = False
 
     def both(events: list[Event]) -> None:
-        nonlocal told
         log_sink(events)
-        if log_sink.error and not told:
-            told = True
-            events = [*events, Notice(log_sink.error)]
-        sink(events)
+        error = log_sink.untold_error()
+        sink([*events, Notice(error)] if error else events)
 
     return both
 

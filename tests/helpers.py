@@ -68,4 +68,23 @@ def reference(exp: ExperimentSpec, make_scheduler, interval: str, metric: bool =
     return step_lrs, losses, epoch_lrs
 
 
-__all__ = ["epochs_of", "last_status", "nn", "reference", "steps_of", "train"]
+def plain_task_loop(task, make_scheduler, loss_fn, *, epochs: int, lr: float, seed: int = 0) -> list[float]:
+    """A task trained by hand in plain torch: the model built under `seed`, SGD at `lr`, each
+    epoch's batches in order, the schedule stepped per epoch; every step's loss."""
+    torch.manual_seed(seed)
+    model = task.model()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    sched = make_scheduler(opt)
+    losses = []
+    for epoch in range(epochs):
+        for x, y in task.batches(epoch):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        sched.step()
+    return losses
+
+
+__all__ = ["epochs_of", "last_status", "nn", "plain_task_loop", "reference", "steps_of", "train"]

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 import torch
-from helpers import steps_of
+from helpers import plain_task_loop, steps_of
 from torch.nn import functional as F
 
 import lrtui
@@ -66,20 +66,7 @@ def _error(capsys, *argv: str) -> str:
 
 
 def _plain(task_module, seed: int, make_scheduler) -> list[float]:
-    torch.manual_seed(seed)
-    model = task_module.model()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    sched = make_scheduler(opt)
-    losses = []
-    for epoch in range(3):
-        for x, y in task_module.batches(epoch):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        sched.step()
-    return losses
+    return plain_task_loop(task_module, make_scheduler, F.cross_entropy, epochs=3, lr=0.1, seed=seed)
 
 
 @pytest.mark.parametrize("engine", ["stacked", "sequential"])

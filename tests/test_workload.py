@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import steps_of
+from helpers import plain_task_loop, steps_of
 from torch import nn
 from torch.nn import functional as F
 
@@ -56,20 +56,7 @@ def _exp(*specs: str):
 
 def _plain_loop(task: ShuffledRegression, make_scheduler, seed: int = 0) -> list[float]:
     """The same schedule in plain torch: same seeded initial weights, same batches per epoch."""
-    torch.manual_seed(seed)
-    model = task.model()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    sched = make_scheduler(opt)
-    losses = []
-    for epoch in range(EPOCHS):
-        for x, y in task.batches(epoch):
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        sched.step()
-    return losses
+    return plain_task_loop(task, make_scheduler, F.mse_loss, epochs=EPOCHS, lr=0.05, seed=seed)
 
 
 def test_a_custom_workload_trains_exactly_like_a_plain_loop():

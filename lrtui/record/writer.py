@@ -123,6 +123,7 @@ class LogDirSink:
         root = Path(log_dir)
         self.root = root
         self.error: str | None = None
+        self._told = False
         self._writers = [EventFileWriter(new_file(root, info.label), info) for info in infos]
 
     def __call__(self, events: list[Event]) -> None:
@@ -138,6 +139,13 @@ class LogDirSink:
                 w.flush()
         except OSError as exc:
             self._stop(exc)
+
+    def untold_error(self) -> str | None:
+        """Why recording stopped, the first time it is asked (whoever shows it shows it once)."""
+        if self.error is None or self._told:
+            return None
+        self._told = True
+        return self.error
 
     def _stop(self, exc: OSError) -> None:
         self.error = f"recording to {self.root} stopped: {exc.strerror or exc}"

@@ -25,13 +25,6 @@ def all_finite(values: Sequence[float]) -> bool:
     return all(math.isfinite(v) for v in values)
 
 
-def first_non_finite(values: Sequence[float]) -> int | None:
-    """The index of the first NaN or infinity, None when all are finite."""
-    if all_finite(values):
-        return None
-    return next(i for i, v in enumerate(values) if not math.isfinite(v))
-
-
 def usable_lr(value: float) -> bool:
     """Whether torch can train with this LR: finite and within float32 (larger ones overflow
     inside the optimizer step)."""

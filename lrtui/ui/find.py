@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
-from lrtui.ui.screens.canvas import LOSS_COLOR, MARK_COLOR, PLAN_COLOR, RAW_COLOR, power_label
+from lrtui.ui.screens.canvas import LOSS_COLOR, RAW_COLOR, power_label
 
 RunTest = Callable[[Callable[[Any], None], Callable[[], bool]], Any]  # (on_step, stopped) -> result
 SUGGESTION_COLORS = {"steepest": 46, "valley": 226, "min/10": 208}
@@ -92,6 +92,3 @@ class FindApp(App[int]):
         plt.xlabel("learning rate")
         plt.ylabel("loss")
         plot.refresh()
-
-
-__all__ = ["MARK_COLOR", "PLAN_COLOR", "FindApp"]
