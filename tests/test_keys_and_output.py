@@ -72,3 +72,23 @@ def test_headless_json_and_progress(capsys):
     exp = build_experiment(Settings(epochs=3, batches=10))
     assert run_headless(exp, io.StringIO(), progress=progress) == 0
     assert "epoch 3/3 of every run · 180 steps" in progress.getvalue()
+
+
+async def test_a_frame_between_push_and_mount_does_not_redraw_the_new_screen():
+    from lrtui.ui.app import CHART_EVERY
+    from lrtui.ui.screens.charts import CompareScreen
+    from lrtui.ui.screens.leaderboard import LeaderboardScreen
+    from lrtui.ui.screens.ranks import RanksScreen
+
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for screen in (RanksScreen(app.state), LeaderboardScreen(app.state), CompareScreen(app.state)):
+            app.push_screen(screen)  # on the stack at once, composed only later
+            app._frame = CHART_EVERY - 1
+            app.frame()  # the frame timer firing in between
+            await pilot.pause()
+            assert app.screen is screen and screen.is_mounted
+            app.pop_screen()
+            await pilot.pause()
+        assert app._exception is None

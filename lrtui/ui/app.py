@@ -153,11 +153,11 @@ class LrTuiApp(App[int]):
         """Drain every waiting batch into state, then redraw what changed."""
         self._frame += 1
         self.drain(data=self._frame % PANEL_EVERY == 0)
-        if (
-            isinstance(self.screen, (ChartBase, LeaderboardScreen, RanksScreen))
-            and self._frame % CHART_EVERY == 0
-        ):
-            self.screen.redraw()
+        screen = self.screen
+        live = isinstance(screen, (ChartBase, LeaderboardScreen, RanksScreen))
+        # a screen just pushed is on the stack before it has composed: it draws itself on mount
+        if live and screen.is_mounted and self._frame % CHART_EVERY == 0:
+            screen.redraw()
 
     def drain(self, data: bool = True) -> None:
         """Apply waiting events; redraw panels whose state changed, and with `data` all panels.
