@@ -35,7 +35,11 @@ class _Nvml:
             pynvml.nvmlInit()
             self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
         except Exception as exc:  # no driver, a failing driver: the view says so
-            self.error = f"GPUs: NVML failed ({type(exc).__name__}: {str(exc)[:80]})"
+            name = type(exc).__name__
+            if name.endswith(("LibraryNotFound", "DriverNotLoaded")):
+                self.error = "GPUs: no NVIDIA driver here"  # the common case, in a few words
+            else:
+                self.error = f"GPUs: NVML failed ({name}: {str(exc)[:80]})"
 
     def read(self) -> tuple[GpuFigures, ...]:
         nv, out = self._nv if self.handles else None, []

@@ -38,6 +38,8 @@ class MachineBar(Static):
         max-height: 4;
         background: $panel;
         display: none;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     MachineBar.-shown {
         display: block;
