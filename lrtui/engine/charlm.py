@@ -82,7 +82,6 @@ class CharLMWorkload:
 
     name = "charlm"
     batched = False  # stacked through torch.func.vmap
-    evaluates = True
 
     def __init__(self, batches: int, batch_size: int, seed: int, device: torch.device) -> None:
         text = stdlib_text()

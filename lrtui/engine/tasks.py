@@ -138,7 +138,6 @@ class UserTask:
                 )
         self._loss = getattr(obj, "loss", None)
         self._evaluate = getattr(obj, "evaluate", None)
-        self.evaluates = callable(self._evaluate)
 
     def where(self, fn_name: str) -> str:
         return f"{self._origin}:{_line_of(getattr(self._obj, fn_name, None))}"

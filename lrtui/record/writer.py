@@ -61,10 +61,6 @@ class EventFileWriter:
         self._last = clock()
         self.flush()
 
-    @property
-    def closed(self) -> bool:
-        return self._fd is None
-
     def add(self, line: str) -> None:
         self._buffer.append(line)
         if len(self._buffer) >= self._flush_lines or self._clock() - self._last >= self._flush_seconds:

@@ -71,7 +71,6 @@ class Summary:
     peak: float
     peak_step: int
     warmup_end: float | None  # the LR when the warm-up ends (None: no warm-up)
-    warmup_step: int | None
     final: float
     above_half: int  # steps spent above half the peak LR
 
@@ -83,7 +82,6 @@ def summarize(lrs: list[float], marks: list[tuple[int, str, str]]) -> Summary:
         peak,
         lrs.index(peak) + 1,
         lrs[min(warm, len(lrs) - 1)] if warm is not None else None,
-        warm,
         lrs[-1],
         sum(1 for lr in lrs if lr > peak / 2),
     )

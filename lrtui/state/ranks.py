@@ -32,7 +32,6 @@ class RankRow:
 class RankGroup:
     name: str
     rows: list[RankRow]
-    median_ms: float | None
 
 
 def step_ms(run: RunView) -> float | None:
@@ -65,5 +64,5 @@ def rank_groups(runs: Sequence[RunView]) -> list[RankGroup]:
             slow = t is not None and median and t > STRAGGLER * median
             flag = f"straggler: {t / median:.2f}x the median step time" if slow else ""
             rows.append(RankRow(rank, run.step, t, flag))
-        groups.append(RankGroup(name, rows, median))
+        groups.append(RankGroup(name, rows))
     return groups
