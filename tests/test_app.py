@@ -4,6 +4,7 @@ import math
 
 import pytest
 from appkit import cut, failing_experiment, paused, replay_app, seed_experiment, settle, stream
+from rich.text import Text
 
 from lrtui.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.engine.trainer import Trainer
@@ -29,9 +30,10 @@ async def test_panels_show_state_from_events():
         assert all(r.status is RunStatus.RUNNING for r in runs)
         assert runs[0].plan is not None and runs[4].plan is None  # ReduceLROnPlateau follows the loss
         panel = app.query_one("#run-0", RunPanel)
-        assert panel.border_title == "1 StepLR"
+        title = Text.from_markup(str(panel.border_title)).plain
+        assert title == "1 StepLR  step_size=2 gamma=0.1 · per epoch"  # the name, then its setup
         values = panel.render().plain
-        assert f"{runs[0].lr:.6f}" in values and f"{runs[0].loss:.4f}" in values
+        assert f"lr {runs[0].lr:.4g} " in values and f"{runs[0].loss:.4f}" in values
 
 
 @pytest.mark.parametrize(
@@ -189,10 +191,10 @@ async def test_grid_adapts_its_columns_when_the_terminal_is_resized():
     app = replay_app(SEED, MID)
     async with app.run_test(size=(250, 70)) as pilot:
         await settle(pilot)
-        assert app.query_one("#grid").columns == 6
-        await pilot.resize_terminal(120, 32)
+        assert app.query_one("#grid").columns == 3  # three wide panels, not six skinny ones
+        await pilot.resize_terminal(100, 30)
         await pilot.pause()
-        assert app.query_one("#grid").columns == 3
+        assert app.query_one("#grid").columns == 2
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.query_one("#grid").columns == 2

@@ -33,7 +33,7 @@ from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
 from lrtui.ui.screens.ranks import RanksScreen
 from lrtui.ui.widgets.machine import MachineBar
-from lrtui.ui.widgets.panel import RunPanel
+from lrtui.ui.widgets.panel import RunPanel, shared_lr_scale
 from lrtui.ui.widgets.statusbar import StatusBar
 
 SourceFactory = Callable[[Sink], Source]
@@ -66,6 +66,7 @@ class LrTuiApp(App[int]):
         self._side_factories = list(side_sources)  # e.g. the machine's figures, beside training
         self._side: list[Source] = []
         self.chart_options = ChartOptions()  # one x axis and smoothing for every chart
+        self.one_lr_scale = False  # panels draw the LR on one scale, for reading across them
         self.threshold = threshold
         self.state = ExperimentState(infos, clock)
         self._source_factory = source_factory
@@ -170,7 +171,12 @@ class LrTuiApp(App[int]):
         for batch in batches:
             self.state.apply(batch)
         self._add_panels()
-        for panel in self.panels():
+        panels = self.panels()
+        if data or batches:
+            scale = shared_lr_scale(self.state.runs) if self.one_lr_scale else None
+            for panel in panels:
+                panel.share_lr_scale(scale)
+        for panel in panels:
             panel.sync(data=data)
         if data:
             self._status()
@@ -229,6 +235,12 @@ class LrTuiApp(App[int]):
 
     def action_restart_all(self) -> None:
         self._command(Verb.RESTART, None)
+
+    def action_one_lr_scale(self) -> None:
+        """Every panel's LR on one scale (log if any needs it), or each on its own."""
+        self.one_lr_scale = not self.one_lr_scale
+        self.drain()
+        self.notify("one LR scale for every panel" if self.one_lr_scale else "each panel's own LR scale")
 
     def action_focus_run(self, index: int) -> None:
         panels = self.panels()

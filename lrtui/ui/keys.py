@@ -56,6 +56,13 @@ KEYS: tuple[Key, ...] = (
     Key("1-9", "focus run 1-9", "app", _digits()),
     Key("r", "restart the focused run", "app", (("r", "restart_focused", ""),), "Restart run"),
     Key("R", "restart every run", "app", (("R", "restart_all", ""),), "Restart all"),
+    Key(
+        "y",
+        "panels: one LR scale for all / each its own",
+        "app",
+        (("y", "one_lr_scale", ""),),
+        "Panels: one LR scale for all",
+    ),
     Key("enter", "full chart of the focused run", "app", (("enter", "open_chart", "Chart"),), "Open chart"),
     Key(
         "c",

@@ -1,4 +1,5 @@
-"""One run's panel: name, setup, state, progress, current values, LR and loss sparklines.
+"""One run's panel: name and setup (its title), state, progress, current values, LR and loss
+sparklines with their scales.
 
 The whole panel is one widget drawing its lines in `render()`: with a grid of panels updating
 several times a second, one widget per panel (rather than one per line) keeps styling and
@@ -14,7 +15,16 @@ from textual.widget import Widget
 
 from lrtui.spec.events import RunStatus
 from lrtui.state.runs import RunView
-from lrtui.ui.widgets.spark import SparkData, columns_values, render_rows, scale, wants_log
+from lrtui.ui.widgets.spark import (
+    Scale,
+    SparkData,
+    columns_values,
+    compact,
+    levels,
+    loss_scale,
+    lr_scale,
+    render_rows,
+)
 
 STATUS_STYLE = {
     RunStatus.PENDING: "dim",
@@ -26,13 +36,15 @@ STATUS_STYLE = {
     RunStatus.STOPPED: "dim",
 }
 LABEL_WIDTH = 5
+AXIS_WIDTH = 8  # the scale's top and bottom values, right of the sparkline
 MAX_MESSAGE_LINES = 3
 
 
 def fmt_lr(value: float) -> str:
+    """Four significant digits: 0.001198, 0.06561, 1.000e-05."""
     if not math.isfinite(value):
         return "—"
-    return f"{value:.6f}" if 1e-4 <= abs(value) < 1e3 or value == 0 else f"{value:.3e}"
+    return f"{value:.4g}" if 1e-4 <= abs(value) < 1e4 or value == 0 else f"{value:.3e}"
 
 
 def fmt_loss(value: float) -> str:
@@ -61,26 +73,40 @@ def lr_data(v: RunView, width: int) -> SparkData:
                 done = c + 1
             else:
                 values.append(v.planned_lr_at(c * total // width + 1))
-        return SparkData(values, done, wants_log(values))
+        return SparkData(values, done)
     values = columns_values(v.lr_series.columns(width))
-    return SparkData(values, len(values), wants_log(values))
+    return SparkData(values, len(values))
 
 
-def numbers_line(v: RunView) -> Text:
-    """The current LR and loss, the best loss and, where the task evaluates, the validation loss
-    (then spaced tighter, so the four fit a panel's width)."""
-    gap = "  " if v.val_losses else "   "
-    parts: list[tuple[str, str] | str] = [
-        ("lr ", "dim"),
-        (fmt_lr(v.lr), "bold"),
-        (f"{gap}loss ", "dim"),
-        (fmt_loss(v.loss), "bold"),
-        (f"{gap}best ", "dim"),
-        fmt_loss(v.best_loss) if v.best_loss != math.inf else "—",
-    ]
+def numbers_line(v: RunView, width: int) -> Text:
+    """The current LR and loss, the best loss and, where the task evaluates, the validation
+    loss: spaced wide where the panel allows, tight where it does not."""
+    best = fmt_loss(v.best_loss) if v.best_loss != math.inf else "—"
+    fields = [("lr", fmt_lr(v.lr), "bold"), ("loss", fmt_loss(v.loss), "bold"), ("best", best, "")]
     if v.val_losses:
-        parts += [(f"{gap}val ", "dim"), (fmt_loss(v.val_loss), "bold")]
-    return Text.assemble(*parts)
+        fields.append(("val", fmt_loss(v.val_loss), "bold"))
+    for gap in ("   ", "  ", " "):
+        parts: list[tuple[str, str]] = []
+        for i, (name, value, style) in enumerate(fields):
+            parts += [(f"{gap if i else ''}{name} ", "dim"), (value, style)]
+        line = Text.assemble(*parts)
+        if line.cell_len <= width:
+            break
+    return line
+
+
+def where_line(v: RunView, width: int) -> Text:
+    """State, epoch and step, and a progress bar in what is left: the epoch goes before the
+    step count is cut."""
+    info = v.info
+    badge = Text(f" {v.status.value} ", style=STATUS_STYLE[v.status] + " reverse")
+    epochs = f"/{info.epochs}" if info.epochs else ""
+    steps = f"/{info.total_steps:,}" if info.total_steps else ""
+    step = f"step {v.step:,}{steps} "
+    where = Text.assemble(badge, f" ep {v.epoch}{epochs} · {step}")
+    if where.cell_len > width:
+        where = Text.assemble(badge, f" {step}")
+    return where + bar(v.progress, width - where.cell_len)
 
 
 def regime_line(v: RunView) -> Text | None:
@@ -116,6 +142,22 @@ def regime_line(v: RunView) -> Text | None:
 def loss_data(v: RunView, width: int) -> SparkData:
     values = columns_values(v.loss_series.columns(width))
     return SparkData(values, len(values))
+
+
+def shared_lr_scale(views: list[RunView], width: int = 64) -> Scale | None:
+    """One LR scale spanning every run (planned parts included), for panels read side by side."""
+    return lr_scale([x for v in views for x in lr_data(v, width).values])
+
+
+def axis_labels(scale: Scale | None, rows: int) -> list[str]:
+    """The right of each sparkline row: the top value on the first, the floor on the last."""
+    out = [""] * rows
+    if scale is None:
+        return out
+    out[0] = compact(scale.hi)
+    if rows > 1:
+        out[-1] = compact(scale.lo)
+    return out
 
 
 class RunPanel(Widget, can_focus=True):
@@ -155,10 +197,6 @@ class RunPanel(Widget, can_focus=True):
         border-subtitle-color: $secondary;
     }
 
-    RunPanel > .run-panel--detail {
-        color: $text-muted;
-    }
-
     RunPanel > .run-panel--label {
         color: $text-muted;
     }
@@ -178,14 +216,19 @@ class RunPanel(Widget, can_focus=True):
     RunPanel > .run-panel--message {
         color: $error;
     }
+
+    RunPanel > .run-panel--clip {
+        color: $error;
+        text-style: bold;
+    }
     """
     COMPONENT_CLASSES = {
-        "run-panel--detail",
         "run-panel--label",
         "run-panel--lr",
         "run-panel--loss",
         "run-panel--plan",
         "run-panel--message",
+        "run-panel--clip",
     }
 
     def __init__(self, index: int, view: RunView) -> None:
@@ -194,7 +237,8 @@ class RunPanel(Widget, can_focus=True):
         self.view = view
         self._seen = -1
         self._state: tuple = ()
-        self._title = ""
+        self._title: tuple[str, str] = ("", "")
+        self.shared_lr: Scale | None = None  # one LR scale for every panel, when asked for
         self._set_title()
 
     def on_mount(self) -> None:
@@ -223,19 +267,19 @@ class RunPanel(Widget, can_focus=True):
         self.set_class(v.status is RunStatus.DONE, "-done")
         self.refresh()
 
+    def share_lr_scale(self, scale: Scale | None) -> None:
+        """Draw the LR against `scale` (None: the panel's own) from now on."""
+        if scale != self.shared_lr:
+            self.shared_lr = scale
+            self.refresh()
+
     def render(self) -> Text:
-        v, info = self.view, self.view.info
+        v = self.view
         width, height = self.content_size.width, self.content_size.height
         if width <= 0 or height <= 0:
             return Text("")
         style = self.get_component_rich_style
-        lines: list[Text] = [Text(info.detail, style=style("run-panel--detail"))]
-        badge = Text(f" {v.status.value} ", style=STATUS_STYLE[v.status] + " reverse")
-        epochs = f"/{info.epochs}" if info.epochs else ""
-        steps = f"/{info.total_steps:,}" if info.total_steps else ""
-        where = Text.assemble(badge, f" ep {v.epoch}{epochs} · step {v.step:,}{steps} ")
-        lines.append(where + bar(v.progress, width - where.cell_len))
-        lines.append(numbers_line(v))
+        lines: list[Text] = [where_line(v, width), numbers_line(v, width)]
         regime = regime_line(v)
         if regime is not None and height >= 7:
             lines.append(regime)
@@ -249,32 +293,48 @@ class RunPanel(Widget, can_focus=True):
         return out
 
     def _spark_rows(self, width: int, rows: int) -> list[Text]:
-        """The LR sparkline over the loss sparkline, sharing `rows`; planned parts dimmed."""
-        v, style = self.view, self.get_component_rich_style
-        lr_rows, loss_rows = (rows + 1) // 2, rows // 2
-        spark_width = max(1, width - LABEL_WIDTH)
-        label = style("run-panel--label")
-        lines: list[Text] = []
-        for name, data, rows_here, done_style in (
-            ("lr", lr_data(v, spark_width), lr_rows, style("run-panel--lr")),
-            ("loss", loss_data(v, spark_width), loss_rows, style("run-panel--loss")),
-        ):
-            grid = render_rows(scale(data.values, data.log), rows_here)
-            for r, row in enumerate(grid):
-                text = "".join(row)
-                lines.append(
-                    Text.assemble(
-                        ((name if r == 0 else "").ljust(LABEL_WIDTH), label),
-                        (text[: data.done], done_style),
-                        (text[data.done :], style("run-panel--plan")),
-                    )
-                )
-        return lines
+        """The LR sparkline over the loss sparkline, sharing `rows` (the LR gets the odd one),
+        each with its scale: top and floor on the right, "log" under the name when it is."""
+        v = self.view
+        spark_width = max(1, width - LABEL_WIDTH - AXIS_WIDTH)
+        lr, loss = lr_data(v, spark_width), loss_data(v, spark_width)
+        lr_fit = self.shared_lr if self.shared_lr is not None else lr_scale(lr.values)
+        return [
+            *self._spark("lr", lr, lr_fit, (rows + 1) // 2, "run-panel--lr"),
+            *self._spark("loss", loss, loss_scale(loss.values), rows // 2, "run-panel--loss"),
+        ]
+
+    def _spark(self, name: str, data: SparkData, fit: Scale | None, rows: int, kind: str) -> list[Text]:
+        """One sparkline's rows: trained columns in `kind`'s colour, planned ones dimmed,
+        columns over the top marked ↑ on the top row."""
+        style = self.get_component_rich_style
+        label, done_style, plan_style = style("run-panel--label"), style(kind), style("run-panel--plan")
+        scaled, clipped = levels(data.values, fit)
+        names = [name, "log" if fit is not None and fit.log else "", *[""] * rows]
+        out: list[Text] = []
+        marks = [c for c, cut in enumerate(clipped) if cut]
+        for r, (row, axis) in enumerate(zip(render_rows(scaled, rows), axis_labels(fit, rows), strict=True)):
+            if r == 0:
+                for c in marks:
+                    row[c] = "↑"
+            text = "".join(row)
+            line = Text.assemble(
+                (names[r].ljust(LABEL_WIDTH), label),
+                (text[: data.done], done_style),
+                (text[data.done :], plan_style),
+                (" " + axis.rjust(AXIS_WIDTH - 1), label),
+            )
+            for c in marks if r == 0 else ():
+                line.stylize(style("run-panel--clip"), LABEL_WIDTH + c, LABEL_WIDTH + c + 1)
+            out.append(line)
+        return out
 
     def _set_title(self) -> None:
         """The run's name as plain text (a name from a file is never markup), numbered for the
         digit keys; it follows a run renamed in its file."""
-        label = self.view.info.label
-        if label != self._title:
-            self._title = label
-            self.border_title = Text(f"{self.index + 1} {label}" if self.index < 9 else label)
+        info = self.view.info
+        if (info.label, info.detail) != self._title:
+            self._title = (info.label, info.detail)
+            name = f"{self.index + 1} {info.label}" if self.index < 9 else info.label
+            setup = ("  " + info.detail, "not bold dim") if info.detail else ""
+            self.border_title = Text.assemble(name, setup)
