@@ -11,7 +11,8 @@ from lrtui.engine.trainer import Trainer
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import RunStatus
 from lrtui.ui.app import LrTuiApp
-from lrtui.ui.screens.charts import CompareScreen, RunChartScreen
+from lrtui.ui.screens.charts import RunChartScreen
+from lrtui.ui.screens.compare import CompareScreen
 from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
 from lrtui.ui.widgets.panel import RunPanel
@@ -264,13 +265,14 @@ async def test_chart_keys_change_smoothing_envelope_and_the_shared_x_axis():
     async with app.run_test(size=(110, 34)) as pilot:
         await settle(pilot)
         await pilot.press("1", "enter")
-        opts = app.chart_options
-        assert (opts.weight, opts.envelope, opts.x_axis) == (0.9, False, "step")
+        opts, chart = app.chart_options, app.screen
+        # by default smoothed over about 1% of the 440-step run: a half-life of 3 steps
+        assert (chart.weight, opts.smoothing, opts.envelope, opts.x_axis) == (0.8, None, False, "step")
         await pilot.press("s", "s", "e", "x")
-        assert (opts.weight, opts.envelope, opts.x_axis) == (0.98, True, "epoch")
+        assert (chart.weight, opts.envelope, opts.x_axis) == (0.95, True, "epoch")
         await pilot.press("S", "S", "S", "S", "S")
-        assert opts.weight == 0.0  # off: the raw loss alone
-        await pilot.press("x", "x")
+        assert chart.weight == 0.0  # off: the raw loss alone
+        await pilot.press("x", "x", "x")
         assert opts.x_axis == "step"
         await pilot.press("x", "x", "escape", "c")
         assert isinstance(app.screen, CompareScreen) and app.screen.options.x_axis == "time"

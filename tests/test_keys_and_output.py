@@ -76,7 +76,7 @@ def test_headless_json_and_progress(capsys):
 
 async def test_a_frame_between_push_and_mount_does_not_redraw_the_new_screen():
     from lrtui.ui.app import CHART_EVERY
-    from lrtui.ui.screens.charts import CompareScreen
+    from lrtui.ui.screens.compare import CompareScreen
     from lrtui.ui.screens.leaderboard import LeaderboardScreen
     from lrtui.ui.screens.ranks import RanksScreen
 

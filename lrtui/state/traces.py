@@ -20,14 +20,16 @@ Nothing here knows of Textual or torch; the chart screens draw what it returns.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
 from lrtui.state.runs import RunView
 
-X_AXES = ("step", "epoch", "time")
-X_LABELS = {"step": "step", "epoch": "epoch", "time": "seconds"}
+X_AXES = ("step", "epoch", "time", "lr")
+X_LABELS = {"step": "step", "epoch": "epoch", "time": "seconds", "lr": "learning rate"}
 SMOOTHING = (0.0, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+AUTO_HALF_LIFE_SHARE = 0.01  # by default the loss is smoothed over about 1% of the run
 HAMPEL_HALF_WINDOW = 4
 HAMPEL_SIGMAS = 6.0
 OUTLIER_MIN_REL = 0.02  # a point within 2% of its neighbours' median is never an outlier
@@ -95,8 +97,21 @@ def is_constant(values: list[float]) -> bool:
     return hi - lo <= 1e-12 * max(1.0, abs(hi))
 
 
+def auto_smoothing(steps: int) -> int:
+    """The smoothing (index into SMOOTHING) whose half-life is nearest 1% of `steps`: visible on
+    a run of 11k steps, not a blur on one of 400."""
+    target = max(1.0, steps * AUTO_HALF_LIFE_SHARE)
+    return min(
+        range(1, len(SMOOTHING)),
+        key=lambda i: abs(math.log(half_life_steps(SMOOTHING[i]) / target)),
+    )
+
+
 def x_values(run: RunView, steps: list[float], axis: str) -> list[float]:
-    """Each step of `run` as the chosen x quantity, from the run's own data only."""
+    """Each step of `run` as the chosen x quantity, from the run's own data only (against the
+    LR: the LR it trained with at that step)."""
+    if axis == "lr":
+        return [run.lr_series.value_at(max(1, round(s))) for s in steps]
     if axis == "epoch":
         batches = run.info.batches or run.plan_batches
         if run.info.batches or run.plan is not None:
@@ -176,9 +191,31 @@ def loss_trace(run: RunView, weight: float, axis: str = "step") -> Trace:
     )
 
 
-def y_limits(values: list[float], log: bool) -> tuple[float, float] | None:
+def difference(trace: Trace, base: Trace) -> tuple[list[float], list[float]]:
+    """`trace`'s smoothed loss less `base`'s at the same x (linearly between `base`'s points),
+    where both have data: below zero, the run is doing better than the baseline."""
+    xs: list[float] = []
+    ys: list[float] = []
+    bx, by = base.xs, base.smooth
+    if len(bx) < 1:
+        return xs, ys
+    for x, y in zip(trace.xs, trace.smooth, strict=True):
+        if not bx[0] <= x <= bx[-1]:
+            continue
+        j = bisect.bisect_left(bx, x)
+        if bx[j] == x or j == 0:
+            ref = by[j]
+        else:
+            t = (x - bx[j - 1]) / (bx[j] - bx[j - 1])
+            ref = by[j - 1] + t * (by[j] - by[j - 1])
+        xs.append(x)
+        ys.append(y - ref)
+    return xs, ys
+
+
+def y_limits(values: list[float], log: bool, pad: bool = True) -> tuple[float, float] | None:
     """Axis limits around `values` (already free of outliers), never narrower than a small
-    fraction of their size, so a flat line sits flat in the middle."""
+    fraction of their size, so a flat line sits flat in the middle; `pad` leaves a margin."""
     vals = [
         math.log10(v) if log else max(-AXIS_LIMIT, min(AXIS_LIMIT, v))
         for v in values
@@ -191,11 +228,11 @@ def y_limits(values: list[float], log: bool) -> tuple[float, float] | None:
     if hi - lo < min_span:
         mid = (lo + hi) / 2
         lo, hi = mid - min_span / 2, mid + min_span / 2
-    pad = (hi - lo) * 0.05
-    floor = lo - pad
+    margin = (hi - lo) * 0.05 if pad else 0.0
+    floor = lo - margin
     if not log and lo >= 0 > floor:
         floor = 0.0  # LRs and losses are never negative: keep the axis from suggesting so
-    return floor, hi + pad
+    return floor, hi + margin
 
 
 def half_life(weight: float) -> str:

@@ -28,7 +28,8 @@ from lrtui.spec.text import clean
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.grid import RunGrid
 from lrtui.ui.keys import bindings, palette_entries
-from lrtui.ui.screens.charts import ChartBase, ChartOptions, CompareScreen, RunChartScreen
+from lrtui.ui.screens.charts import ChartBase, ChartOptions, RunChartScreen
+from lrtui.ui.screens.compare import CompareScreen
 from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
 from lrtui.ui.screens.ranks import RanksScreen
@@ -241,6 +242,16 @@ class LrTuiApp(App[int]):
         self.one_lr_scale = not self.one_lr_scale
         self.drain()
         self.notify("one LR scale for every panel" if self.one_lr_scale else "each panel's own LR scale")
+
+    def action_pin_baseline(self) -> None:
+        """The focused run becomes compare's baseline (pressed again on it: none)."""
+        run = self.focused_run()
+        if run is None:
+            return
+        options = self.chart_options
+        options.baseline = None if options.baseline == run else run
+        label = self.state.runs[run].info.label
+        self.notify(f"compare: loss less {label}" if options.baseline is not None else "compare: no baseline")
 
     def action_focus_run(self, index: int) -> None:
         panels = self.panels()

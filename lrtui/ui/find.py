@@ -15,7 +15,8 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
-from lrtui.ui.screens.canvas import LOSS_COLOR, RAW_COLOR, power_label
+from lrtui.ui.screens.axes import power_label
+from lrtui.ui.screens.canvas import LOSS_COLOR, RAW_COLOR, ChartPlot
 
 RunTest = Callable[[Callable[[Any], None], Callable[[], bool]], Any]  # (on_step, stopped) -> result
 SUGGESTION_COLORS = {"steepest": 46, "valley": 226, "min/10": 208}
@@ -36,7 +37,7 @@ class FindApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self._title), id="find-title")
-        yield PlotextPlot(id="find-chart")
+        yield ChartPlot(id="find-chart")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -17,13 +17,13 @@ from textual.binding import Binding
 class Key:
     shown: str  # the key as help writes it
     what: str  # what it does, for help and the palette
-    scope: str = "app"  # "app", "chart" or "board"
+    scope: str = "app"  # "app", "chart", "compare" (which has the chart's keys too) or "board"
     binds: tuple[tuple[str, str, str], ...] = ()  # (key, action, footer label; "" = not in footer)
     palette: str = ""  # the palette's title for it; "" = not in the palette
 
 
-def _digits() -> tuple[tuple[str, str, str], ...]:
-    return tuple((str(n), f"focus_run({n - 1})", "") for n in range(1, 10))
+def _digits(action: str = "focus_run") -> tuple[tuple[str, str, str], ...]:
+    return tuple((str(n), f"{action}({n - 1})", "") for n in range(1, 10))
 
 
 BACK = Key("escape", "back", "screen", (("escape", "app.pop_screen", "Back"),))
@@ -89,18 +89,48 @@ KEYS: tuple[Key, ...] = (
         "Chart: min/max envelope",
     ),
     Key(
+        "P",
+        "pin the focused run as compare's baseline (again: unpin)",
+        "app",
+        (("P", "pin_baseline", ""),),
+        "Pin run as baseline",
+    ),
+    Key(
         "x",
-        "chart: x axis step / epoch / seconds",
+        "chart: x axis step / epoch / seconds / LR (loss against the LR)",
         "chart",
         (("x", "next_axis", "X axis"),),
         "Chart: next x axis",
     ),
+    Key("X", "chart: log / linear x axis", "chart", (("X", "toggle_log_x", ""),), "Chart: log / linear x"),
     Key(
         "t",
         "chart: loss, or another scalar the runs log",
         "chart",
         (("t", "next_series", "Scalar"),),
         "Chart: next logged scalar",
+    ),
+    Key("1-9", "compare: show / hide run 1-9", "compare", _digits("toggle_run")),
+    Key(
+        "a",
+        "compare: show every run, clear the filter",
+        "compare",
+        (("a", "show_all", ""),),
+        "Compare: show all",
+    ),
+    Key(
+        "P",
+        "compare: next baseline; the loss shows each run less it",
+        "compare",
+        (("P", "next_baseline", "Baseline"),),
+        "Compare: next baseline",
+    ),
+    Key(
+        "/",
+        "compare: filter runs by name or setup (enter keeps it)",
+        "compare",
+        (("slash", "filter", "Filter"),),
+        "Compare: filter runs",
     ),
     Key(
         "f b a t v",
@@ -121,14 +151,17 @@ KEYS: tuple[Key, ...] = (
 )
 
 # Keys whose name is not what a footer should print.
-_DISPLAY = {"question_mark": "?", "R": "R", "S": "S"}
+_DISPLAY = {"question_mark": "?", "R": "R", "S": "S", "P": "P", "X": "X", "slash": "/"}
+# Screens whose keys include another scope's: compare is a chart.
+_INCLUDES = {"compare": ("chart", "compare")}
 
 
 def bindings(scope: str) -> list[Binding]:
     """The bindings of a scope, in help order; a screen's "back" leads its footer. The footer
     shows the few keys a newcomer needs (so `? Help` and `q Quit` fit 80 columns); help and
     the palette have every one."""
-    entries = [k for k in KEYS if k.scope == scope]
+    scopes = _INCLUDES.get(scope, (scope,))
+    entries = [k for k in KEYS if k.scope in scopes]
     if scope != "app":
         entries.insert(0, BACK)
     return [
@@ -147,5 +180,5 @@ def palette_entries(scope: str) -> list[tuple[str, str, str]]:
     return [
         (k.palette, f"{k.what[0].upper()}{k.what[1:]} ({k.shown})", k.binds[0][1])
         for k in KEYS
-        if k.scope == scope and k.palette
+        if k.scope in _INCLUDES.get(scope, (scope,)) and k.palette
     ]

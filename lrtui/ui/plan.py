@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
 from lrtui.spec.text import clean
-from lrtui.ui.screens.canvas import PALETTE, POINTS, Canvas, rich_color
+from lrtui.ui.screens.canvas import PALETTE, POINTS, Canvas, ChartPlot, rich_color
 
 NUMBER_HEADERS = ("run", "peak LR", "at step", "LR after warm-up", "final LR", "steps > peak/2")
 
@@ -57,7 +57,7 @@ class PlanApp(App[int]):
     def compose(self) -> ComposeResult:
         yield Static(Text(clean(self.plan_title, 300)), id="plan-title")
         with Horizontal():
-            yield PlotextPlot(id="plan-chart")
+            yield ChartPlot(id="plan-chart")
             yield DataTable(id="plan-numbers", cursor_type="row", zebra_stripes=True)
         yield Footer()
 

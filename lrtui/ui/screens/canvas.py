@@ -1,25 +1,35 @@
 """Drawing a chart with plotext: the shared options, one canvas per plot, loss lines, marks.
 
 LR lines are drawn as trained, never smoothed. Loss lines go through `state.traces`
-(outliers clipped, debiased EMA over a faint raw trace, optional min/max envelope).
+(outliers clipped, debiased EMA over a faint raw trace, optional min/max envelope). Lines are
+braille (2x4 dots a cell: the finest plotext draws, at the same cost); ticks are round
+(`axes`); labels sit in headroom above the lines, on the chart's own background.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.text import Text
+from textual.app import App
+from textual.color import Color
+from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from lrtui.state.runs import RunView
-from lrtui.state.traces import SMOOTHING, Trace, x_values, y_limits
+from lrtui.state.traces import SMOOTHING, Trace, auto_smoothing, x_values, y_limits
+from lrtui.ui.screens.axes import axis, even_axis
 
 DRAW_LIMIT = 1e300
 POINTS = 400  # per line: enough for any terminal width, cheap for plotext
+PLOT_CHROME_ROWS = 5  # a plot's rows that are not its canvas: title, frame, x ticks, x label
 MARKS_DRAWN = 40  # per line of marks: more would fill the chart
-# 256-colour codes, read the same by plotext and Rich, so the legend matches the lines.
-PALETTE = [51, 208, 118, 201, 33, 196, 226, 141, 215, 87, 156, 219, 110, 255, 245]
+# 256-colour codes, read the same by plotext and Rich, so the legend matches the lines: ten
+# that differ in hue, then again with another line style (run 11 is run 1's colour, dotted).
+PALETTE = [51, 208, 118, 201, 33, 196, 226, 141, 255, 180]
+LIGHT_PALETTE = [25, 166, 28, 127, 160, 30, 94, 91, 236, 136]  # the same hues, readable on white
+STYLES = (("braille", "⠉⠉"), ("dot", "••"), ("+", "++"), ("x", "xx"))  # plotext marker, legend sample
 PLAN_COLOR, LR_COLOR, LOSS_COLOR = 245, 51, 208
 RAW_COLOR, ENVELOPE_COLOR, MARK_COLOR, EPOCH_COLOR = 240, 94, 141, 238
 VAL_COLOR = 46
@@ -29,74 +39,87 @@ VAL_COLOR = 46
 class ChartOptions:
     """How charts draw, shared by every chart screen of the app (one x axis for all)."""
 
-    smoothing: int = 3  # index into SMOOTHING
+    smoothing: int | None = None  # index into SMOOTHING; None: chosen by the run's length
     envelope: bool = False
     x_axis: str = "step"
     log_y: bool = False
+    log_x: bool = False  # against the LR, a log axis unless this asks for linear
     series: str = "loss"  # the lower chart: the loss, or another scalar the runs log
+    hidden: set[int] = field(default_factory=set)  # compare: runs switched off
+    baseline: int | None = None  # compare: the run the others' loss is drawn against
+    query: str = ""  # compare: only runs whose name or setup has every word of it
+
+    def index_for(self, steps: int) -> int:
+        return self.smoothing if self.smoothing is not None else auto_smoothing(steps)
+
+    def weight_for(self, steps: int) -> float:
+        return SMOOTHING[self.index_for(steps)]
 
     @property
-    def weight(self) -> float:
-        return SMOOTHING[self.smoothing]
+    def x_log(self) -> bool:
+        """Whether the x axis is logarithmic: by default only against the LR."""
+        return self.log_x != (self.x_axis == "lr")
 
     def key(self) -> tuple:
-        return (self.smoothing, self.envelope, self.x_axis, self.log_y, self.series)
+        return (
+            self.smoothing,
+            self.envelope,
+            self.x_axis,
+            self.log_y,
+            self.log_x,
+            self.series,
+            frozenset(self.hidden),
+            self.baseline,
+            self.query,
+        )
 
 
 def rich_color(code: int) -> str:
     return f"color({code})"
 
 
-def legend(entries: list[tuple[str, str]]) -> Text:
-    """A legend line above the chart (plotext's own legend covers the start of the lines)."""
-    parts: list[tuple[str, str] | str] = []
-    for name, color in entries:
-        parts += [("━━ ", color), (name, "bold"), "   "]
-    return Text.assemble(*parts)
+def palette(dark: bool) -> list[int]:
+    return PALETTE if dark else LIGHT_PALETTE
 
 
-def positive_only(xs: list[float], ys: list[float]) -> tuple[list[float], list[float], int]:
-    """Points a log axis can show (plotext fails on log of 0), and how many were dropped."""
-    keep = [(x, y) for x, y in zip(xs, ys, strict=True) if y > 0 and math.isfinite(y)]
-    return [x for x, _ in keep], [y for _, y in keep], len(xs) - len(keep)
+def run_style(index: int, dark: bool = True) -> tuple[int, str, str]:
+    """(colour, plotext marker, legend sample) of the `index`th run: every run its own pair."""
+    colors = palette(dark)
+    marker, sample = STYLES[(index // len(colors)) % len(STYLES)]
+    return colors[index % len(colors)], marker, sample
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One legend entry: a sample of the line in its colour, then the name."""
+
+    name: str
+    color: str
+    sample: str = "━━"
+    style: str = "bold"
+
+
+def legend(entries: list[Entry], width: int = 0) -> Text:
+    """A legend above the chart (plotext's own covers the start of the lines); within `width`
+    a line breaks between entries, never inside a name."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    used = 0
+    for entry in entries:
+        piece = Text.assemble((entry.sample + " ", entry.color), (entry.name, entry.style))
+        if used and width and used + 3 + piece.cell_len > width:
+            out.append("\n")
+            used = 0
+        elif used:
+            out.append("   ")
+            used += 3
+        out.append_text(piece)
+        used += piece.cell_len
+    return out
 
 
 def clamp(y: float) -> float:
     """A value plotext can scale without overflowing (LRs of 1e300 and losses of 1e308 exist)."""
     return max(-DRAW_LIMIT, min(DRAW_LIMIT, y))
-
-
-def power_label(t: float, digits: int) -> str:
-    """10**t written out, for any t (10**t itself overflows past 308)."""
-    exponent = math.floor(t)
-    mantissa = 10 ** (t - exponent)
-    if mantissa >= 9.995:
-        mantissa, exponent = 1.0, exponent + 1
-    if -4 <= exponent < 6 and digits > 1:
-        return f"{mantissa * 10.0**exponent:.{digits}g}"
-    return f"{mantissa:.{max(0, digits - 1)}f}e{exponent:+03d}"
-
-
-def log_axis(ys: list[float]) -> tuple[list[float], list[str]]:
-    """Tick positions (log10 units) and labels for a log y axis drawn from log10 data.
-
-    We plot log10 values on a linear axis ourselves: plotext's own log scale applies log10 to
-    its stored data in place on every build, so a widget that re-renders would take the log
-    of a log.
-    """
-    if not ys:
-        return [], []
-    lo, hi = math.floor(min(ys)), math.ceil(max(ys))
-    mantissas = (1,) if hi - lo >= 3 else (1, 2, 5)
-    ticks = [e + math.log10(m) for e in range(lo, hi + 1) for m in mantissas]
-    ticks = [t for t in ticks if min(ys) - 1e-9 <= t <= max(ys) + 1e-9]
-    if len(ticks) >= 2:
-        return ticks, [power_label(t, 1) for t in ticks]
-    low, high = min(ys), max(ys)  # a narrow range: evenly spaced ticks, labelled with real values
-    if high - low < 1e-12:
-        return [low], [power_label(low, 3)]
-    ticks = [low + i * (high - low) / 4 for i in range(5)]
-    return ticks, [power_label(t, 3) for t in ticks]
 
 
 def plan_points(run: RunView, n: int) -> tuple[list[float], list[float]]:
@@ -123,6 +146,9 @@ def regime_marks(run: RunView) -> list[tuple[int, str, bool]]:
 
 def x_limits(runs: list[RunView], axis: str) -> tuple[float, float]:
     """One x range for every run drawn: whole planned runs where their length is known."""
+    if axis == "lr":
+        lrs = [x for run in runs for x in _lr_range(run) if x > 0]
+        return (min(lrs), max(lrs)) if lrs and max(lrs) > min(lrs) else (0.0, 1.0)
     hi = 1.0
     for run in runs:
         end = run.total_steps or run.step
@@ -133,55 +159,113 @@ def x_limits(runs: list[RunView], axis: str) -> tuple[float, float]:
         else:
             t = run.time_series.last_value if len(run.time_series) else 0.0
             hi = max(hi, t if math.isfinite(t) else 0.0)
-    lo = 1.0 if axis == "step" else 0.0
-    return lo, max(hi, lo + 1)
+    return 0.0, hi
+
+
+def _lr_range(run: RunView) -> tuple[float, ...]:
+    cols = run.lr_series.buckets()
+    values = [c.low for c in cols] + [c.high for c in cols]
+    return tuple(v for v in values if math.isfinite(v))
+
+
+def ansi(app: App) -> bool:
+    """Whether the app's theme uses the terminal's own colours (ansi-light, ansi-dark)."""
+    return str(app.theme_variables.get("foreground", "")).startswith("ansi")
+
+
+class ChartPlot(PlotextPlot):
+    """A plot that asks its screen to draw it again when its size changes (its y axis is
+    fitted to its height: ticks a whole number of rows apart), and that keeps its axes and
+    ticks under the terminal's own colours: textual-plotext builds its colours from the
+    theme's, which ANSI themes leave unnamed, and drew black on black."""
+
+    @dataclass
+    class Resized(Message):
+        plot: ChartPlot
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._follow_theme())
+        self._follow_theme()
+
+    def _follow_theme(self) -> None:
+        self.theme = "clear" if ansi(self.app) else "auto"
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized(self))
 
 
 class Canvas:
-    """One plot being built: lines in data units, log10 applied here (see `log_axis` for why
-    not by plotext), y limits decided last."""
+    """One plot being built: lines in data units, log10 applied here (plotext's own log scale
+    applies log10 to its stored data in place on every build, so a widget that re-renders would
+    take the log of a log), round ticks and limits decided last."""
 
-    def __init__(self, plot: PlotextPlot, log: bool) -> None:
+    def __init__(self, plot: PlotextPlot, log: bool, log_x: bool = False, whole_x: bool = True) -> None:
         self.plot = plot
         self.plt = plot.plt
         self.log = log
+        self.log_x = log_x
+        self.whole_x = whole_x  # steps and epochs tick at whole numbers
         self.plt.clear_figure()
         self.dropped = 0
 
-    def ys(self, xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    def points(self, xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
         """Points plotext can draw: finite, within a float's comfortable range, and positive on
         a log axis (where they are drawn as their log10)."""
-        keep = [(x, clamp(y)) for x, y in zip(xs, ys, strict=True) if math.isfinite(x) and math.isfinite(y)]
-        xs, ys = [x for x, _ in keep], [y for _, y in keep]
-        if not self.log:
-            return xs, ys
-        xs, ys, dropped = positive_only(xs, ys)
-        self.dropped += dropped
-        return xs, [math.log10(y) for y in ys]
+        keep = [
+            (x, clamp(y))
+            for x, y in zip(xs, ys, strict=True)
+            if math.isfinite(x) and math.isfinite(y) and (x > 0 or not self.log_x)
+        ]
+        if self.log:
+            before = len(keep)
+            keep = [(x, y) for x, y in keep if y > 0]
+            self.dropped += before - len(keep)
+        return (
+            [math.log10(x) if self.log_x else x for x, _ in keep],
+            [math.log10(y) if self.log else y for _, y in keep],
+        )
 
-    def line(self, xs: list[float], ys: list[float], color: int, marker: str = "hd") -> None:
-        xs, ys = self.ys(xs, ys)
+    def x(self, value: float) -> float:
+        return math.log10(value) if self.log_x and value > 0 else value
+
+    def line(self, xs: list[float], ys: list[float], color: int, marker: str = "braille") -> None:
+        xs, ys = self.points(xs, ys)
         if xs:
             self.plt.plot(xs, ys, color=color, marker=marker)
 
     def finish(
-        self, title: str, ylabel: str, xlabel: str, xlim: tuple[float, float], fit: list[float]
-    ) -> tuple[float, float] | None:
+        self,
+        title: str,
+        ylabel: str,
+        xlabel: str,
+        xlim: tuple[float, float],
+        fit: list[float],
+        headroom: bool = False,
+    ) -> float | None:
+        """Limits, round ticks and titles; with `headroom`, a strip above the lines for labels,
+        whose height (in the axis's units) is returned."""
         plt = self.plt
-        limits = y_limits(fit, self.log)
+        limits = y_limits(fit, self.log, pad=False)  # round ticks are the padding
+        top = None
         if limits is not None:
-            plt.ylim(*limits)
-            if self.log:
-                ticks, labels = log_axis(list(limits))
-                if ticks:
-                    plt.yticks(ticks, labels)
-        plt.xlim(*xlim)
+            rows = (self.plot.size.height or 0) - PLOT_CHROME_ROWS
+            (lo, hi), ticks, labels = even_axis(*limits, rows, self.log, 2 if headroom else 0)
+            plt.ylim(lo, hi)
+            plt.yticks(ticks, labels)
+            top = hi if headroom else None
+        x_lo, x_hi = (self.x(max(xlim[0], 1e-300)), self.x(xlim[1])) if self.log_x else xlim
+        if x_hi <= x_lo:
+            x_hi = x_lo + 1
+        plt.xlim(x_lo, x_hi)
+        ticks, labels = axis(x_lo, x_hi, self.log_x, whole=self.whole_x)
+        if ticks:
+            plt.xticks(ticks, labels)
         note = f"  ({self.dropped} points <= 0 hidden)" if self.dropped else ""
         plt.title(title + note)
         plt.xlabel(xlabel)
         plt.ylabel(ylabel)
         self.plot.refresh()
-        return limits
+        return top
 
     def marks(
         self,
@@ -191,17 +275,22 @@ class Canvas:
         top: float | None,
         xlim: tuple[float, float] = (0.0, 1.0),
     ) -> None:
-        """Vertical lines; labels at `top` where they fit without running into the previous one."""
+        """Vertical lines; labels at `top` (the headroom) where they fit without running into
+        the previous one, on the chart's own background."""
         width = self.plot.size.width or self.plot.app.size.width  # before the first layout: the app's
         cells = max(20, width - 10)  # less the y axis
-        per_cell = (xlim[1] - xlim[0]) / cells
+        x_lo, x_hi = (self.x(max(xlim[0], 1e-300)), self.x(xlim[1])) if self.log_x else xlim
+        per_cell = (x_hi - x_lo) / cells
+        app = self.plot.app
+        background = "default" if ansi(app) else Color.parse(app.theme_variables.get("surface", "black")).rgb
         free_from = -math.inf
-        for x, label, color in zip(xs, labels, colors, strict=True):
-            if not math.isfinite(x):
+        for raw, label, color in zip(xs, labels, colors, strict=True):
+            if not math.isfinite(raw) or (self.log_x and raw <= 0):
                 continue
+            x = self.x(raw)
             self.plt.vline(x, color)
             if label and top is not None and x >= free_from:
-                self.plt.text(label, x, top, color=color, alignment="left")
+                self.plt.text(label, x, top, color=color, background=background, alignment="left")
                 free_from = x + (len(label) + 1) * per_cell
 
 
@@ -210,26 +299,31 @@ def loss_lines(
     trace: Trace,
     color: int,
     options: ChartOptions,
+    weight: float,
     raw_color: int | None,
     envelope_color: int,
+    marker: str = "braille",
+    raw_elsewhere: bool = False,
 ) -> list[float]:
     """Draw one run's loss; return the values its y axis should fit (outliers left out).
 
-    With smoothing on, the raw trace is drawn faint in `raw_color` (None: drawn elsewhere).
+    With smoothing on, the raw trace is drawn faint in `raw_color`, or not at all (None; with
+    `raw_elsewhere` it is drawn by the caller and fitted here).
     """
     keep = [i for i, out in enumerate(trace.outlier) if not out]
-    fit = [trace.raw[i] for i in keep]
+    raw_shown = weight <= 0 or trace.constant or raw_color is not None or raw_elsewhere
+    fit = [trace.raw[i] for i in keep] if raw_shown else []
     if options.envelope:
         canvas.line(trace.xs, trace.low, envelope_color)
         canvas.line(trace.xs, trace.high, envelope_color)
         fit += [trace.low[i] for i in keep] + [trace.high[i] for i in keep]
-    if options.weight > 0 or trace.constant:
+    if weight > 0 or trace.constant:
         if raw_color is not None and not trace.constant:
             canvas.line(trace.xs, trace.raw, raw_color)
-        canvas.line(trace.xs, trace.smooth, color)
+        canvas.line(trace.xs, trace.smooth, color, marker)
         fit += trace.smooth
     else:
-        canvas.line(trace.xs, trace.raw, color)
+        canvas.line(trace.xs, trace.raw, color, marker)
     return fit
 
 

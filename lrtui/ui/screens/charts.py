@@ -1,8 +1,9 @@
-"""Full plotext charts: one run in detail, or every run overlaid on shared axes.
+"""Full plotext charts: what every chart screen shares, and one run in detail.
 
 LR lines are drawn as trained, never smoothed, with the schedule's regime changes marked.
 Loss lines go through `traces` (outliers clipped, debiased EMA over a faint raw trace,
 optional min/max envelope). The options are the app's, so every chart shares one x axis.
+Against the LR (`x` to "learning rate") the LR chart gives its room to the loss.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from lrtui.ui.screens.canvas import (
     LOSS_COLOR,
     LR_COLOR,
     MARK_COLOR,
-    PALETTE,
     PLAN_COLOR,
     POINTS,
     RAW_COLOR,
     VAL_COLOR,
     Canvas,
     ChartOptions,
+    ChartPlot,
+    Entry,
     legend,
     loss_lines,
     plan_points,
@@ -72,15 +74,38 @@ class ChartBase(Screen[None]):
     def title_text(self) -> Text:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def legend_entries(self) -> list[tuple[str, str]]:  # pragma: no cover - overridden
+    def legend_entries(self) -> list[Entry]:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def shown(self) -> list[RunView]:
+        """The runs this chart draws (compare can hide some)."""
+        return self.state.runs
+
+    def steps(self) -> int:
+        """The longest run drawn, in steps: what the automatic smoothing is chosen for."""
+        return max((run.total_steps or run.step for run in self.shown()), default=0)
+
+    @property
+    def weight(self) -> float:
+        return self.options.weight_for(self.steps())
+
+    def canvases(self) -> tuple[Canvas, Canvas]:
+        """The LR and the loss canvas; against the LR, the LR chart hides and the loss grows."""
+        o = self.options
+        lr_plot = self.query_one("#lr-chart", PlotextPlot)
+        lr_plot.display = o.x_axis != "lr"
+        whole = o.x_axis in ("step", "epoch")
+        return (
+            Canvas(lr_plot, o.log_y, o.x_log, whole),
+            Canvas(self.query_one("#loss-chart", PlotextPlot), o.log_y, o.x_log, whole),
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text(), id="chart-title")
             yield Static(legend(self.legend_entries()), classes="legend")
-            yield PlotextPlot(id="lr-chart")
-            yield PlotextPlot(id="loss-chart")
+            yield ChartPlot(id="lr-chart")
+            yield ChartPlot(id="loss-chart")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -91,7 +116,12 @@ class ChartBase(Screen[None]):
         self.redraw(force=True)
 
     def action_smoothing(self, delta: int) -> None:
-        self.options.smoothing = max(0, min(len(SMOOTHING) - 1, self.options.smoothing + delta))
+        current = self.options.index_for(self.steps())
+        self.options.smoothing = max(0, min(len(SMOOTHING) - 1, current + delta))
+        self.redraw(force=True)
+
+    def action_toggle_log_x(self) -> None:
+        self.options.log_x = not self.options.log_x
         self.redraw(force=True)
 
     def action_toggle_envelope(self) -> None:
@@ -147,15 +177,25 @@ class ChartBase(Screen[None]):
         entries = self.legend_entries()
         if entries != self._legend:  # a validation loss appears after the first epoch
             self._legend = entries
-            self.query_one(".legend", Static).update(legend(entries))
+            self.query_one(".legend", Static).update(legend(entries, self.size.width - 2))
         self.draw()
+
+    def on_resize(self) -> None:
+        self._legend = []  # the legend breaks its lines by the width
+
+    def on_chart_plot_resized(self) -> None:
+        """Axes are fitted to the plots' heights: drawn again once a height is known or changes."""
+        self.call_after_refresh(self.redraw, True)
 
     def draw(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def loss_title(self, runs: str, outliers: int) -> str:
         o = self.options
-        parts = [f"loss{runs}", "log" if o.log_y else "linear", f"smoothing {half_life(o.weight)}"]
+        auto = "auto " if o.smoothing is None else ""
+        parts = [f"loss{runs}", "log" if o.log_y else "linear", f"smoothing {auto}{half_life(self.weight)}"]
+        if o.x_axis == "lr":
+            parts.insert(1, "against the LR (log x)" if o.x_log else "against the LR")
         if outliers:
             parts.append(f"{outliers} outliers clipped")
         if o.envelope:
@@ -189,14 +229,18 @@ class RunChartScreen(ChartBase):
             )
         return Text("\n").join(Text(x) if isinstance(x, str) else x for x in lines)
 
-    def legend_entries(self) -> list[tuple[str, str]]:
+    def shown(self) -> list[RunView]:
+        return [self.state.runs[self.index]]
+
+    def legend_entries(self) -> list[Entry]:
+        val = [Entry("validation loss", rich_color(VAL_COLOR), "••")] if self.shown()[0].val_losses else []
         return [
-            ("LR trained", rich_color(LR_COLOR)),
-            ("LR planned", rich_color(PLAN_COLOR)),
-            ("loss smoothed", rich_color(LOSS_COLOR)),
-            ("loss raw", rich_color(RAW_COLOR)),
-            ("regime change", rich_color(MARK_COLOR)),
-            *([("validation loss", rich_color(VAL_COLOR))] if self.state.runs[self.index].val_losses else []),
+            Entry("LR trained", rich_color(LR_COLOR)),
+            Entry("LR planned", rich_color(PLAN_COLOR)),
+            Entry("loss smoothed", rich_color(LOSS_COLOR)),
+            Entry("loss raw", rich_color(RAW_COLOR)),
+            Entry("regime change", rich_color(MARK_COLOR), "│"),
+            *val,
         ]
 
     def draw(self) -> None:
@@ -204,11 +248,31 @@ class RunChartScreen(ChartBase):
         o = self.options
         axis, xlabel = o.x_axis, X_LABELS[o.x_axis]
         xlim = x_limits([run], axis)
-        marks = thin(regime_marks(run))
+        lr, loss = self.canvases()
+        marks = thin(regime_marks(run)) if axis != "lr" else []
         mark_xs = x_values(run, [m[0] for m in marks], axis)
         mark_colors = [PLAN_COLOR if planned else MARK_COLOR for _, _, planned in marks]
+        if axis != "lr":
+            self.draw_lr(lr, run, xlim, mark_xs, marks, mark_colors)
+        if self.draw_scalar(loss, [(run, LOSS_COLOR)], xlim, xlabel, ""):
+            return
+        trace = loss_trace(run, self.weight, axis)
+        fit = loss_lines(loss, trace, LOSS_COLOR, o, self.weight, RAW_COLOR, ENVELOPE_COLOR)
+        fit += val_line(loss, run, axis, VAL_COLOR)
+        loss.marks(mark_xs, [""] * len(marks), mark_colors, None, xlim)
+        loss.finish(self.loss_title("", trace.outliers), "loss", xlabel, xlim, fit)
 
-        lr = Canvas(self.query_one("#lr-chart", PlotextPlot), o.log_y)
+    def draw_lr(
+        self,
+        lr: Canvas,
+        run: RunView,
+        xlim: tuple[float, float],
+        mark_xs: list[float],
+        marks: list[tuple[int, str, bool]],
+        mark_colors: list[int],
+    ) -> None:
+        """The LR as planned (grey) and as trained, epoch ends, regime changes labelled above."""
+        axis = self.options.x_axis
         fit: list[float] = []
         if axis != "time":  # the future has no wall time yet
             px, py = plan_points(run, POINTS)
@@ -218,61 +282,8 @@ class RunChartScreen(ChartBase):
         lr.line(x_values(run, xs, axis), ys, LR_COLOR)
         fit += ys
         ends = x_values(run, [float(e) for e in thin(run.epoch_ends)], axis)
-        lr.marks(ends, [""] * len(ends), [EPOCH_COLOR] * len(ends), None)
-        scale = "log" if o.log_y else "linear"
+        lr.marks(ends, [""] * len(ends), [EPOCH_COLOR] * len(ends), None, xlim)
+        scale = "log" if self.options.log_y else "linear"
         title = f"LR · {scale} · never smoothed · regime changes marked, epoch ends grey"
-        limits = lr.finish(title, "LR", xlabel, xlim, fit)
-        lr.marks(mark_xs, [m[1] for m in marks], mark_colors, limits[1] if limits else None, xlim)
-
-        loss = Canvas(self.query_one("#loss-chart", PlotextPlot), o.log_y)
-        if self.draw_scalar(loss, [(run, LOSS_COLOR)], xlim, xlabel, ""):
-            return
-        trace = loss_trace(run, o.weight, axis)
-        fit = loss_lines(loss, trace, LOSS_COLOR, o, RAW_COLOR, ENVELOPE_COLOR)
-        fit += val_line(loss, run, axis, VAL_COLOR)
-        loss.marks(mark_xs, [""] * len(marks), mark_colors, None)
-        loss.finish(self.loss_title("", trace.outliers), "loss", xlabel, xlim, fit)
-
-
-class CompareScreen(ChartBase):
-    """c: every run's LR, and every run's loss, on shared axes with a legend."""
-
-    def title_text(self) -> Text:
-        return Text.assemble(("Compare", "bold"), " — every run on shared axes; lines mark regime changes")
-
-    def legend_entries(self) -> list[tuple[str, str]]:
-        return [(r.info.label, rich_color(PALETTE[i % len(PALETTE)])) for i, r in enumerate(self.state.runs)]
-
-    def draw(self) -> None:
-        o = self.options
-        axis, xlabel = o.x_axis, X_LABELS[o.x_axis]
-        runs = self.state.runs
-        xlim = x_limits(runs, axis)
-        lr = Canvas(self.query_one("#lr-chart", PlotextPlot), o.log_y)
-        loss = Canvas(self.query_one("#loss-chart", PlotextPlot), o.log_y)
-        lr_fit: list[float] = []
-        loss_fit: list[float] = []
-        outliers = 0
-        scalar = o.series != "loss"
-        traces = [loss_trace(run, o.weight, axis) for run in runs] if not scalar else []
-        if o.weight > 0:  # every faint raw trace first, so no run's raw line covers another's smooth one
-            for trace in traces:
-                if not trace.constant:
-                    loss.line(trace.xs, trace.raw, RAW_COLOR)
-        for i, run in enumerate(runs):
-            color = PALETTE[i % len(PALETTE)]
-            xs, ys = run.lr_series.points(POINTS)
-            lr.line(x_values(run, xs, axis), ys, color)
-            lr_fit += ys
-            mark_xs = x_values(run, [m.step for m in thin(run.marks)], axis)  # trained ones only
-            lr.marks(mark_xs, [""] * len(mark_xs), [color] * len(mark_xs), None)
-            if not scalar:
-                trace = traces[i]
-                loss_fit += loss_lines(loss, trace, color, o, None, color)
-                loss_fit += val_line(loss, run, axis, color)
-                outliers += trace.outliers
-        scale = "log" if o.log_y else "linear"
-        lr.finish(f"LR of every run · {scale} · never smoothed", "LR", xlabel, xlim, lr_fit)
-        colors = [(run, PALETTE[i % len(PALETTE)]) for i, run in enumerate(runs)]
-        if not self.draw_scalar(loss, colors, xlim, xlabel, " of every run"):
-            loss.finish(self.loss_title(" of every run", outliers), "loss", xlabel, xlim, loss_fit)
+        top = lr.finish(title, "LR", X_LABELS[axis], xlim, fit, headroom=bool(marks))
+        lr.marks(mark_xs, [m[1] for m in marks], mark_colors, top, xlim)

@@ -1,0 +1,136 @@
+"""Charts at the terminal's best and a compare view that shows every run."""
+
+import itertools
+
+import pytest
+from appkit import cut, replay_app, seed_experiment, settle, stream
+
+from lrtui.config import Settings, build_experiment
+from lrtui.state.traces import SMOOTHING, Trace, auto_smoothing, difference, half_life_steps
+from lrtui.ui.screens.axes import axis, even_axis
+from lrtui.ui.screens.canvas import Entry, legend, run_style
+from lrtui.ui.screens.compare import CompareScreen
+
+SEED = seed_experiment()
+MID = cut(stream(SEED), 170)
+BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
+
+
+def test_ticks_are_round_and_epochs_whole():
+    assert axis(0, 11_000, False, whole=True)[1] == ["0", "2,000", "4,000", "6,000", "8,000", "10,000"]
+    assert axis(0, 5_000, False, whole=True)[1][:3] == ["0", "1,000", "2,000"]
+    assert all(float(t).is_integer() for t in axis(0, 11, False, whole=True)[0])  # epochs
+    assert axis(-6, -1, True)[1] == ["1e-6", "1e-5", "0.0001", "0.001", "0.01", "0.1"]
+
+
+@pytest.mark.parametrize("lo,hi,rows", [(0.636, 0.78, 15), (0.0, 0.105, 10), (2.3, 9.7, 23), (0.69, 0.71, 8)])
+def test_y_ticks_fall_the_same_number_of_rows_apart(lo, hi, rows):
+    (bottom, top), ticks, labels = even_axis(lo, hi, rows)
+    assert bottom <= lo and top >= hi and len(ticks) == len(labels) >= 2
+    positions = [(t - bottom) / (top - bottom) * (rows - 1) for t in ticks]
+    assert all(abs(p - round(p)) < 1e-6 for p in positions)  # each tick on a whole row
+    gaps = {round(b - a) for a, b in itertools.pairwise(positions)}
+    assert len(gaps) == 1  # evenly spaced
+
+
+def test_every_run_has_its_own_colour_and_line_style():
+    styles = [run_style(i)[:2] for i in range(40)]
+    assert len(set(styles)) == 40
+    assert run_style(0)[0] != run_style(0, dark=False)[0]  # a palette for light themes too
+
+
+def test_a_legend_breaks_between_entries_never_inside_a_name():
+    names = [f"Run number {i} with a long name" for i in range(6)]
+    text = legend([Entry(n, "red") for n in names], width=70)
+    lines = text.plain.splitlines()
+    assert len(lines) > 1 and all(len(line) <= 70 for line in lines)
+    assert sorted(n for line in lines for n in names if n in line) == sorted(names)
+
+
+def test_smoothing_by_default_suits_the_runs_length():
+    assert SMOOTHING[auto_smoothing(440)] == 0.8  # half-life 3 steps on the seed's 440
+    long = half_life_steps(SMOOTHING[auto_smoothing(11_000)])
+    assert 50 < long < 200  # visible on an 11k-step run (6.6 steps was not)
+
+
+def test_difference_to_a_baseline_interpolates_between_its_points():
+    base = Trace([1.0, 3.0], [0, 0], [1.0, 2.0], [0, 0], [0, 0], [False, False], False)
+    run = Trace([1.0, 2.0, 3.0, 4.0], [0] * 4, [0.5, 1.0, 3.0, 9.0], [0] * 4, [0] * 4, [False] * 4, False)
+    assert difference(run, base) == ([1.0, 2.0, 3.0], [-0.5, -0.5, 1.0])  # step 4 is past the baseline
+
+
+def _plot_text(app, name: str) -> str:
+    return app.screen.query_one(f"#{name}").render().plain
+
+
+async def test_compare_hides_filters_and_draws_runs_against_a_baseline():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen) and screen.visible() == list(range(6))
+        assert "raw traces off past 4 runs" in _plot_text(app, "loss-chart")
+        await pilot.press("2", "3", "4")
+        await pilot.pause()
+        assert screen.visible() == [0, 4, 5]
+        assert "LR of 3 of 6 runs" in _plot_text(app, "lr-chart")
+        assert "raw traces off" not in _plot_text(app, "loss-chart")  # three runs: raw traces back
+        await pilot.press("a", "slash", *"cyclic", "enter")
+        await pilot.pause()
+        assert screen.visible() == [5] and app.focused is None  # enter keeps the filter, gives keys back
+        await pilot.press("a", "slash", *"gamma=0.1", "enter")
+        await pilot.pause()
+        assert screen.visible() == [0, 1]  # matched on the setup: StepLR and MultiStepLR
+        await pilot.press("a", "P")
+        await pilot.pause()
+        assert app.chart_options.baseline == 0
+        assert "loss minus StepLR (baseline" in _plot_text(app, "loss-chart")
+        await pilot.press(*["P"] * 6)
+        assert app.chart_options.baseline is None  # past the last: none
+
+
+async def test_p_on_the_grid_pins_the_focused_run_as_the_baseline():
+    app = replay_app(SEED, MID)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "P")
+        assert app.chart_options.baseline == 2
+        await pilot.press("c")
+        await pilot.pause()
+        assert "loss minus ExponentialLR" in _plot_text(app, "loss-chart")
+        await pilot.press("escape", "P")
+        assert app.chart_options.baseline is None
+
+
+async def test_regime_labels_sit_above_the_lines_and_axes_survive_light_themes():
+    for theme in ("textual-dark", "textual-light", "ansi-light"):
+        app = replay_app(SEED, MID)
+        async with app.run_test(size=(110, 34)) as pilot:
+            app.theme = theme
+            await settle(pilot)
+            await pilot.press("1", "enter")
+            await pilot.pause()
+            lines = _plot_text(app, "lr-chart").splitlines()
+            labelled = [line for line in lines if "StepLR x0.1" in line]
+            assert labelled and not any(ch in BRAILLE for ch in labelled[0]), theme
+            assert any(line.startswith("0.10┤") for line in lines), theme  # ticks drawn
+            plot = app.screen.query_one("#lr-chart")
+            assert plot.theme == ("clear" if theme.startswith("ansi") else "auto")
+
+
+async def test_loss_against_the_lr_hides_the_lr_chart_and_uses_a_log_x_axis():
+    exp = build_experiment(Settings(preset="seed", epochs=3, batches=20))
+    app = replay_app(exp, stream(exp))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("1", "enter", "x", "x", "x")
+        await pilot.pause()
+        assert app.chart_options.x_axis == "lr" and not app.screen.query_one("#lr-chart").display
+        text = _plot_text(app, "loss-chart")
+        assert "against the LR (log x)" in text and "learning rate" in text
+        ticks = text.splitlines()[-2].split()  # StepLR trained at 0.1, then 0.01: decades between
+        assert ticks[0] == "0.01" and ticks[-1] == "0.1"
+        await pilot.press("X")
+        await pilot.pause()
+        assert "against the LR ·" in _plot_text(app, "loss-chart")  # linear x now
