@@ -26,12 +26,12 @@ def watch(argv: list[str]) -> int:
     tag_flags(p)
     args = p.parse_args(argv)
     from lrtui.record.watch import WatchSource
-    from lrtui.ui.app import LrTuiApp, exit_code
+    from lrtui.ui.app import WatchApp, exit_code
 
     def source(sink):
         return WatchSource(args.path, sink, poll=args.poll, lr_tag=args.lr_tag, loss_tag=args.loss_tag)
 
-    app = LrTuiApp([], source, source_label=f"watching {clean(args.path, 120)}", show_tracebacks=args.debug)
+    app = WatchApp([], source, source_label=f"watching {clean(args.path, 120)}", show_tracebacks=args.debug)
     app.run()
     return exit_code(app)
 

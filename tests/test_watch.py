@@ -191,3 +191,37 @@ async def test_the_example_script_under_the_watcher(tmp_path):
         assert run.loss < 0.69  # it learned something
         await pilot.press("enter")
         assert app.screen.__class__.__name__ == "RunChartScreen"
+
+
+async def test_the_viewer_speaks_of_freezing_and_re_reading(tmp_path):
+    from lrtui.ui.app import WatchApp
+    from lrtui.ui.screens.help import HelpScreen
+
+    rec = RunRecorder(tmp_path, "a")  # still running: never closed
+    for step in range(1, 31):
+        rec.log(step, epoch=1, lr=0.1, loss=1.0 / step)
+    rec.flush()
+
+    def factory(sink):
+        src = WatchSource(tmp_path, sink)
+        src.run = src.poll_once  # one read, then commands only: deterministic
+        return src
+
+    app = WatchApp([], factory, source_label="watching")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        labels = {b.action: b.description for b in app._bindings.key_to_bindings["space"]}
+        assert labels["toggle_all"] == "Freeze all"
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Re-read run" in titles and "Restart run" not in titles
+        panel = app.panels()[0]
+        await pilot.press("space")
+        await pilot.pause()
+        assert "frozen" in panel.render().plain and panel.border_subtitle == "frozen"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = app.screen.query_one("DataTable").get_column_at(1)
+        assert "re-read the focused run's file from its start" in [str(r) for r in rows]
+    trainer_app = LrTuiApp([], factory, source_label="x")
+    assert {b.description for b in trainer_app._bindings.key_to_bindings["space"]} == {"Pause all"}

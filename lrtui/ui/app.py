@@ -61,8 +61,10 @@ class LrTuiApp(App[int]):
         threshold: float | None = None,
         show_tracebacks: bool = False,
         side_sources: Sequence[SourceFactory] = (),
+        viewing: bool = False,
     ) -> None:
         super().__init__()
+        self.viewing = viewing  # watching files: keys freeze and re-read views
         self.show_tracebacks = show_tracebacks
         self._side_factories = list(side_sources)  # e.g. the machine's figures, beside training
         self._side: list[Source] = []
@@ -85,7 +87,7 @@ class LrTuiApp(App[int]):
         yield MachineBar(id="machines")
         with self.grid:
             for i, view in enumerate(self.state.runs):
-                yield RunPanel(i, view)
+                yield RunPanel(i, view, self.viewing)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -188,13 +190,15 @@ class LrTuiApp(App[int]):
         have = len(grid.children)
         if have == len(self.state.runs):
             return
-        grid.mount_all(RunPanel(i, self.state.runs[i]) for i in range(have, len(self.state.runs)))
+        grid.mount_all(
+            RunPanel(i, self.state.runs[i], self.viewing) for i in range(have, len(self.state.runs))
+        )
         grid.relayout()
 
     def _status(self) -> None:
         bar = self.query_one_optional("#status", StatusBar)
         if bar is not None:
-            bar.show(self.state, self._source_label)
+            bar.show(self.state, self._source_label, self.viewing)
         machines = self.query_one_optional("#machines", MachineBar)
         if machines is not None and self.state.machines:
             machines.show(self.state.machines)
@@ -286,7 +290,7 @@ class LrTuiApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.viewing))
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Save an SVG of the screen to ~/Downloads, or to the working directory where that
@@ -318,8 +322,18 @@ class LrTuiApp(App[int]):
         if scope is not None:
             targets.append((scope, screen))
         for scope_name, target in targets:
-            for title, help_text, action in palette_entries(scope_name):
+            for title, help_text, action in palette_entries(scope_name, self.viewing):
                 yield SystemCommand(title, help_text, partial(target.run_action, action))  # type: ignore[attr-defined]
+
+
+class WatchApp(LrTuiApp):
+    """`lrtui watch`: the same app, its keys and states named for viewing files (freeze,
+    re-read), since nothing a viewer does pauses or restarts a run."""
+
+    BINDINGS = bindings("app", viewing=True)
+
+    def __init__(self, infos: Sequence[RunInfo], source_factory: SourceFactory, **kw) -> None:
+        super().__init__(infos, source_factory, viewing=True, **kw)
 
 
 def exit_code(app: App) -> int:

@@ -20,6 +20,16 @@ class Key:
     scope: str = "app"  # "app", "chart", "compare" (which has the chart's keys too) or "board"
     binds: tuple[tuple[str, str, str], ...] = ()  # (key, action, footer label; "" = not in footer)
     palette: str = ""  # the palette's title for it; "" = not in the palette
+    viewing: tuple[str, str, str] = ("", "", "")  # in `lrtui watch`: what, footer label, palette
+
+    def words(self, viewing: bool) -> tuple[str, str, str]:
+        """(what, footer label, palette title): a viewer freezes and re-reads where a trainer
+        pauses and restarts."""
+        label = self.binds[0][2] if self.binds else ""
+        what, view_label, palette = self.viewing
+        if not viewing or not what:
+            return self.what, label, self.palette
+        return what, view_label or label, palette or self.palette
 
 
 def _digits(action: str = "focus_run") -> tuple[tuple[str, str, str], ...]:
@@ -35,6 +45,7 @@ KEYS: tuple[Key, ...] = (
         "app",
         (("space", "toggle_all", "Pause all"),),
         "Pause or resume all",
+        ("freeze or follow every run's file", "Freeze all", "Freeze or follow all"),
     ),
     Key(
         "p",
@@ -42,6 +53,7 @@ KEYS: tuple[Key, ...] = (
         "app",
         (("p", "toggle_focused", ""),),
         "Pause or resume run",
+        ("freeze or follow the focused run's file", "", "Freeze or follow run"),
     ),
     Key("tab / shift+tab", "focus the next / previous run"),
     Key(
@@ -54,8 +66,22 @@ KEYS: tuple[Key, ...] = (
         ),
     ),
     Key("1-9", "focus run 1-9", "app", _digits()),
-    Key("r", "restart the focused run", "app", (("r", "restart_focused", ""),), "Restart run"),
-    Key("R", "restart every run", "app", (("R", "restart_all", ""),), "Restart all"),
+    Key(
+        "r",
+        "restart the focused run",
+        "app",
+        (("r", "restart_focused", ""),),
+        "Restart run",
+        ("re-read the focused run's file from its start", "", "Re-read run"),
+    ),
+    Key(
+        "R",
+        "restart every run",
+        "app",
+        (("R", "restart_all", ""),),
+        "Restart all",
+        ("re-read every file from its start", "", "Re-read all"),
+    ),
     Key(
         "y",
         "panels: one LR scale for all / each its own",
@@ -156,7 +182,7 @@ _DISPLAY = {"question_mark": "?", "R": "R", "S": "S", "P": "P", "X": "X", "slash
 _INCLUDES = {"compare": ("chart", "compare")}
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str, viewing: bool = False) -> list[Binding]:
     """The bindings of a scope, in help order; a screen's "back" leads its footer. The footer
     shows the few keys a newcomer needs (so `? Help` and `q Quit` fit 80 columns); help and
     the palette have every one."""
@@ -164,21 +190,24 @@ def bindings(scope: str) -> list[Binding]:
     entries = [k for k in KEYS if k.scope in scopes]
     if scope != "app":
         entries.insert(0, BACK)
-    return [
-        Binding(key, action, label, show=bool(label), key_display=_DISPLAY.get(key))
-        for entry in entries
-        for key, action, label in entry.binds
-    ]
+    out = []
+    for entry in entries:
+        first_label = entry.words(viewing)[1]
+        for n, (key, action, label) in enumerate(entry.binds):
+            shown = first_label if n == 0 else label
+            out.append(Binding(key, action, shown, show=bool(shown), key_display=_DISPLAY.get(key)))
+    return out
 
 
-def help_rows() -> list[tuple[str, str]]:
-    return [(k.shown, k.what) for k in KEYS]
+def help_rows(viewing: bool = False) -> list[tuple[str, str]]:
+    return [(k.shown, k.words(viewing)[0]) for k in KEYS]
 
 
-def palette_entries(scope: str) -> list[tuple[str, str, str]]:
+def palette_entries(scope: str, viewing: bool = False) -> list[tuple[str, str, str]]:
     """(title, help, action) of the palette commands of a scope; the help names the key."""
-    return [
-        (k.palette, f"{k.what[0].upper()}{k.what[1:]} ({k.shown})", k.binds[0][1])
-        for k in KEYS
-        if k.scope in _INCLUDES.get(scope, (scope,)) and k.palette
-    ]
+    out = []
+    for k in KEYS:
+        what, _, title = k.words(viewing)
+        if k.scope in _INCLUDES.get(scope, (scope,)) and title:
+            out.append((title, f"{what[0].upper()}{what[1:]} ({k.shown})", k.binds[0][1]))
+    return out

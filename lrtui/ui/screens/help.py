@@ -38,12 +38,16 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
+    def __init__(self, viewing: bool = False) -> None:
+        super().__init__()
+        self.viewing = viewing  # `lrtui watch`: freeze and re-read, not pause and restart
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
             yield Static("[b]lrtui keys[/b]", id="help-title")
             table: DataTable = DataTable(show_cursor=False, zebra_stripes=True)
             table.add_columns("key", "what it does")
-            for key, what in help_rows():
+            for key, what in help_rows(self.viewing):
                 table.add_row(f"[b]{key}[/b]", what)
             yield table
             yield Static(

@@ -95,11 +95,15 @@ def numbers_line(v: RunView, width: int) -> Text:
     return line
 
 
-def where_line(v: RunView, width: int) -> Text:
+def status_word(status: RunStatus, viewing: bool) -> str:
+    return "frozen" if viewing and status is RunStatus.PAUSED else status.value
+
+
+def where_line(v: RunView, width: int, viewing: bool = False) -> Text:
     """State, epoch and step, and a progress bar in what is left: the epoch goes before the
     step count is cut."""
     info = v.info
-    badge = Text(f" {v.status.value} ", style=STATUS_STYLE[v.status] + " reverse")
+    badge = Text(f" {status_word(v.status, viewing)} ", style=STATUS_STYLE[v.status] + " reverse")
     epochs = f"/{info.epochs}" if info.epochs else ""
     steps = f"/{info.total_steps:,}" if info.total_steps else ""
     step = f"step {v.step:,}{steps} "
@@ -231,10 +235,11 @@ class RunPanel(Widget, can_focus=True):
         "run-panel--clip",
     }
 
-    def __init__(self, index: int, view: RunView) -> None:
+    def __init__(self, index: int, view: RunView, viewing: bool = False) -> None:
         super().__init__(id=f"run-{index}", classes="run-panel")
         self.index = index
         self.view = view
+        self.viewing = viewing  # `lrtui watch`: a paused run is a frozen view
         self._seen = -1
         self._state: tuple = ()
         self._title: tuple[str, str] = ("", "")
@@ -261,7 +266,7 @@ class RunPanel(Widget, can_focus=True):
         self._seen = v.version
         self._state = state
         self._set_title()
-        self.border_subtitle = v.status.value
+        self.border_subtitle = status_word(v.status, self.viewing)
         self.set_class(v.status is RunStatus.PAUSED, "-paused")
         self.set_class(v.status in (RunStatus.DIVERGED, RunStatus.ERROR), "-failed")
         self.set_class(v.status is RunStatus.DONE, "-done")
@@ -279,7 +284,7 @@ class RunPanel(Widget, can_focus=True):
         if width <= 0 or height <= 0:
             return Text("")
         style = self.get_component_rich_style
-        lines: list[Text] = [where_line(v, width), numbers_line(v, width)]
+        lines: list[Text] = [where_line(v, width, self.viewing), numbers_line(v, width)]
         regime = regime_line(v)
         if regime is not None and height >= 7:
             lines.append(regime)

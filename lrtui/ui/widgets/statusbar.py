@@ -7,7 +7,13 @@ from textual.widgets import Static
 
 from lrtui.state.runs import ExperimentState
 
-STATE_STYLE = {"running": "bold green", "paused": "bold yellow", "finished": "bold cyan", "waiting": "dim"}
+STATE_STYLE = {
+    "running": "bold green",
+    "paused": "bold yellow",
+    "frozen": "bold yellow",
+    "finished": "bold cyan",
+    "waiting": "dim",
+}
 
 
 def fmt_duration(seconds: float) -> str:
@@ -26,8 +32,10 @@ class StatusBar(Static):
     }
     """
 
-    def show(self, state: ExperimentState, source: str) -> None:
+    def show(self, state: ExperimentState, source: str, viewing: bool = False) -> None:
         overall = state.overall()
+        if viewing and overall == "paused":
+            overall = "frozen"  # a viewer's pause freezes the view, never the run
         parts: list[tuple[str, str] | str] = [
             (" lrtui ", "bold reverse"),
             " ",
