@@ -130,8 +130,19 @@ def _experiment_flags(p: argparse.ArgumentParser) -> None:
         help=f"{', '.join(TASKS)}, or your own: FILE.py, package.module, or either with :name "
         "(default: teacher live, random with --headless; see README, 'Your own model')",
     )
+    _seed_flags(p)
+
+
+def _seed_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed", type=_checked(lambda v, n: count(v, n, 0), "--seed"), help="random seed (default 0)"
+    )
+    p.add_argument(
+        "--seeds",
+        type=_checked(count, "--seeds"),
+        metavar="K",
+        help="train every schedule under K seeds (initial weights and batch order), at most 16; "
+        "panels, charts and the leaderboard show each schedule's mean and spread",
     )
 
 
@@ -177,6 +188,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         task=args.task,
         device=args.device,
         seed=args.seed,
+        seeds=args.seeds,
         engine=args.engine,
         amp=args.amp or None,
         log_dir=args.log_dir,

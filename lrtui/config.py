@@ -20,7 +20,7 @@ from lrtui.schedule.presets import all_preset, lm_preset, seed_preset
 from lrtui.schedule.registry import default_interval
 from lrtui.spec.choices import ENGINES, MODELS, PRESETS
 from lrtui.spec.errors import SpecError
-from lrtui.spec.experiment import INTERVALS, Call, ExperimentSpec, RunSpec
+from lrtui.spec.experiment import INTERVALS, Call, ExperimentSpec, RunSpec, with_seeds
 from lrtui.spec.parse import parse_call, parse_run
 from lrtui.spec.settings import RunRequest, Settings, parse_scheduler_flag
 from lrtui.spec.text import clean
@@ -45,6 +45,7 @@ _CHECKS: dict[str, Callable[[object, str], object]] = {
     "batches": count,
     "batch_size": count,
     "seed": lambda v, n: count(v, n, 0),
+    "seeds": count,
     "lr": positive,
     "optimizer": lambda v, n: parse_optimizer(_text(v, n)),
     "model": lambda v, n: choice(v, n, list(MODELS)),
@@ -178,6 +179,7 @@ def merge(flags: Settings, config_path: str | None = None, default_task: str | N
         task=task or base.task,
         device=user.device or base.device,
         seed=user.seed if user.seed is not None else base.seed,
+        seeds=count(user.seeds, "--seeds") if user.seeds is not None else 1,
         engine=user.engine or base.engine,
         amp=bool(user.amp),
         epoch_label_stride=stride,
@@ -201,7 +203,7 @@ def resolve(merged: Merged, exp: ExperimentSpec) -> ExperimentSpec:
     for req, label in zip(requests, _labels(requests), strict=True):
         interval = req.interval or default_interval(req.call)
         runs.append(resolve_run(RunSpec(req.call, interval, label), exp))
-    return replace(exp, runs=tuple(runs))
+    return replace(exp, runs=with_seeds(tuple(runs), exp.seeds, exp.seed))
 
 
 def build_experiment(flags: Settings, config_path: str | None = None) -> ExperimentSpec:

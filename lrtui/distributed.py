@@ -71,7 +71,7 @@ def run_distributed(
 ) -> int:
     import torch.distributed as dist
 
-    from lrtui.state import leaderboard
+    from lrtui.state import leaderboard, seedboard
 
     dist.init_process_group("gloo")
     try:
@@ -97,7 +97,8 @@ def run_distributed(
     )
     out.write("".join(block for _, block, _ in order))
     if summary:
-        lines = leaderboard.summary(leaderboard.board([view for _, _, view in order], threshold=threshold))
+        views = [view for _, _, view in order]
+        lines = seedboard.summary_lines(views, leaderboard.board(views, threshold=threshold))
         out.write("\n" + "\n".join(lines) + "\n")
     out.flush()
     return 130 if any(part[3] for part in gathered) else 0

@@ -27,7 +27,7 @@ from lrtui.record.writer import LogDirSink
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import EpochEvent, Event, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
-from lrtui.state import leaderboard
+from lrtui.state import leaderboard, seedboard
 from lrtui.state.runs import ExperimentState
 
 TrainerFactory = Callable[..., Trainer]
@@ -235,11 +235,12 @@ def run_headless(
         if progress is not None:
             progress.write("\n")
         if trained.state is not None:
-            board = leaderboard.board(trained.state.runs, threshold=threshold)
+            runs = trained.state.runs
+            board = leaderboard.board(runs, threshold=threshold)
             if as_json:
-                out.write(json.dumps(leaderboard.as_dict(board), indent=2) + "\n")
+                out.write(json.dumps(seedboard.summary_dict(runs, board), indent=2) + "\n")
             else:
-                out.write("\n" + "\n".join(leaderboard.summary(board)) + "\n")
+                out.write("\n" + "\n".join(seedboard.summary_lines(runs, board)) + "\n")
             out.flush()
     except BrokenPipeError:  # the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

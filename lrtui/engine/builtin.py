@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lrtui.engine.workload import Batch, default_loss
+from lrtui.spec.experiment import ExperimentSpec
 
 IN_FEATURES = 10
 CLASSES = 2
@@ -106,3 +107,8 @@ class BuiltinWorkload:
         out = self._kind.batched(params, x)
         losses = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="none")
         return losses.view(out.shape[0], -1).mean(dim=1)
+
+
+def builtin_workload(exp: ExperimentSpec, device: torch.device, seed: int = 0) -> BuiltinWorkload:
+    """The experiment's built-in task, its data made from the experiment's seed plus `seed`."""
+    return BuiltinWorkload(exp.model, exp.task, exp.batches, exp.batch_size, exp.seed + seed, device)

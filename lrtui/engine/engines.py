@@ -111,6 +111,22 @@ def vmapped_loss(workload: Workload, init: nn.Module, device: torch.device) -> B
     return torch.func.vmap(one, in_dims=(0, 0), randomness="different")
 
 
+Inits = nn.Module | Sequence[nn.Module]  # one start for every run, or each run's own (seeds)
+
+
+def per_run(init: Inits, n_runs: int) -> tuple[list[nn.Module], list[int]]:
+    """The distinct starting models, and which one each run starts from (runs of one seed
+    share a start; it is stored once)."""
+    runs = [init] * n_runs if isinstance(init, nn.Module) else list(init)
+    distinct: dict[int, int] = {}
+    order: list[nn.Module] = []
+    for m in runs:
+        if id(m) not in distinct:
+            distinct[id(m)] = len(order)
+            order.append(m)
+    return order, [distinct[id(m)] for m in runs]
+
+
 class StackedEngine:
     """Every run's weights live in one tensor per parameter, [runs, ...].
 
@@ -119,15 +135,15 @@ class StackedEngine:
     computation reads and writes only run k's weights.
     """
 
-    def __init__(
-        self, loss: BatchedLoss, init: nn.Module, n_runs: int, device: torch.device, amp: bool = False
-    ):
+    def __init__(self, loss: BatchedLoss, init: Inits, n_runs: int, device: torch.device, amp: bool = False):
         self._loss = loss
         self._device, self._amp = device, amp
-        self._template = copy.deepcopy(init).to(device)
-        self._init = {k: v.detach().to(device) for k, v in init.named_parameters()}
+        starts, self._start_of = per_run(init, n_runs)
+        self._template = copy.deepcopy(starts[0]).to(device)
+        self._inits = [{k: v.detach().to(device) for k, v in m.named_parameters()} for m in starts]
         self._storage = {
-            k: v.unsqueeze(0).repeat(n_runs, *([1] * v.dim())).contiguous() for k, v in self._init.items()
+            k: torch.stack([self._inits[self._start_of[i]][k] for i in range(n_runs)]).contiguous()
+            for k in self._inits[0]
         }
         self._params = [
             [nn.Parameter(self._storage[name][i]) for name in self._storage] for i in range(n_runs)
@@ -139,7 +155,7 @@ class StackedEngine:
 
     def reset(self, run: int) -> None:
         with torch.no_grad():
-            for name, value in self._init.items():
+            for name, value in self._inits[self._start_of[run]].items():
                 self._storage[name][run].copy_(value)
         for p in self._params[run]:
             p.grad = None
@@ -168,20 +184,19 @@ class StackedEngine:
 class SequentialEngine:
     """One module per run, trained in turn: for models that cannot be stacked."""
 
-    def __init__(
-        self, workload: Workload, init: nn.Module, n_runs: int, device: torch.device, amp: bool = False
-    ):
+    def __init__(self, workload: Workload, init: Inits, n_runs: int, device: torch.device, amp: bool = False):
         self._workload = workload
         self._device, self._amp = device, amp
-        self._init = {k: v.detach().to(device).clone() for k, v in init.state_dict().items()}
-        self._modules = [copy.deepcopy(init).to(device) for _ in range(n_runs)]
+        starts, self._start_of = per_run(init, n_runs)
+        self._inits = [{k: v.detach().to(device).clone() for k, v in m.state_dict().items()} for m in starts]
+        self._modules = [copy.deepcopy(starts[self._start_of[i]]).to(device) for i in range(n_runs)]
 
     def params(self, run: int) -> list[nn.Parameter]:
         return list(self._modules[run].parameters())
 
     def reset(self, run: int) -> None:
         module = self._modules[run]
-        module.load_state_dict(self._init)
+        module.load_state_dict(self._inits[self._start_of[run]])
         for p in module.parameters():
             p.grad = None
 
@@ -202,9 +217,10 @@ class SequentialEngine:
 
 
 def make_engine(
-    workload: Workload, init: nn.Module, n_runs: int, device: torch.device, choice: str, amp: bool = False
+    workload: Workload, init: Inits, n_runs: int, device: torch.device, choice: str, amp: bool = False
 ) -> Engine:
-    if not plan_engine(workload, init, choice).stacked:
+    first = per_run(init, n_runs)[0][0]
+    if not plan_engine(workload, first, choice).stacked:
         return SequentialEngine(workload, init, n_runs, device, amp)
-    loss = workload.batched_loss if has_batched_loss(workload) else vmapped_loss(workload, init, device)
+    loss = workload.batched_loss if has_batched_loss(workload) else vmapped_loss(workload, first, device)
     return StackedEngine(loss, init, n_runs, device, amp)  # type: ignore[arg-type]

@@ -18,13 +18,13 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from lrtui.engine.builtin import BuiltinWorkload
+from lrtui.engine.builtin import builtin_workload
 from lrtui.engine.device import cpu_threads, resolve_device
 from lrtui.engine.engines import Engine, make_engine
 from lrtui.engine.feed import EpochFeed
 from lrtui.engine.outbox import Outbox, PendingStep
 from lrtui.engine.slot import RunSlot, shared_optimizer
-from lrtui.engine.workload import Batch, Workload, initial_module
+from lrtui.engine.workload import Batch, Workload, by_seed, initial_module
 from lrtui.schedule.build import build_watched, one_line
 from lrtui.schedule.optimizers import build_optimizer
 from lrtui.schedule.plan import Plan, plan
@@ -65,7 +65,8 @@ class Trainer(Steerable):
     ) -> None:
         self.exp = exp
         self._sink = sink
-        self._make_workload = workload or self._builtin
+        self._make_workload = workload or (lambda device: builtin_workload(exp, device))
+        self._own_task = workload is not None
         self._plans = plans
         self._linger = linger
         self._flush_interval = flush_interval
@@ -83,10 +84,6 @@ class Trainer(Steerable):
         self.train_seconds = 0.0  # from the start of the loop to its end, for benchmarks
         self.done = threading.Event()  # set when `run` has handed over its last events
         self._steps_taken = 0
-
-    def _builtin(self, device: torch.device) -> Workload:
-        exp = self.exp
-        return BuiltinWorkload(exp.model, exp.task, exp.batches, exp.batch_size, exp.seed, device)
 
     # ---- control, from any thread -------------------------------------------------------
     def send(self, command: Command) -> None:
@@ -127,11 +124,13 @@ class Trainer(Steerable):
         if self.device.type == "cpu":
             light = bool(getattr(workload, "light", False))
             torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1, light))
-        self._workload = workload
-        self._feed = EpochFeed(workload, self.device, self.exp.batches)
-        init = initial_module(workload, self.exp.seed)
         exp = self.exp
-        self._engine: Engine = make_engine(workload, init, len(self._runs), self.device, exp.engine, exp.amp)
+        rebuild = None if self._own_task else (lambda k: builtin_workload(exp, self.device, k))
+        self._workloads = by_seed(workload, sorted({r.spec.seed for r in self._runs}), exp.seed, rebuild)
+        self._feeds = {k: EpochFeed(w, self.device, exp.batches) for k, w in self._workloads.items()}
+        starts = {k: initial_module(w, exp.seed + k) for k, w in self._workloads.items()}
+        inits = [starts[r.spec.seed] for r in self._runs]
+        self._engine: Engine = make_engine(workload, inits, len(self._runs), self.device, exp.engine, exp.amp)
         for r in self._runs:
             self._start(r)
         self._shared = shared_optimizer(self._runs)
@@ -194,7 +193,7 @@ class Trainer(Steerable):
 
     def _batches(self, active: list[RunSlot]) -> list[Batch]:
         """The batch each active run trains on next: one, when they are all at the same one."""
-        batches = [self._feed.batch(r.epoch, r.batch) for r in active]
+        batches = [self._feeds[r.spec.seed].batch(r.epoch, r.batch) for r in active]
         return batches[:1] if all(b is batches[0] for b in batches) else batches
 
     def _train_step(self, active: list[RunSlot]) -> None:
@@ -223,7 +222,9 @@ class Trainer(Steerable):
                     self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {_describe(exc)}")
         self._steps_taken += 1
         if self._steps_taken % FEED_TIDY_STEPS == 0 or any(r.batch == 0 for r in active):
-            self._feed.keep([(r.epoch, r.batch) for r in self._runs if not r.status.finished])
+            going = [r for r in self._runs if not r.status.finished]
+            for seed, feed in self._feeds.items():
+                feed.keep([(r.epoch, r.batch) for r in going if r.spec.seed == seed])
 
     def _after_step(self, r: RunSlot, losses: Tensor, j: int, pending: PendingStep) -> None:
         """Count the step, step the scheduler where it steps, evaluate at an epoch's end, and
@@ -234,7 +235,7 @@ class Trainer(Steerable):
         r.batch += 1
         if r.spec.interval == "batch":
             self._step_scheduler(r, lambda: float(losses[j]))
-        end_of_epoch = r.batch == self._feed.length(r.epoch)
+        end_of_epoch = r.batch == self._feeds[r.spec.seed].length(r.epoch)
         val = None
         if end_of_epoch:
             val = self._evaluate(r)
@@ -255,7 +256,7 @@ class Trainer(Steerable):
         module = self._engine.module(r.index)
         try:
             with torch.no_grad():
-                value = self._workload.evaluate(module)
+                value = self._workloads[r.spec.seed].evaluate(module)
         except Exception as exc:
             raise RuntimeError(f"evaluate failed: {_describe(exc)}") from exc
         finally:

@@ -8,7 +8,7 @@ model and data go through the same engines, the same fairness rules and the same
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -69,3 +69,63 @@ def initial_module(workload: Workload, seed: int) -> nn.Module:
 def has_batched_loss(workload: Workload) -> bool:
     """Whether the workload can train every run in one batched pass."""
     return bool(getattr(workload, "batched", False))
+
+
+class _Drawn:
+    """An epoch's batches whose order was drawn when it was made: sized, iterated once."""
+
+    def __init__(self, source: Sequence[Batch], length: int) -> None:
+        self._it = iter(source)
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self):
+        return self._it
+
+
+class SeededWorkload:
+    """A workload whose epochs are drawn under a seed of their own, so each of several seeds
+    sees its own batch order (a DataLoader shuffles when iteration starts, from torch's RNG),
+    and the same one for every schedule trained under it. Everything else is the workload's."""
+
+    def __init__(self, workload: Workload, seed: int) -> None:
+        self._workload = workload
+        self._seed = seed
+        self.name = workload.name
+        self.batched = has_batched_loss(workload)
+        self.light = bool(getattr(workload, "light", False))
+
+    def model(self) -> nn.Module:
+        return self._workload.model()
+
+    def batches(self, epoch: int) -> Sequence[Batch]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self._seed * 1_000_003 + epoch) % 2**63)
+            source = self._workload.batches(epoch)
+            if not hasattr(source, "__len__"):
+                return list(source)  # a generator: drawn now, under the seed
+            return _Drawn(source, len(source))  # type: ignore[return-value]
+
+    def loss(self, model: nn.Module, batch: Batch) -> Tensor:
+        return self._workload.loss(model, batch)
+
+    def evaluate(self, model: nn.Module) -> float | None:
+        return self._workload.evaluate(model)
+
+    def batched_loss(self, params: dict[str, Tensor], batch: Batch) -> Tensor | None:
+        return self._workload.batched_loss(params, batch)
+
+
+def by_seed(
+    workload: Workload, seeds: list[int], first_seed: int, rebuild: Callable[[int], Workload] | None
+) -> dict[int, Workload]:
+    """The workload of each seed offset the runs train under. `rebuild` makes a built-in
+    task's data from another seed; a task's own data is drawn in each seed's order instead
+    (with one seed, the workload as it is)."""
+    if seeds == [0]:
+        return {0: workload}
+    if rebuild is not None:
+        return {k: workload if k == 0 else rebuild(k) for k in seeds}
+    return {k: SeededWorkload(workload, first_seed + k) for k in seeds}

@@ -64,6 +64,7 @@ def encode_header(info: RunInfo, **extra: object) -> str:
         "epochs": info.epochs,
         "batches": info.batches,
         "config": dict(info.config),
+        **({"group": info.group} if info.group else {}),  # one schedule of several seeds
         **extra,
     }
     return json.dumps(head) + "\n"
@@ -85,6 +86,7 @@ def decode_header(line: str) -> RunInfo:
         batches=_opt_int(data.get("batches")),
         spec=_text(data.get("spec"), MAX_TEXT),
         config=_config(data.get("config")),
+        group=_text(data.get("group"), MAX_LABEL),
     )
 
 
@@ -323,9 +325,9 @@ def _lrs(data: dict) -> tuple[float, ...]:
         return (float(v),)
     if isinstance(v, list) and all(_is_number(x) for x in v):
         return tuple(float(x) for x in v)
-    if v is None:
-        return ()
-    raise ValueError("lr must be a number or a list of numbers")
+    if v is not None:
+        raise ValueError("lr must be a number or a list of numbers")
+    return ()
 
 
 def _text(v: object, limit: int) -> str:
@@ -334,9 +336,8 @@ def _text(v: object, limit: int) -> str:
 
 
 def _config(v: object) -> tuple[tuple[str, str], ...]:
-    if not isinstance(v, dict):
-        return ()
-    return tuple((_text(k, MAX_LABEL), _text(x, MAX_TEXT)) for k, x in list(v.items())[:200])
+    items = list(v.items())[:200] if isinstance(v, dict) else []
+    return tuple((_text(k, MAX_LABEL), _text(x, MAX_TEXT)) for k, x in items)
 
 
 def _marks(v: object) -> tuple[tuple[int, str, str], ...]:

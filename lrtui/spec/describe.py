@@ -17,6 +17,7 @@ def run_infos(exp: ExperimentSpec) -> list[RunInfo]:
             exp.batches,
             str(run.scheduler),
             run_config(exp, run),
+            run.group,
         )
         for run in exp.runs
     ]
@@ -28,7 +29,7 @@ def run_config(exp: ExperimentSpec, run: RunSpec) -> tuple[tuple[str, str], ...]
     items += [(f"scheduler.{k}", format_value(v)) for k, v in run.scheduler.kwargs]
     items += [
         ("per", run.interval),
-        ("seed", str(exp.seed)),
+        ("seed", str(exp.seed_of(run))),
         ("optimizer", str(exp.optimizer)),
         ("lr", f"{exp.lr:g}"),
         ("model", exp.model),

@@ -41,6 +41,7 @@ class RunInfo:
     spec: str = ""
     # the run's whole setup as (key, value) text pairs, so a comparison can show what differs
     config: tuple[tuple[str, str], ...] = ()
+    group: str = ""  # trained under several seeds: the schedule's name, shared by its seeds' runs
 
 
 @dataclass(frozen=True, slots=True)

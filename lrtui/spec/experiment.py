@@ -6,7 +6,7 @@ trainer thread and compared between runs without copies or locks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Interval = Literal["epoch", "batch"]
@@ -57,6 +57,8 @@ class RunSpec:
     scheduler: Call
     interval: Interval
     label: str
+    seed: int = 0  # added to the experiment's seed: its initial weights and batch order
+    group: str = ""  # with several seeds, the schedule's name shared by its seeds' runs
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class ExperimentSpec:
     task: str = "random"
     device: str = "auto"
     seed: int = 0
+    seeds: int = 1  # each schedule trained under seeds seed, seed + 1, ...
     engine: str = "auto"
     amp: bool = False  # bf16 autocast (CUDA)
     epoch_label_stride: int = 1
@@ -81,6 +84,9 @@ class ExperimentSpec:
         """The number printed for 1-based `epoch` (the seed table counts 1, 11, 21, ...)."""
         return 1 + (epoch - 1) * self.epoch_label_stride
 
+    def seed_of(self, run: RunSpec) -> int:
+        return self.seed + run.seed
+
     def steps_of(self, run: RunSpec) -> int:
         """How many times `run`'s scheduler steps over the whole experiment."""
         return self.epochs * self.batches if run.interval == "batch" else self.epochs
@@ -88,3 +94,18 @@ class ExperimentSpec:
     @property
     def total_batches(self) -> int:
         return self.epochs * self.batches
+
+
+MAX_SEEDS = 16
+
+
+def with_seeds(runs: tuple[RunSpec, ...], seeds: int, first_seed: int) -> tuple[RunSpec, ...]:
+    """Every run once per seed, a schedule's seeds side by side: run "StepLR" becomes
+    "StepLR s0", "StepLR s1", ... in the group "StepLR"."""
+    if seeds <= 1:
+        return runs
+    return tuple(
+        replace(run, seed=k, group=run.label, label=f"{run.label} s{first_seed + k}")
+        for run in runs
+        for k in range(seeds)
+    )

@@ -33,6 +33,7 @@ class Settings:
     task: str | None = None
     device: str | None = None
     seed: int | None = None
+    seeds: int | None = None  # train every schedule under this many seeds
     engine: str | None = None
     amp: bool | None = None
     log_dir: str | None = None

@@ -10,7 +10,13 @@ from lrtui.spec.text import clean
 
 # Far beyond any real comparison, and small enough that a typo fails at once instead of
 # allocating for minutes.
-LIMITS = {"epochs": 1_000_000, "batches": 100_000_000, "batch_size": 1_000_000, "seed": 2**63 - 1}
+LIMITS = {
+    "epochs": 1_000_000,
+    "batches": 100_000_000,
+    "batch_size": 1_000_000,
+    "seed": 2**63 - 100,  # room for --seeds above it
+    "seeds": 16,
+}
 
 
 def count(value: object, name: str, low: int = 1) -> int:

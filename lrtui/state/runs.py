@@ -99,6 +99,11 @@ class RunView:
         self.message = ""
 
     @property
+    def loss_spread(self) -> float:
+        """How far seeds of one schedule part (a single run has none: NaN)."""
+        return math.nan
+
+    @property
     def val_loss(self) -> float:
         """The newest validation loss (NaN before the first)."""
         return self.val_losses[-1][1] if self.val_losses else math.nan
@@ -133,6 +138,7 @@ class ExperimentState:
         self.notice = ""  # the source's own trouble, for the status bar
         self.machines: dict[str, SystemFigures] = {}
         self._finished_at: float | None = None
+        self.view_cache: tuple[int, list] = (-1, [])  # `groups.views`: built once per set of runs
 
     def apply(self, events: Iterable[Event]) -> None:
         for ev in events:

@@ -25,6 +25,7 @@ from textual.widgets import Footer
 from lrtui.spec.commands import Command, Source, Verb
 from lrtui.spec.events import Event, RunInfo, Sink
 from lrtui.spec.text import clean
+from lrtui.state.groups import members, views
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.grid import RunGrid
 from lrtui.ui.keys import bindings, palette_entries
@@ -86,7 +87,7 @@ class LrTuiApp(App[int]):
         yield StatusBar(id="status")
         yield MachineBar(id="machines")
         with self.grid:
-            for i, view in enumerate(self.state.runs):
+            for i, view in enumerate(views(self.state)):
                 yield RunPanel(i, view, self.viewing)
         yield Footer()
 
@@ -176,7 +177,7 @@ class LrTuiApp(App[int]):
         self._add_panels()
         panels = self.panels()
         if data or batches:
-            scale = shared_lr_scale(self.state.runs) if self.one_lr_scale else None
+            scale = shared_lr_scale(views(self.state)) if self.one_lr_scale else None
             for panel in panels:
                 panel.share_lr_scale(scale)
         for panel in panels:
@@ -188,11 +189,10 @@ class LrTuiApp(App[int]):
         """Runs that appeared since the last frame (watched files) get panels."""
         grid = self.grid
         have = len(grid.children)
-        if have == len(self.state.runs):
+        shown = views(self.state)
+        if have == len(shown):
             return
-        grid.mount_all(
-            RunPanel(i, self.state.runs[i], self.viewing) for i in range(have, len(self.state.runs))
-        )
+        grid.mount_all(RunPanel(i, shown[i], self.viewing) for i in range(have, len(shown)))
         grid.relayout()
 
     def _status(self) -> None:
@@ -212,7 +212,8 @@ class LrTuiApp(App[int]):
     def _command(self, verb: Verb, run: int | None) -> None:
         if self.source is None:
             return
-        self.source.send(Command(verb, run))
+        for member in [None] if run is None else members(self.state, run):  # a schedule: its seeds
+            self.source.send(Command(verb, member))
         # the source answers within a step; show its state now rather than at the next regular
         # frame (new numbers wait for their frame, so a key never costs a full redraw twice)
         self.set_timer(COMMAND_ECHO_SECONDS, self._echo, name="echo")
@@ -230,7 +231,8 @@ class LrTuiApp(App[int]):
 
     def _toggle(self, run: int | None) -> None:
         self._command(Verb.TOGGLE, run)
-        self.state.expect_toggle(run)  # shown now; the source's own status events confirm it
+        for member in [None] if run is None else members(self.state, run):
+            self.state.expect_toggle(member)  # shown now; the source's own status events confirm it
         self.drain(data=False)
 
     def action_restart_focused(self) -> None:
@@ -254,7 +256,7 @@ class LrTuiApp(App[int]):
             return
         options = self.chart_options
         options.baseline = None if options.baseline == run else run
-        label = self.state.runs[run].info.label
+        label = views(self.state)[run].info.label
         self.notify(f"compare: loss less {label}" if options.baseline is not None else "compare: no baseline")
 
     def action_focus_run(self, index: int) -> None:

@@ -304,16 +304,18 @@ def loss_lines(
     envelope_color: int,
     marker: str = "braille",
     raw_elsewhere: bool = False,
+    band: bool = False,
 ) -> list[float]:
     """Draw one run's loss; return the values its y axis should fit (outliers left out).
 
     With smoothing on, the raw trace is drawn faint in `raw_color`, or not at all (None; with
-    `raw_elsewhere` it is drawn by the caller and fitted here).
+    `raw_elsewhere` it is drawn by the caller and fitted here). A schedule over several seeds
+    (`band`) draws its lowest and highest seed around the mean.
     """
     keep = [i for i, out in enumerate(trace.outlier) if not out]
     raw_shown = weight <= 0 or trace.constant or raw_color is not None or raw_elsewhere
     fit = [trace.raw[i] for i in keep] if raw_shown else []
-    if options.envelope:
+    if options.envelope or band:  # with seeds, the band is always drawn
         canvas.line(trace.xs, trace.low, envelope_color)
         canvas.line(trace.xs, trace.high, envelope_color)
         fit += [trace.low[i] for i in keep] + [trace.high[i] for i in keep]

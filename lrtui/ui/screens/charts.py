@@ -17,6 +17,7 @@ from textual_plotext import PlotextPlot
 
 from lrtui.spec.text import clean
 from lrtui.state.configdiff import config_diff
+from lrtui.state.groups import views
 from lrtui.state.runs import ExperimentState, RunView
 from lrtui.state.traces import SMOOTHING, X_AXES, X_LABELS, half_life, loss_trace, x_values
 from lrtui.ui.keys import bindings
@@ -78,8 +79,8 @@ class ChartBase(Screen[None]):
         raise NotImplementedError
 
     def shown(self) -> list[RunView]:
-        """The runs this chart draws (compare can hide some)."""
-        return self.state.runs
+        """The runs this chart draws (compare can hide some): a schedule's seeds as one."""
+        return views(self.state)
 
     def steps(self) -> int:
         """The longest run drawn, in steps: what the automatic smoothing is chosen for."""
@@ -200,6 +201,8 @@ class ChartBase(Screen[None]):
             parts.append(f"{outliers} outliers clipped")
         if o.envelope:
             parts.append("min/max shaded")
+        if any(hasattr(run, "members") for run in self.shown()):
+            parts.append("mean over seeds, band: lowest to highest seed")
         return " · ".join(parts)
 
 
@@ -211,8 +214,9 @@ class RunChartScreen(ChartBase):
         self.index = index
 
     def title_text(self) -> Text:
-        run = self.state.runs[self.index]
-        diff = config_diff([r.info for r in self.state.runs], self.index)
+        shown = views(self.state)
+        run = shown[self.index]
+        diff = config_diff([r.info for r in shown], self.index)
         seed = dict(run.info.config).get("seed")
         lines: list[Text | str] = [Text.assemble((run.info.label, "bold"), " — ", run.info.detail)]
         if diff.differs or seed is not None:
@@ -230,7 +234,7 @@ class RunChartScreen(ChartBase):
         return Text("\n").join(Text(x) if isinstance(x, str) else x for x in lines)
 
     def shown(self) -> list[RunView]:
-        return [self.state.runs[self.index]]
+        return [views(self.state)[self.index]]
 
     def legend_entries(self) -> list[Entry]:
         val = [Entry("validation loss", rich_color(VAL_COLOR), "••")] if self.shown()[0].val_losses else []
@@ -244,7 +248,7 @@ class RunChartScreen(ChartBase):
         ]
 
     def draw(self) -> None:
-        run = self.state.runs[self.index]
+        run = views(self.state)[self.index]
         o = self.options
         axis, xlabel = o.x_axis, X_LABELS[o.x_axis]
         xlim = x_limits([run], axis)
@@ -257,7 +261,8 @@ class RunChartScreen(ChartBase):
         if self.draw_scalar(loss, [(run, LOSS_COLOR)], xlim, xlabel, ""):
             return
         trace = loss_trace(run, self.weight, axis)
-        fit = loss_lines(loss, trace, LOSS_COLOR, o, self.weight, RAW_COLOR, ENVELOPE_COLOR)
+        seeds = hasattr(run, "members")
+        fit = loss_lines(loss, trace, LOSS_COLOR, o, self.weight, RAW_COLOR, ENVELOPE_COLOR, band=seeds)
         fit += val_line(loss, run, axis, VAL_COLOR)
         loss.marks(mark_xs, [""] * len(marks), mark_colors, None, xlim)
         loss.finish(self.loss_title("", trace.outliers), "loss", xlabel, xlim, fit)

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, Input, Static
 
+from lrtui.state.groups import views
 from lrtui.state.runs import RunView
 from lrtui.state.traces import X_LABELS, difference, loss_trace, x_values
 from lrtui.ui.keys import bindings
@@ -86,12 +87,12 @@ class CompareScreen(ChartBase):
         o = self.options
         return [
             i
-            for i, run in enumerate(self.state.runs)
+            for i, run in enumerate(views(self.state))
             if i not in o.hidden and (not o.query or matches(run, o.query))
         ]
 
     def shown(self) -> list[RunView]:
-        return [self.state.runs[i] for i in self.visible()]
+        return [views(self.state)[i] for i in self.visible()]
 
     def baseline(self) -> int | None:
         base = self.options.baseline
@@ -100,7 +101,7 @@ class CompareScreen(ChartBase):
     def legend_entries(self) -> list[Entry]:
         visible, base = set(self.visible()), self.baseline()
         entries = []
-        for i, run in enumerate(self.state.runs):
+        for i, run in enumerate(views(self.state)):
             color, _, sample = run_style(i, self.dark())
             name = f"{i + 1} {run.info.label}" + (" (baseline)" if i == base else "")
             if i in visible:
@@ -116,7 +117,7 @@ class CompareScreen(ChartBase):
     # ---- keys ---------------------------------------------------------------------------
     def action_toggle_run(self, index: int) -> None:
         """Show or hide run `index` (digits 1-9)."""
-        if 0 <= index < len(self.state.runs):
+        if 0 <= index < len(views(self.state)):
             self.options.hidden ^= {index}
             self.redraw(force=True)
 
@@ -154,9 +155,9 @@ class CompareScreen(ChartBase):
     def draw(self) -> None:
         o = self.options
         axis, xlabel = o.x_axis, X_LABELS[o.x_axis]
-        shown = [(i, self.state.runs[i]) for i in self.visible()]
+        shown = [(i, views(self.state)[i]) for i in self.visible()]
         runs = [run for _, run in shown]
-        xlim = x_limits(runs or self.state.runs, axis)
+        xlim = x_limits(runs or views(self.state), axis)
         lr, loss = self.canvases()
         if axis != "lr":
             self.draw_lrs(lr, shown, xlim)
@@ -183,7 +184,7 @@ class CompareScreen(ChartBase):
         lr.finish(title, "LR", X_LABELS[axis], xlim, fit)
 
     def count(self, shown: list[tuple[int, RunView]]) -> str:
-        total = len(self.state.runs)
+        total = len(views(self.state))
         return "every run" if len(shown) == total else f"{len(shown)} of {total} runs"
 
     def draw_losses(self, loss: Canvas, shown: list[tuple[int, RunView]], xlim: tuple[float, float]) -> None:
@@ -197,7 +198,9 @@ class CompareScreen(ChartBase):
         outliers = 0
         for i, run, trace in traces:
             color, marker, _ = run_style(i, self.dark())
-            fit += loss_lines(loss, trace, color, o, weight, None, color, marker, raw)
+            fit += loss_lines(
+                loss, trace, color, o, weight, None, color, marker, raw, hasattr(run, "members")
+            )
             fit += val_line(loss, run, o.x_axis, color)
             outliers += trace.outliers
         title = self.loss_title(f" of {self.count(shown)}", outliers)
@@ -211,7 +214,7 @@ class CompareScreen(ChartBase):
         """Each run's smoothed loss less the baseline's, at the same x; the baseline is zero."""
         o, weight = self.options, self.weight
         loss.log = False  # a difference is signed: never on a log axis
-        ref = loss_trace(self.state.runs[base], weight, o.x_axis)
+        ref = loss_trace(views(self.state)[base], weight, o.x_axis)
         color, _, _ = run_style(base, self.dark())
         loss.line(list(xlim), [0.0, 0.0], color)
         fit: list[float] = [0.0]
@@ -222,7 +225,7 @@ class CompareScreen(ChartBase):
             run_color, marker, _ = run_style(i, self.dark())
             loss.line(xs, ys, run_color, marker)
             fit += ys
-        name = self.state.runs[base].info.label
+        name = views(self.state)[base].info.label
         title = (
             f"loss minus {name} (baseline, smoothed) · below 0: lower than the baseline · P: next baseline"
         )

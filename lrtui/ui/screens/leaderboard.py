@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from lrtui.state import leaderboard
+from lrtui.state import leaderboard, seedboard
 from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells, headers, ties
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.keys import bindings
@@ -62,7 +62,35 @@ class LeaderboardScreen(Screen[None]):
         if not force and now == self._seen:
             return
         self._seen = now
-        self.show(leaderboard.board(self.state.runs, self.by, self.threshold))
+        board = leaderboard.board(self.state.runs, self.by, self.threshold)
+        seeds = seedboard.seed_board(self.state.runs, board)
+        if seeds is not None:
+            self.show_seeds(seeds)
+        else:
+            self.show(board)
+
+    def _table(self, columns: list[str]) -> DataTable:
+        table = self.query_one("#board", DataTable)
+        table.clear(columns=columns != self._columns)
+        if columns != self._columns:
+            table.add_columns(*columns)
+            self._columns = columns
+        return table
+
+    def show_seeds(self, sb: seedboard.SeedBoard) -> None:
+        """One row per schedule: mean ± spread over its seeds, and whom it cannot be told from."""
+        self.query_one("#board-title", Static).update(
+            Text.assemble(
+                ("Leaderboard", "bold"),
+                f" of schedules over {sb.seeds} seeds — ranked by {METRIC_TITLES[sb.by]}; "
+                "mean ± standard deviation",
+            )
+        )
+        heads, *rows = seedboard.seed_table(sb)
+        table = self._table(heads)
+        for row, r in zip(rows, sb.rows, strict=True):
+            table.add_row(*[Text(c, style="bold red" if r.flag else "") for c in row])
+        self.query_one("#board-note", Static).update(Text(seedboard.WITHIN_NOTE))
 
     def show(self, b: Board) -> None:
         self.query_one("#board-title", Static).update(
@@ -70,12 +98,7 @@ class LeaderboardScreen(Screen[None]):
                 ("Leaderboard", "bold"), f" — ranked by {METRIC_TITLES[b.by]}; (n) is each metric's rank"
             )
         )
-        table = self.query_one("#board", DataTable)
-        columns = headers(b)
-        table.clear(columns=columns != self._columns)
-        if columns != self._columns:
-            table.add_columns(*columns)
-            self._columns = columns
+        table = self._table(headers(b))
         tied = ties(b)
         for position, s in enumerate(b.rows, 1):
             row = cells(s, position, b.has_val, tied)

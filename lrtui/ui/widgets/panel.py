@@ -82,7 +82,10 @@ def numbers_line(v: RunView, width: int) -> Text:
     """The current LR and loss, the best loss and, where the task evaluates, the validation
     loss: spaced wide where the panel allows, tight where it does not."""
     best = fmt_loss(v.best_loss) if v.best_loss != math.inf else "—"
-    fields = [("lr", fmt_lr(v.lr), "bold"), ("loss", fmt_loss(v.loss), "bold"), ("best", best, "")]
+    loss = fmt_loss(v.loss)
+    if math.isfinite(v.loss_spread):  # a schedule over several seeds: their mean ± spread
+        loss += f"±{v.loss_spread:.3f}" if v.loss_spread < 1 else f"±{v.loss_spread:.3g}"
+    fields = [("lr", fmt_lr(v.lr), "bold"), ("loss", loss, "bold"), ("best", best, "")]
     if v.val_losses:
         fields.append(("val", fmt_loss(v.val_loss), "bold"))
     for gap in ("   ", "  ", " "):
