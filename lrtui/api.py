@@ -62,13 +62,16 @@ def compare(
     headless: bool = False,
     device: str = "auto",
     seed: int = 0,
+    seeds: int = 1,
     engine: str = "auto",
     amp: bool = False,
 ) -> int:
     """Train one copy of `model` per schedule on the same batches and show them side by side
     (the app, or with `headless` the table and leaderboard on standard output). `model` is a
     module (copied: every run starts from its weights) or a function that builds one;
-    `batches` a function of the epoch, or an iterable (a DataLoader) read once per epoch."""
+    `batches` a function of the epoch, or an iterable (a DataLoader) read once per epoch.
+    `seeds` trains every schedule under that many seeds (a function builds each seed's weights;
+    a module given as is starts every seed from its own weights, so seeds differ in batch order)."""
     settings = Settings(
         runs=[parse_scheduler_flag(s) for s in schedulers],
         epochs=epochs,
@@ -77,6 +80,7 @@ def compare(
         optimizer=parse_optimizer(optimizer),
         device=device,
         seed=seed,
+        seeds=seeds,
         engine=engine,
         amp=amp or None,
         task="compare()",

@@ -126,3 +126,48 @@ def test_leaderboard(snap_compare):
 def test_leaderboard_flags_failed_runs(snap_compare):
     exp, events = failing_experiment()
     assert snap_compare(replay_app(exp, events), run_before=settle, press=["b"], terminal_size=(110, 20))
+
+
+def test_grid_at_160x45(snap_compare):
+    """Three panels a row, numbers uncut, sparklines with their scales."""
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, terminal_size=(160, 45))
+
+
+def test_compare_against_a_baseline(snap_compare):
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, press=["c", "P"], terminal_size=(110, 36))
+
+
+def test_compare_filtered(snap_compare):
+    keys = ["c", "slash", *"step", "enter"]
+    assert snap_compare(replay_app(SEED, MID), run_before=settle, press=keys, terminal_size=(110, 36))
+
+
+def test_loss_against_the_lr(snap_compare):
+    assert snap_compare(
+        replay_app(SEED, MID), run_before=settle, press=["3", "enter", "x", "x", "x"], terminal_size=(110, 34)
+    )
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "ansi-light"])
+def test_chart_on_a_light_theme(snap_compare, theme):
+    async def themed(pilot):
+        pilot.app.theme = theme
+        await settle(pilot)
+
+    assert snap_compare(
+        replay_app(SEED, MID), run_before=themed, press=["1", "enter"], terminal_size=(110, 34)
+    )
+
+
+SEEDS = build_experiment(Settings(preset="seed", seeds=3, task="teacher", batches=40))
+SEEDS_EVENTS = stream(SEEDS)
+
+
+def test_seeds_grid(snap_compare):
+    assert snap_compare(replay_app(SEEDS, cut(SEEDS_EVENTS, 170)), run_before=settle, terminal_size=(100, 30))
+
+
+def test_seeds_leaderboard(snap_compare):
+    assert snap_compare(
+        replay_app(SEEDS, SEEDS_EVENTS), run_before=settle, press=["b"], terminal_size=(130, 20)
+    )
