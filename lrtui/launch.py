@@ -51,6 +51,10 @@ class _Prepared:
     def model(self) -> nn.Module:
         return copy.deepcopy(self._init)
 
+    def fresh_model(self) -> nn.Module:
+        """A model built anew (under whatever seed is set): each of several seeds' own start."""
+        return self._task.model()
+
     def __getattr__(self, name: str):
         return getattr(self._task, name)
 

@@ -8,8 +8,9 @@ from appkit import cut, replay_app, seed_experiment, settle, stream
 from lrtui.config import Settings, build_experiment
 from lrtui.state.traces import SMOOTHING, Trace, auto_smoothing, difference, half_life_steps
 from lrtui.ui.screens.axes import axis, even_axis
-from lrtui.ui.screens.canvas import Entry, legend, run_style
+from lrtui.ui.screens.canvas import fit_title
 from lrtui.ui.screens.compare import CompareScreen
+from lrtui.ui.screens.style import Entry, legend, run_style
 
 SEED = seed_experiment()
 MID = cut(stream(SEED), 170)
@@ -47,6 +48,13 @@ def test_a_legend_breaks_between_entries_never_inside_a_name():
     assert sorted(n for line in lines for n in names if n in line) == sorted(names)
 
 
+def test_a_title_too_wide_loses_its_last_parts_not_everything():
+    title = "loss of every run · linear · smoothing auto 0.8 (half-life 3.11 steps) · 2 outliers clipped"
+    assert fit_title(title, 200) == title
+    assert fit_title(title, 80) == "loss of every run · linear · smoothing auto 0.8 (half-life 3.11 steps)"
+    assert fit_title("x" * 50, 10) == "x" * 9 + "…"  # plotext would drop it whole
+
+
 def test_smoothing_by_default_suits_the_runs_length():
     assert SMOOTHING[auto_smoothing(440)] == 0.8  # half-life 3 steps on the seed's 440
     long = half_life_steps(SMOOTHING[auto_smoothing(11_000)])
@@ -70,12 +78,12 @@ async def test_compare_hides_filters_and_draws_runs_against_a_baseline():
         await pilot.press("c")
         screen = app.screen
         assert isinstance(screen, CompareScreen) and screen.visible() == list(range(6))
-        assert "raw traces off past 4 runs" in _plot_text(app, "loss-chart")
+        assert "no raw traces past 4 runs" in _plot_text(app, "loss-chart")
         await pilot.press("2", "3", "4")
         await pilot.pause()
         assert screen.visible() == [0, 4, 5]
         assert "LR of 3 of 6 runs" in _plot_text(app, "lr-chart")
-        assert "raw traces off" not in _plot_text(app, "loss-chart")  # three runs: raw traces back
+        assert "no raw traces" not in _plot_text(app, "loss-chart")  # three runs: raw traces back
         await pilot.press("a", "slash", *"cyclic", "enter")
         await pilot.pause()
         assert screen.visible() == [5] and app.focused is None  # enter keeps the filter, gives keys back

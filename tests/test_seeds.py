@@ -6,6 +6,7 @@ import math
 import statistics
 
 import pytest
+import torch
 from appkit import replay_app, settle, stream
 from helpers import steps_of, train
 
@@ -66,6 +67,11 @@ def test_a_task_file_gets_its_own_batch_order_per_seed(tmp_path):
     Trainer(ready.exp, events.extend, workload=ready.workload).run()
     a, b = ([s.loss for s in steps_of(events, i)] for i in (0, 1))
     assert len(a) == len(b) == 8 and a != b
+    from lrtui.engine.workload import by_seed, initial_module
+
+    task = ready.workload(torch.device("cpu"))
+    starts = [initial_module(w, k).weight for k, w in by_seed(task, [0, 1], 0, None).items()]
+    assert not torch.equal(*starts)  # each seed its own initial weights, not the prepared one
 
 
 def test_the_leaderboard_gives_mean_and_spread_and_says_what_the_seeds_cannot_tell():

@@ -98,7 +98,8 @@ class SeededWorkload:
         self.light = bool(getattr(workload, "light", False))
 
     def model(self) -> nn.Module:
-        return self._workload.model()
+        """Built anew under the seed (a prepared task keeps one model: not that one)."""
+        return getattr(self._workload, "fresh_model", self._workload.model)()
 
     def batches(self, epoch: int) -> Sequence[Batch]:
         with torch.random.fork_rng(devices=[]):

@@ -72,13 +72,25 @@ class MeanSeries:
         lists = [s.counts() for s in self._members]
         return lists[0][: min(len(c) for c in lists)]
 
+    def grouped(
+        self, limit: int
+    ) -> tuple[list[int], list[int], list[float], list[float], list[float], list[int]]:
+        """As `BucketSeries.grouped`: the seeds' mean, low and high the lowest and highest seed."""
+        parts = [s.grouped(limit) for s in self._members]
+        n = min(len(p[0]) for p in parts)
+        means = [[p[2][i] for p in parts] for i in range(n)]
+        return (
+            parts[0][0][:n],
+            parts[0][1][:n],
+            [math.fsum(m) / len(m) for m in means],
+            [min(m) for m in means],
+            [max(m) for m in means],
+            parts[0][5][:n],
+        )
+
     def points(self, n: int) -> tuple[list[float], list[float]]:
-        xs, ys = [], []
-        for col in self.columns(min(n, max(1, self.last_step))):
-            if col is not None:
-                xs.append((col.first + col.last) / 2)
-                ys.append(col.mean)
-        return xs, ys
+        firsts, lasts, means, _, _, _ = self.grouped(n)
+        return [(a + b) / 2 for a, b in zip(firsts, lasts, strict=True)], means
 
     def value_at(self, step: int) -> float:
         values = [s.value_at(step) for s in self._members]

@@ -63,9 +63,11 @@ def hampel(values: list[float], half: int = HAMPEL_HALF_WINDOW, sigmas: float = 
     for i, v in enumerate(values):
         window = sorted(values[max(0, i - half) : i + half + 1])
         med = _median(window)
-        mad = _median(sorted(abs(w - med) for w in window))
         dev = abs(v - med)
-        out[i] = dev > sigmas * 1.4826 * mad and dev > OUTLIER_MIN_REL * abs(med) and dev > 0
+        if dev <= OUTLIER_MIN_REL * abs(med) or dev == 0:
+            continue  # near its neighbours: no need for their spread
+        mad = _median(sorted(abs(w - med) for w in window))
+        out[i] = dev > sigmas * 1.4826 * mad
     return out
 
 
@@ -160,25 +162,20 @@ def window_steps(weight: float) -> int:
     return max(4, round(half_life_steps(weight)))
 
 
-def loss_trace(run: RunView, weight: float, axis: str = "step") -> Trace:
-    """The run's loss at its history's own resolution, outliers marked, smoothed."""
-    buckets = run.loss_series.buckets()
-    means = [b.mean for b in buckets]
+def loss_trace(run: RunView, weight: float, axis: str = "step", limit: int = 1024) -> Trace:
+    """The run's loss at its history's own resolution, at most `limit` points (a chart never
+    shows more than its resolution; the filter and the smoothing cost per point), outliers
+    marked, smoothed."""
+    _, lasts, means, low, high, counts = run.loss_series.grouped(limit)
     outlier = hampel(means)
     constant = is_constant(means)
     if constant:
         smooth = [means[0]] * len(means)
         outlier = [False] * len(means)
     else:
-        smooth = debiased_ema(means, run.loss_series.counts(), weight, outlier)
-    xs = x_values(run, [float(b.last) for b in buckets], axis)
-    lows, highs = envelope(
-        [b.low for b in buckets],
-        [b.high for b in buckets],
-        [b.last for b in buckets],
-        window_steps(weight),
-        outlier,
-    )
+        smooth = debiased_ema(means, counts, weight, outlier)
+    xs = x_values(run, [float(last) for last in lasts], axis)
+    lows, highs = envelope(low, high, lasts, window_steps(weight), outlier)
     keep = [i for i, x in enumerate(xs) if math.isfinite(x)]
     return Trace(
         [xs[i] for i in keep],

@@ -29,11 +29,12 @@ from lrtui.state.groups import members, views
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.grid import RunGrid
 from lrtui.ui.keys import bindings, palette_entries
-from lrtui.ui.screens.charts import ChartBase, ChartOptions, RunChartScreen
+from lrtui.ui.screens.charts import ChartBase, RunChartScreen
 from lrtui.ui.screens.compare import CompareScreen
 from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
 from lrtui.ui.screens.ranks import RanksScreen
+from lrtui.ui.screens.style import ChartOptions
 from lrtui.ui.widgets.machine import MachineBar
 from lrtui.ui.widgets.panel import RunPanel, shared_lr_scale
 from lrtui.ui.widgets.statusbar import StatusBar
@@ -157,6 +158,8 @@ class LrTuiApp(App[int]):
     def frame(self) -> None:
         """Drain every waiting batch into state, then redraw what changed."""
         self._frame += 1
+        if not self.screen_stack:
+            return  # the app is closing: a last tick of the timer finds no screen to draw
         self.drain(data=self._frame % PANEL_EVERY == 0)
         screen = self.screen
         live = isinstance(screen, (ChartBase, LeaderboardScreen, RanksScreen))
@@ -251,13 +254,11 @@ class LrTuiApp(App[int]):
 
     def action_pin_baseline(self) -> None:
         """The focused run becomes compare's baseline (pressed again on it: none)."""
-        run = self.focused_run()
-        if run is None:
-            return
-        options = self.chart_options
-        options.baseline = None if options.baseline == run else run
-        label = views(self.state)[run].info.label
-        self.notify(f"compare: loss less {label}" if options.baseline is not None else "compare: no baseline")
+        run, options = self.focused_run(), self.chart_options
+        if run is not None:
+            options.baseline = None if options.baseline == run else run
+            label = views(self.state)[run].info.label
+            self.notify(f"compare against {label}" if options.baseline is not None else "no baseline")
 
     def action_focus_run(self, index: int) -> None:
         panels = self.panels()

@@ -16,7 +16,8 @@ from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
 from lrtui.ui.screens.axes import power_label
-from lrtui.ui.screens.canvas import LOSS_COLOR, RAW_COLOR, ChartPlot
+from lrtui.ui.screens.canvas import ChartPlot
+from lrtui.ui.screens.style import LOSS_COLOR, RAW_COLOR
 
 RunTest = Callable[[Callable[[Any], None], Callable[[], bool]], Any]  # (on_step, stopped) -> result
 SUGGESTION_COLORS = {"steepest": 46, "valley": 226, "min/10": 208}

@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
 from lrtui.spec.text import clean
-from lrtui.ui.screens.canvas import PALETTE, POINTS, Canvas, ChartPlot, rich_color
+from lrtui.ui.screens.canvas import POINTS, Canvas, ChartPlot
+from lrtui.ui.screens.style import PALETTE, rich_color
 
 NUMBER_HEADERS = ("run", "peak LR", "at step", "LR after warm-up", "final LR", "steps > peak/2")
 

@@ -9,112 +9,22 @@ braille (2x4 dots a cell: the finest plotext draws, at the same cost); ticks are
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from rich.text import Text
 from textual.app import App
 from textual.color import Color
 from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from lrtui.state.runs import RunView
-from lrtui.state.traces import SMOOTHING, Trace, auto_smoothing, x_values, y_limits
+from lrtui.state.traces import Trace, x_values, y_limits
 from lrtui.ui.screens.axes import axis, even_axis
+from lrtui.ui.screens.style import ChartOptions
 
 DRAW_LIMIT = 1e300
 POINTS = 400  # per line: enough for any terminal width, cheap for plotext
 PLOT_CHROME_ROWS = 5  # a plot's rows that are not its canvas: title, frame, x ticks, x label
 MARKS_DRAWN = 40  # per line of marks: more would fill the chart
-# 256-colour codes, read the same by plotext and Rich, so the legend matches the lines: ten
-# that differ in hue, then again with another line style (run 11 is run 1's colour, dotted).
-PALETTE = [51, 208, 118, 201, 33, 196, 226, 141, 255, 180]
-LIGHT_PALETTE = [25, 166, 28, 127, 160, 30, 94, 91, 236, 136]  # the same hues, readable on white
-STYLES = (("braille", "⠉⠉"), ("dot", "••"), ("+", "++"), ("x", "xx"))  # plotext marker, legend sample
-PLAN_COLOR, LR_COLOR, LOSS_COLOR = 245, 51, 208
-RAW_COLOR, ENVELOPE_COLOR, MARK_COLOR, EPOCH_COLOR = 240, 94, 141, 238
-VAL_COLOR = 46
-
-
-@dataclass
-class ChartOptions:
-    """How charts draw, shared by every chart screen of the app (one x axis for all)."""
-
-    smoothing: int | None = None  # index into SMOOTHING; None: chosen by the run's length
-    envelope: bool = False
-    x_axis: str = "step"
-    log_y: bool = False
-    log_x: bool = False  # against the LR, a log axis unless this asks for linear
-    series: str = "loss"  # the lower chart: the loss, or another scalar the runs log
-    hidden: set[int] = field(default_factory=set)  # compare: runs switched off
-    baseline: int | None = None  # compare: the run the others' loss is drawn against
-    query: str = ""  # compare: only runs whose name or setup has every word of it
-
-    def index_for(self, steps: int) -> int:
-        return self.smoothing if self.smoothing is not None else auto_smoothing(steps)
-
-    def weight_for(self, steps: int) -> float:
-        return SMOOTHING[self.index_for(steps)]
-
-    @property
-    def x_log(self) -> bool:
-        """Whether the x axis is logarithmic: by default only against the LR."""
-        return self.log_x != (self.x_axis == "lr")
-
-    def key(self) -> tuple:
-        return (
-            self.smoothing,
-            self.envelope,
-            self.x_axis,
-            self.log_y,
-            self.log_x,
-            self.series,
-            frozenset(self.hidden),
-            self.baseline,
-            self.query,
-        )
-
-
-def rich_color(code: int) -> str:
-    return f"color({code})"
-
-
-def palette(dark: bool) -> list[int]:
-    return PALETTE if dark else LIGHT_PALETTE
-
-
-def run_style(index: int, dark: bool = True) -> tuple[int, str, str]:
-    """(colour, plotext marker, legend sample) of the `index`th run: every run its own pair."""
-    colors = palette(dark)
-    marker, sample = STYLES[(index // len(colors)) % len(STYLES)]
-    return colors[index % len(colors)], marker, sample
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One legend entry: a sample of the line in its colour, then the name."""
-
-    name: str
-    color: str
-    sample: str = "━━"
-    style: str = "bold"
-
-
-def legend(entries: list[Entry], width: int = 0) -> Text:
-    """A legend above the chart (plotext's own covers the start of the lines); within `width`
-    a line breaks between entries, never inside a name."""
-    out = Text(no_wrap=True, overflow="ellipsis")
-    used = 0
-    for entry in entries:
-        piece = Text.assemble((entry.sample + " ", entry.color), (entry.name, entry.style))
-        if used and width and used + 3 + piece.cell_len > width:
-            out.append("\n")
-            used = 0
-        elif used:
-            out.append("   ")
-            used += 3
-        out.append_text(piece)
-        used += piece.cell_len
-    return out
 
 
 def clamp(y: float) -> float:
@@ -173,6 +83,39 @@ def ansi(app: App) -> bool:
     return str(app.theme_variables.get("foreground", "")).startswith("ansi")
 
 
+def fit_title(title: str, width: int) -> str:
+    """A title that fits: plotext leaves out a title wider than the plot altogether, so the
+    least important parts (the last, after " · ") go first, then the end is cut."""
+    parts = title.split(" · ")
+    while len(parts) > 1 and len(" · ".join(parts)) > width:
+        parts.pop()
+    text = " · ".join(parts)
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def fewer(xs: list[float], ys: list[float], limit: int) -> tuple[list[float], list[float]]:
+    """At most `limit` points: consecutive points averaged in equal groups (the series are
+    already bucketed means; this only matches them to the plot's resolution)."""
+    n = len(xs)
+    if n <= limit:
+        return xs, ys
+    size = math.ceil(n / limit)
+    groups = range(0, n, size)
+    return (
+        [math.fsum(xs[i : i + size]) / len(xs[i : i + size]) for i in groups],
+        [math.fsum(ys[i : i + size]) / len(ys[i : i + size]) for i in groups],
+    )
+
+
+def flat_runs_cut(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    """The same line with the inner points of each flat stretch left out (a StepLR is a few
+    corners, not hundreds of points: plotext's cost is per point)."""
+    if len(ys) < 3:
+        return xs, ys
+    keep = [0, *(i for i in range(1, len(ys) - 1) if not ys[i - 1] == ys[i] == ys[i + 1]), len(ys) - 1]
+    return [xs[i] for i in keep], [ys[i] for i in keep]
+
+
 class ChartPlot(PlotextPlot):
     """A plot that asks its screen to draw it again when its size changes (its y axis is
     fitted to its height: ticks a whole number of rows apart), and that keeps its axes and
@@ -229,9 +172,15 @@ class Canvas:
         return math.log10(value) if self.log_x and value > 0 else value
 
     def line(self, xs: list[float], ys: list[float], color: int, marker: str = "braille") -> None:
-        xs, ys = self.points(xs, ys)
+        xs, ys = flat_runs_cut(*fewer(*self.points(xs, ys), self.resolution))
         if xs:
             self.plt.plot(xs, ys, color=color, marker=marker)
+
+    @property
+    def resolution(self) -> int:
+        """The most points a line can show: braille has 2 dots a cell across. plotext's cost
+        grows with the points it is given, so a line never gets more."""
+        return 2 * max(20, self.plot.size.width or self.plot.app.size.width)
 
     def finish(
         self,
@@ -261,7 +210,7 @@ class Canvas:
         if ticks:
             plt.xticks(ticks, labels)
         note = f"  ({self.dropped} points <= 0 hidden)" if self.dropped else ""
-        plt.title(title + note)
+        plt.title(fit_title(title + note, (self.plot.size.width or self.plot.app.size.width) - 4))
         plt.xlabel(xlabel)
         plt.ylabel(ylabel)
         self.plot.refresh()

@@ -22,27 +22,29 @@ from lrtui.state.runs import ExperimentState, RunView
 from lrtui.state.traces import SMOOTHING, X_AXES, X_LABELS, half_life, loss_trace, x_values
 from lrtui.ui.keys import bindings
 from lrtui.ui.screens.canvas import (
+    POINTS,
+    Canvas,
+    ChartPlot,
+    loss_lines,
+    plan_points,
+    regime_marks,
+    thin,
+    val_line,
+    x_limits,
+)
+from lrtui.ui.screens.style import (
     ENVELOPE_COLOR,
     EPOCH_COLOR,
     LOSS_COLOR,
     LR_COLOR,
     MARK_COLOR,
     PLAN_COLOR,
-    POINTS,
     RAW_COLOR,
     VAL_COLOR,
-    Canvas,
     ChartOptions,
-    ChartPlot,
     Entry,
     legend,
-    loss_lines,
-    plan_points,
-    regime_marks,
     rich_color,
-    thin,
-    val_line,
-    x_limits,
 )
 
 
@@ -66,6 +68,8 @@ class ChartBase(Screen[None]):
         self.state = state
         self.options = options if options is not None else ChartOptions()
         self._seen: tuple = ()
+        self._resized = False  # a redraw for a new plot size is already on its way
+        self._drawn_at: tuple = ()  # the plots' sizes when last drawn
         self._legend: list[tuple[str, str]] = []
 
     @property
@@ -110,7 +114,7 @@ class ChartBase(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.redraw(force=True)
+        self.redraw(force=True)  # the legend now (it takes room); the plots once they have a size
 
     def action_toggle_log(self) -> None:
         self.options.log_y = not self.options.log_y
@@ -174,19 +178,38 @@ class ChartBase(Screen[None]):
         now = (*self.versions(), *self.options.key())
         if not force and now == self._seen:
             return
-        self._seen = now
         entries = self.legend_entries()
         if entries != self._legend:  # a validation loss appears after the first epoch
             self._legend = entries
             self.query_one(".legend", Static).update(legend(entries, self.size.width - 2))
+        if not self.query_one("#loss-chart", ChartPlot).size.height:
+            return  # not laid out yet: drawn once it is (`on_chart_plot_resized`), not twice
+        self._seen = now
+        self._drawn_at = self._sizes()
         self.draw()
 
     def on_resize(self) -> None:
         self._legend = []  # the legend breaks its lines by the width
 
     def on_chart_plot_resized(self) -> None:
-        """Axes are fitted to the plots' heights: drawn again once a height is known or changes."""
-        self.call_after_refresh(self.redraw, True)
+        """Axes are fitted to the plots' heights: drawn again once a height is known or changes
+        (once for both plots)."""
+        if not self._resized:
+            self._resized = True
+            self.call_after_refresh(self._draw_resized)
+
+    def _draw_resized(self) -> None:
+        self._resized = False
+        if self._sizes() != self._drawn_at:  # not drawn at this size yet
+            self.redraw(force=True)
+
+    @property
+    def drawn(self) -> bool:
+        """Whether the plots have been drawn at a real size (the bench waits for it)."""
+        return bool(self._drawn_at)
+
+    def _sizes(self) -> tuple:
+        return tuple(plot.size for plot in self.query(ChartPlot))
 
     def draw(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -260,7 +283,7 @@ class RunChartScreen(ChartBase):
             self.draw_lr(lr, run, xlim, mark_xs, marks, mark_colors)
         if self.draw_scalar(loss, [(run, LOSS_COLOR)], xlim, xlabel, ""):
             return
-        trace = loss_trace(run, self.weight, axis)
+        trace = loss_trace(run, self.weight, axis, loss.resolution)
         seeds = hasattr(run, "members")
         fit = loss_lines(loss, trace, LOSS_COLOR, o, self.weight, RAW_COLOR, ENVELOPE_COLOR, band=seeds)
         fit += val_line(loss, run, axis, VAL_COLOR)
@@ -283,7 +306,7 @@ class RunChartScreen(ChartBase):
             px, py = plan_points(run, POINTS)
             lr.line(x_values(run, px, axis), py, PLAN_COLOR)
             fit += py
-        xs, ys = run.lr_series.points(POINTS)
+        xs, ys = run.lr_series.points(min(POINTS, lr.resolution))
         lr.line(x_values(run, xs, axis), ys, LR_COLOR)
         fit += ys
         ends = x_values(run, [float(e) for e in thin(run.epoch_ends)], axis)

@@ -18,22 +18,11 @@ from lrtui.state.groups import views
 from lrtui.state.runs import RunView
 from lrtui.state.traces import X_LABELS, difference, loss_trace, x_values
 from lrtui.ui.keys import bindings
-from lrtui.ui.screens.canvas import (
-    POINTS,
-    RAW_COLOR,
-    Canvas,
-    ChartPlot,
-    Entry,
-    loss_lines,
-    rich_color,
-    run_style,
-    thin,
-    val_line,
-    x_limits,
-)
+from lrtui.ui.screens.canvas import POINTS, Canvas, ChartPlot, loss_lines, thin, val_line, x_limits
 from lrtui.ui.screens.charts import ChartBase
+from lrtui.ui.screens.style import RAW_COLOR, Entry, rich_color, run_style
 
-RAW_RUNS_MAX = 4  # more runs than this and their raw traces are left out
+RAW_RUNS_MAX = 4  # more runs than this and their raw traces and regime lines are left out
 HIDDEN_COLOR = "grey42"
 
 
@@ -172,15 +161,17 @@ class CompareScreen(ChartBase):
 
     def draw_lrs(self, lr: Canvas, shown: list[tuple[int, RunView]], xlim: tuple[float, float]) -> None:
         axis, fit = self.options.x_axis, []
+        marked = len(shown) <= RAW_RUNS_MAX  # past a few runs, their marks would bar the chart
         for i, run in shown:
             color, marker, _ = run_style(i, self.dark())
-            xs, ys = run.lr_series.points(POINTS)
+            xs, ys = run.lr_series.points(min(POINTS, lr.resolution))
             lr.line(x_values(run, xs, axis), ys, color, marker)
             fit += ys
-            mark_xs = x_values(run, [m.step for m in thin(run.marks)], axis)  # trained ones only
+            mark_xs = x_values(run, [m.step for m in thin(run.marks)], axis) if marked else []
             lr.marks(mark_xs, [""] * len(mark_xs), [color] * len(mark_xs), None, xlim)
         scale = "log" if self.options.log_y else "linear"
-        title = f"LR of {self.count(shown)} · {scale} · never smoothed · lines mark regime changes"
+        marks = "lines mark regime changes" if marked else f"regime changes marked up to {RAW_RUNS_MAX} runs"
+        title = f"LR of {self.count(shown)} · {scale} · never smoothed · {marks}"
         lr.finish(title, "LR", X_LABELS[axis], xlim, fit)
 
     def count(self, shown: list[tuple[int, RunView]]) -> str:
@@ -189,7 +180,7 @@ class CompareScreen(ChartBase):
 
     def draw_losses(self, loss: Canvas, shown: list[tuple[int, RunView]], xlim: tuple[float, float]) -> None:
         o, weight = self.options, self.weight
-        traces = [(i, run, loss_trace(run, weight, o.x_axis)) for i, run in shown]
+        traces = [(i, run, loss_trace(run, weight, o.x_axis, loss.resolution)) for i, run in shown]
         raw = weight > 0 and len(shown) <= RAW_RUNS_MAX
         for _, _, trace in traces if raw else ():  # all raw traces first: none covers a smooth line
             if not trace.constant:
@@ -205,7 +196,7 @@ class CompareScreen(ChartBase):
             outliers += trace.outliers
         title = self.loss_title(f" of {self.count(shown)}", outliers)
         if weight > 0 and not raw:
-            title += f" · raw traces off past {RAW_RUNS_MAX} runs"
+            title += f" · no raw traces past {RAW_RUNS_MAX} runs"
         loss.finish(title, "loss", X_LABELS[o.x_axis], xlim, fit)
 
     def draw_difference(
@@ -214,14 +205,14 @@ class CompareScreen(ChartBase):
         """Each run's smoothed loss less the baseline's, at the same x; the baseline is zero."""
         o, weight = self.options, self.weight
         loss.log = False  # a difference is signed: never on a log axis
-        ref = loss_trace(views(self.state)[base], weight, o.x_axis)
+        ref = loss_trace(views(self.state)[base], weight, o.x_axis, loss.resolution)
         color, _, _ = run_style(base, self.dark())
         loss.line(list(xlim), [0.0, 0.0], color)
         fit: list[float] = [0.0]
         for i, run in shown:
             if i == base:
                 continue
-            xs, ys = difference(loss_trace(run, weight, o.x_axis), ref)
+            xs, ys = difference(loss_trace(run, weight, o.x_axis, loss.resolution), ref)
             run_color, marker, _ = run_style(i, self.dark())
             loss.line(xs, ys, run_color, marker)
             fit += ys

@@ -1,0 +1,129 @@
+"""The bench's many-runs parts: 40 runs training, 500 run files watched.
+
+Each key is timed from the key event to the first screen write that shows its effect (the
+compare screen up, or gone; the focus moved), under Textual's headless driver at 160x45.
+Every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+KEY_DEADLINE = 20.0
+SIZE = (160, 45)
+
+
+class _Screens:
+    """Spies on the app's screen writes: when, and which screen and focus they showed."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.shown: list[tuple[float, str, int | None]] = []
+        self.written = asyncio.Event()
+        display = app._display
+
+        def spy(screen, renderable) -> None:
+            display(screen, renderable)
+            shown = app.screen  # a chart counts once its plots are drawn, not when it first shows
+            name = type(shown).__name__ if getattr(shown, "drawn", True) else "drawing"
+            self.shown.append((time.perf_counter(), name, getattr(app.focused, "index", None)))
+            self.written.set()
+
+        app._display = spy
+
+    async def key(self, key: str, char: str | None, hit) -> float:
+        from textual import events
+
+        t0 = time.perf_counter()
+        self.app.post_message(events.Key(key, char))
+        deadline = t0 + KEY_DEADLINE
+        while True:
+            found = next((t for t, s, f in self.shown if t >= t0 and hit(s, f)), None)
+            if found is not None:
+                return found - t0
+            self.written.clear()
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"the screen did not show {key!r} within {KEY_DEADLINE:g} s")
+            try:
+                await asyncio.wait_for(self.written.wait(), left)
+            except asyncio.TimeoutError:
+                continue
+
+
+async def _compare_and_focus(app, ready, rounds: int, focus_keys: int) -> dict:
+    opens, closes, focus = [], [], []
+    async with app.run_test(size=SIZE):
+        spy = _Screens(app)
+        start = time.perf_counter()
+        while not ready(app):
+            if time.perf_counter() - start > 120:
+                raise TimeoutError("the runs did not show within 120 s")
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        for _ in range(rounds):
+            opens.append(await spy.key("c", "c", lambda s, _: s == "CompareScreen"))
+            await asyncio.sleep(0.5)
+            closes.append(await spy.key("escape", None, lambda s, _: s != "CompareScreen"))
+            await asyncio.sleep(0.5)
+        for k in range(focus_keys):
+            target = k % 9
+            focus.append(await spy.key(str(target + 1), str(target + 1), lambda _, f, t=target: f == t))
+            await asyncio.sleep(0.05)
+        app.exit(0)
+    return {"open_ms": _ms(opens), "close_ms": _ms(closes), "focus_ms": _ms(focus)}
+
+
+def _ms(values: list[float]) -> list[float]:
+    return [round(v * 1000, 1) for v in values]
+
+
+def part_many_runs(runs: int = 40, rounds: int = 5) -> dict:
+    """40 runs training in the app: compare's open and close, and the focus key."""
+    from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+    from lrtui.engine.trainer import Trainer
+    from lrtui.live import LIVE_FLUSH_SECONDS
+    from lrtui.spec.describe import run_infos
+    from lrtui.ui.app import LrTuiApp
+
+    specs = [f"StepLR(step_size={1 + i % 5}, gamma={0.5 + 0.01 * i:.2f})" for i in range(runs)]
+    exp = build_experiment(
+        Settings(runs=[parse_scheduler_flag(s) for s in specs], epochs=100, batches=200, task="teacher")
+    )
+
+    def source(sink):
+        return Trainer(exp, sink, plans=True, flush_interval=LIVE_FLUSH_SECONDS)
+
+    app = LrTuiApp(run_infos(exp), source, source_label="bench")
+    result = asyncio.run(_compare_and_focus(app, lambda a: a.state.total_steps >= runs * 400, rounds, 30))
+    return {**result, "runs": runs}
+
+
+def part_many_files(files: int = 500, steps: int = 2000, rounds: int = 3) -> dict:
+    """500 run files under `lrtui watch`: compare's open and close."""
+    from lrtui import RunRecorder
+    from lrtui.record.watch import WatchSource
+    from lrtui.ui.app import WatchApp
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(files):
+            rec = RunRecorder(Path(tmp), f"run{i:03d}")
+            for step in range(1, steps + 1):
+                rec.log(
+                    step,
+                    epoch=1 + step // 200,
+                    lr=0.1 / (1 + i * 0.01),
+                    loss=1.0 / (1 + step * 0.001 * (1 + i % 7)),
+                )
+            rec.close()
+
+        def source(sink):
+            return WatchSource(tmp, sink)
+
+        app = WatchApp([], source, source_label="bench")
+        ready = lambda a: len(a.state.runs) == files and all(r.step == steps for r in a.state.runs)  # noqa: E731
+        result = asyncio.run(_compare_and_focus(app, ready, rounds, 0))
+    return {**result, "files": files, "steps": steps}
