@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lrtui.child import ChildTrainer, can_fork
 from lrtui.engine.builtin import DATA_TASKS
 from lrtui.engine.device import resolve_device
 from lrtui.engine.trainer import Trainer
@@ -34,17 +35,27 @@ def recording_tee(log_sink: LogDirSink, sink: Sink) -> Sink:
 
 
 def build_app(
-    ready: Ready, log_sink: LogDirSink | None = None, threshold: float | None = None, debug: bool = False
+    ready: Ready,
+    log_sink: LogDirSink | None = None,
+    threshold: float | None = None,
+    debug: bool = False,
+    isolate: bool = True,
 ) -> LrTuiApp:
     exp = ready.exp
     device = resolve_device(exp.device)
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
-    def source(sink: Sink) -> Trainer:
-        out = sink if log_sink is None else recording_tee(log_sink, sink)
+    def trainer(sink: Sink) -> Trainer:
         return Trainer(
-            exp, out, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
+            exp, sink, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
         )
+
+    # on the CPU the trainer gets a process of its own, forked before the app's threads exist
+    child = ChildTrainer(trainer) if isolate and can_fork(device.type) else None
+
+    def source(sink: Sink) -> Trainer | ChildTrainer:
+        out = sink if log_sink is None else recording_tee(log_sink, sink)
+        return child.attach(out) if child is not None else trainer(out)
 
     what = f"{exp.model} · {exp.task}" if exp.task in DATA_TASKS else clean(exp.task, 80)
     label = f"{device.type} · {what} · {optimizer} · seed {exp.seed} · {ready.engine}"

@@ -97,8 +97,10 @@ def _ms(values: list[float]) -> list[float]:
     return [round(v * 1000, 2) for v in values]
 
 
-def app_run(epochs: int, batches: int, keys: bool, deadline: float = 1800.0) -> dict:
-    """One app run to the end; with `keys`, keys are pressed throughout and timed."""
+def app_run(epochs: int, batches: int, keys: bool, deadline: float = 1800.0, isolate: bool = True) -> dict:
+    """One app run to the end; with `keys`, keys are pressed throughout and timed. `isolate`:
+    the trainer in a process of its own, as the app does on the CPU; else in a thread."""
+    from lrtui.child import ChildTrainer, can_fork
     from lrtui.engine.trainer import Trainer
     from lrtui.live import LIVE_FLUSH_SECONDS
     from lrtui.spec.describe import run_infos
@@ -106,10 +108,15 @@ def app_run(epochs: int, batches: int, keys: bool, deadline: float = 1800.0) -> 
     from lrtui.ui.app import LrTuiApp
 
     exp = experiment(epochs, batches)
-    made: list[Trainer] = []
+    made: list = []
 
-    def source(sink) -> Trainer:
-        made.append(Trainer(exp, sink, plans=True, flush_interval=LIVE_FLUSH_SECONDS))
+    def trainer(sink) -> Trainer:
+        return Trainer(exp, sink, plans=True, flush_interval=LIVE_FLUSH_SECONDS)
+
+    child = ChildTrainer(trainer) if isolate and can_fork("cpu") else None  # as `lrtui` trains on the CPU
+
+    def source(sink):
+        made.append(child.attach(sink) if child is not None else trainer(sink))
         return made[-1]
 
     app = LrTuiApp(run_infos(exp), source, source_label="bench")
@@ -117,6 +124,8 @@ def app_run(epochs: int, batches: int, keys: bool, deadline: float = 1800.0) -> 
     result = asyncio.run(_drive(app, probe, len(exp.runs), deadline))
     if not all(r.status is RunStatus.DONE for r in app.state.runs):
         raise RuntimeError("not every run finished")
+    if made and hasattr(made[0], "done"):
+        made[0].done.wait(10)  # the child's own figure arrives with its last events
     train = made[0].train_seconds if made else result["seconds"]
     return {**result, "train_seconds": train, "steps": len(exp.runs) * epochs * batches}
 
@@ -126,9 +135,10 @@ def part_app(epochs: int, batches: int) -> dict:
     return {**app_run(epochs, batches, keys=False), "peak_mb": peak_mb()}
 
 
-def part_keys(epochs: int, batches: int) -> dict:
-    """The app used: keys pressed throughout training, each timed until the screen shows it."""
-    used = app_run(epochs, batches, keys=True)
+def part_keys(epochs: int, batches: int, isolate: bool = True) -> dict:
+    """The app used: keys pressed throughout training, each timed until the screen shows it
+    (`isolate`: the trainer in its own process, as on the CPU; else in the app's)."""
+    used = app_run(epochs, batches, keys=True, isolate=isolate)
     return {
         "steps": used["steps"],
         "used_seconds": used["train_seconds"] - used["paused_seconds"],

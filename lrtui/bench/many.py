@@ -56,6 +56,7 @@ class _Screens:
 
 async def _compare_and_focus(app, ready, rounds: int, focus_keys: int) -> dict:
     opens, closes, focus = [], [], []
+    began = time.perf_counter()
     async with app.run_test(size=SIZE):
         spy = _Screens(app)
         start = time.perf_counter()
@@ -74,7 +75,8 @@ async def _compare_and_focus(app, ready, rounds: int, focus_keys: int) -> dict:
             focus.append(await spy.key(str(target + 1), str(target + 1), lambda _, f, t=target: f == t))
             await asyncio.sleep(0.05)
         app.exit(0)
-    return {"open_ms": _ms(opens), "close_ms": _ms(closes), "focus_ms": _ms(focus)}
+    seconds = time.perf_counter() - began
+    return {"open_ms": _ms(opens), "close_ms": _ms(closes), "focus_ms": _ms(focus), "seconds": seconds}
 
 
 def _ms(values: list[float]) -> list[float]:
@@ -83,6 +85,7 @@ def _ms(values: list[float]) -> list[float]:
 
 def part_many_runs(runs: int = 40, rounds: int = 5) -> dict:
     """40 runs training in the app: compare's open and close, and the focus key."""
+    from lrtui.child import ChildTrainer, can_fork
     from lrtui.config import Settings, build_experiment, parse_scheduler_flag
     from lrtui.engine.trainer import Trainer
     from lrtui.live import LIVE_FLUSH_SECONDS
@@ -94,15 +97,18 @@ def part_many_runs(runs: int = 40, rounds: int = 5) -> dict:
         Settings(runs=[parse_scheduler_flag(s) for s in specs], epochs=100, batches=200, task="teacher")
     )
 
-    def source(sink):
+    def trainer(sink):
         return Trainer(exp, sink, plans=True, flush_interval=LIVE_FLUSH_SECONDS)
 
-    app = LrTuiApp(run_infos(exp), source, source_label="bench")
+    child = ChildTrainer(trainer) if can_fork("cpu") else None  # as `lrtui` trains on the CPU
+    app = LrTuiApp(
+        run_infos(exp), lambda sink: child.attach(sink) if child else trainer(sink), source_label="bench"
+    )
     result = asyncio.run(_compare_and_focus(app, lambda a: a.state.total_steps >= runs * 400, rounds, 30))
     return {**result, "runs": runs}
 
 
-def part_many_files(files: int = 500, steps: int = 2000, rounds: int = 3) -> dict:
+def part_many_files(files: int = 500, steps: int = 1000, rounds: int = 3) -> dict:
     """500 run files under `lrtui watch`: compare's open and close."""
     from lrtui import RunRecorder
     from lrtui.record.watch import WatchSource

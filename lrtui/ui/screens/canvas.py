@@ -23,6 +23,8 @@ from lrtui.ui.screens.style import ChartOptions
 
 DRAW_LIMIT = 1e300
 POINTS = 400  # per line: enough for any terminal width, cheap for plotext
+POINT_BUDGET = 20_000  # points in one chart, over all its lines
+MIN_POINTS = 40  # ... but never fewer than this a line
 PLOT_CHROME_ROWS = 5  # a plot's rows that are not its canvas: title, frame, x ticks, x label
 MARKS_DRAWN = 40  # per line of marks: more would fill the chart
 
@@ -150,6 +152,7 @@ class Canvas:
         self.whole_x = whole_x  # steps and epochs tick at whole numbers
         self.plt.clear_figure()
         self.dropped = 0
+        self.lines = 1  # how many lines share the chart: they share its budget of points
 
     def points(self, xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
         """Points plotext can draw: finite, within a float's comfortable range, and positive on
@@ -179,8 +182,10 @@ class Canvas:
     @property
     def resolution(self) -> int:
         """The most points a line can show: braille has 2 dots a cell across. plotext's cost
-        grows with the points it is given, so a line never gets more."""
-        return 2 * max(20, self.plot.size.width or self.plot.app.size.width)
+        grows with the points it is given, so a line never gets more, and where hundreds of
+        lines share a chart (and cover each other) they share a budget."""
+        cells = max(20, self.plot.size.width or self.plot.app.size.width)
+        return max(MIN_POINTS, min(2 * cells, POINT_BUDGET // max(1, self.lines)))
 
     def finish(
         self,

@@ -148,6 +148,7 @@ class CompareScreen(ChartBase):
         runs = [run for _, run in shown]
         xlim = x_limits(runs or views(self.state), axis)
         lr, loss = self.canvases()
+        lr.lines = loss.lines = max(1, len(shown))
         if axis != "lr":
             self.draw_lrs(lr, shown, xlim)
         styles = [(run, run_style(i, self.dark())) for i, run in shown]
