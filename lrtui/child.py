@@ -41,7 +41,10 @@ class ChildTrainer(Steerable):
         ctx = mp.get_context("fork")
         self._events, events_end = ctx.Pipe(duplex=False)
         commands_end, self._commands = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_child, args=(make_trainer, events_end, commands_end), daemon=True)
+        theirs = (self._events, self._commands)  # the child closes its copies: EOF must reach it
+        self._process = ctx.Process(
+            target=_child, args=(make_trainer, events_end, commands_end, theirs), daemon=True
+        )
         self._process.start()
         events_end.close()
         commands_end.close()
@@ -84,9 +87,17 @@ class ChildTrainer(Steerable):
             self._commands.send(command)
 
 
-def _child(make_trainer: Callable[[Sink], object], events: Connection, commands: Connection) -> None:
+def _child(
+    make_trainer: Callable[[Sink], object],
+    events: Connection,
+    commands: Connection,
+    theirs: tuple[Connection, ...],
+) -> None:
     """The child: quiet (the app owns the terminal), deaf to the terminal's signals (the app
-    quits it, with every run's last status), stopping when the app's end of the pipe closes."""
+    quits it, with every run's last status), stopping when the app's end of the pipe closes
+    (so it holds no copy of the app's ends)."""
+    for end in theirs:
+        end.close()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)

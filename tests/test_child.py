@@ -1,5 +1,7 @@
 """The live app's trainer in a process of its own: same numbers, same keys, a clean quit."""
 
+import threading
+
 import pytest
 from helpers import steps_of, train
 
@@ -66,3 +68,17 @@ def test_the_live_app_trains_in_a_child_on_the_cpu_only():
     source.run()
     assert source.done.is_set()
     assert not isinstance(build_app(ready, isolate=False)._source_factory(lambda _: None), ChildTrainer)
+
+
+def test_a_child_whose_app_is_gone_stops_by_itself():
+    """The app's end of the command pipe closing (the app killed) is the child's signal to stop;
+    it must hold no copy of that end itself, or it would train on, orphaned."""
+    exp = build_experiment(Settings(preset="seed", epochs=1000, batches=1000))
+    child = ChildTrainer(lambda sink: Trainer(exp, sink, linger=True))
+    child.attach(lambda _: None)
+    worker = threading.Thread(target=child.run, daemon=True)
+    worker.start()
+    child._commands.close()  # as when the app's process dies
+    worker.join(30)
+    assert not worker.is_alive() and child.done.is_set()
+    assert not child._process.is_alive()
