@@ -9,7 +9,7 @@ from appkit import settle
 
 from lrtui import RunRecorder
 from lrtui.record.watch import WatchSource
-from lrtui.spec.events import CorruptLines, RunAdded, RunStatus, StatusEvent, StepEvent
+from lrtui.spec.events import CorruptLines, RunAdded, RunStatus, StatusEvent, StepBlock, StepEvent
 from lrtui.ui.app import LrTuiApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,15 @@ class Collect(list):
         self.extend(batch)
 
     def of(self, kind):
-        return [e for e in self if isinstance(e, kind)]
+        """Events of `kind`; steps also from the columnar blocks the watcher reads runs of
+        step lines into."""
+        out = []
+        for e in self:
+            if kind is StepEvent and isinstance(e, StepBlock):
+                out.extend(e.steps())
+            elif isinstance(e, kind):
+                out.append(e)
+        return out
 
 
 def _record(path: Path, name: str, steps: int, start: int = 1) -> Path:

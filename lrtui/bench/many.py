@@ -133,3 +133,46 @@ def part_many_files(files: int = 500, steps: int = 1000, rounds: int = 3) -> dic
         ready = lambda a: len(a.state.runs) == files and all(r.step == steps for r in a.state.runs)  # noqa: E731
         result = asyncio.run(_compare_and_focus(app, ready, rounds, 0))
     return {**result, "files": files, "steps": steps}
+
+
+def part_logs(steps: int = 1_000_000) -> dict:
+    """A log of a million steps (about 108 MB, written as `RunRecorder` writes): exported to
+    CSV, and caught up on by the watcher (its first block, and every step folded)."""
+    import json
+    import math
+
+    from lrtui.record.export import export_to_file
+    from lrtui.record.format import encode_header
+    from lrtui.record.watch import WatchSource
+    from lrtui.spec.events import RunInfo
+    from lrtui.state.runs import ExperimentState
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.jsonl"
+        with path.open("w") as f:
+            f.write(encode_header(RunInfo("big")))
+            for step in range(1, steps + 1):
+                loss = 1.0 / (1 + step * 1e-4) + 0.01 * math.sin(step)
+                f.write(json.dumps({"step": step, "epoch": step // 1000, "lr": [0.1 / (1 + step * 1e-5)],
+                                    "loss": loss, "time": round(step * 1e-5, 6)}) + "\n")  # fmt: skip
+        size = path.stat().st_size
+        t0 = time.perf_counter()
+        export_to_file([path], str(Path(tmp) / "out.csv"))
+        exported = time.perf_counter() - t0
+        state = ExperimentState([], time.monotonic)
+        src = WatchSource(path, state.apply)
+        t0, first = time.perf_counter(), None
+        while not state.runs or state.runs[0].step < steps:
+            src.poll_once()
+            if first is None and state.runs and state.runs[0].step:
+                first = time.perf_counter() - t0
+        caught_up = time.perf_counter() - t0
+    return {"steps": steps, "mb": size / 1e6, "export_s": exported, "first_s": first, "all_s": caught_up,
+            "seconds": exported + caught_up}  # fmt: skip
+
+
+def report_logs(r: dict) -> None:
+    print(f"a log of {r['steps']:,} steps ({r['mb']:.0f} MB), on this machine:")
+    print(f"  lrtui export --csv                     {r['export_s']:6.2f} s  (target <= 3)")
+    print(f"  lrtui watch: first block               {r['first_s']:6.2f} s")
+    print(f"  lrtui watch: every step folded         {r['all_s']:6.2f} s  (target <= 3)")

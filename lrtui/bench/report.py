@@ -18,7 +18,19 @@ import warnings
 TIMED = ("tutorial", "engine", "headless", "sequential", "app")
 EXTRA = ("keys", "keys-thread", "many", "files", "history")  # once each, after the timed rounds
 KEYS_EPOCHS = 8  # keys are pressed for as long as this trains: enough presses to count
-PARTS = {*TIMED, "keys", "keys-thread", "history", "sync-check", "own-mlp", "own-cnn", "tb", "many", "files"}
+PARTS = {
+    *TIMED,
+    "keys",
+    "keys-thread",
+    "history",
+    "sync-check",
+    "own-mlp",
+    "own-cnn",
+    "tb",
+    "many",
+    "files",
+    "logs",
+}
 ROWS = (
     ("tutorial", "tutorial loop (plain PyTorch, one run after another)"),
     ("engine", "lrtui trainer alone, main thread, events dropped"),
@@ -43,6 +55,7 @@ def _part(name: str, args: argparse.Namespace) -> dict:
         "keys-thread": lambda: appdrive.part_keys(max(e, KEYS_EPOCHS), b, isolate=False),
         "many": lambda: many.part_many_runs(),
         "files": lambda: many.part_many_files(),
+        "logs": lambda: many.part_logs(),
         "history": lambda: parts.part_history(args.history_steps, 1),
         "sync-check": lambda: parts.part_sync_check(b),
         "own-mlp": lambda: ownmodel.part_own("mlp", args.device),
@@ -174,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="for --own: cpu, cuda or auto (default cpu)")
     p.add_argument("--tb", action="store_true", help="TensorBoard logs: lrtui's reader against tensorboard's")
     p.add_argument("--tb-steps", type=int, default=200_000, help="for --tb: steps in the run (200,000)")
+    p.add_argument("--logs", action="store_true", help="a 1,000,000-step log: export and watching it")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return p
 
@@ -193,29 +207,8 @@ def _progress(name: str, result: dict, done: int, total: int) -> None:
     print(f"  [{done}/{total}] {name:10} {took:6.2f} s", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _defaults(_parser().parse_args(argv))
-    if args.part:
-        warnings.simplefilter("ignore")
-        print(json.dumps(_part(args.part, args)))
-        return 0
-    if args.sync_check:
-        print(json.dumps(_run_part("sync-check", args), indent=2))
-        return 0
-    if args.tb:
-        from lrtui.bench.tb import report as tb_report
-
-        result = _run_part("tb", args)
-        tb_report(result)
-        _write_json(args.json, result)
-        return 0
-    if args.own:
-        from lrtui.bench.ownmodel import report
-
-        results = [_run_part("own-mlp", args), _run_part("own-cnn", args)]
-        report(results)
-        _write_json(args.json, results)
-        return 0
+def _default_parts(args: argparse.Namespace) -> tuple[dict[str, dict], dict[str, list[dict]]]:
+    """The timed parts in interleaved rounds (their median round kept), then the others once."""
     size = f"{args.epochs} epochs x {args.batches} batches x 6 schedulers, {args.repeat} rounds"
     print(f"lrtui bench: seed experiment, {size}")
     machine = platform.processor() or platform.machine()
@@ -232,6 +225,38 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = _run_part(name, args)
         done += 1
         _progress(name, results[name], done, total)
+    return results, rounds
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _defaults(_parser().parse_args(argv))
+    if args.part:
+        warnings.simplefilter("ignore")
+        print(json.dumps(_part(args.part, args)))
+        return 0
+    if args.sync_check:
+        print(json.dumps(_run_part("sync-check", args), indent=2))
+        return 0
+    if args.tb:
+        from lrtui.bench.tb import report as tb_report
+
+        result = _run_part("tb", args)
+        tb_report(result)
+        _write_json(args.json, result)
+        return 0
+    if args.logs:
+        from lrtui.bench.many import report_logs
+
+        report_logs(_run_part("logs", args))
+        return 0
+    if args.own:
+        from lrtui.bench.ownmodel import report
+
+        results = [_run_part("own-mlp", args), _run_part("own-cnn", args)]
+        report(results)
+        _write_json(args.json, results)
+        return 0
+    results, rounds = _default_parts(args)
     _print_table(results, max(1, args.repeat))
     _print_ratios(results, rounds)
     _print_keys(results["keys"], results["keys-thread"])

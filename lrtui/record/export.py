@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from lrtui.record.bulk import STEP_PREFIX, csv_rows
 from lrtui.record.format import decode, decode_header, event_files, step_fields
 from lrtui.record.tb_export import TbOptions, tb_rows
 from lrtui.record.tb_tail import TB_PREFIX
@@ -25,6 +26,7 @@ from lrtui.record.watch import tb_runs
 from lrtui.spec.events import StatusEvent, StepEvent
 
 COLUMNS = ["run", "step", "epoch", "lr", "loss", "time"]
+CHUNK_BYTES = 4 << 20  # read and converted a chunk at a time: memory stays flat on any log
 
 
 class ExportError(Exception):
@@ -68,16 +70,25 @@ def check_output(out: str, inputs: list[Path]) -> None:
 
 def _last_generation_start(file: Path) -> int:
     """The byte offset where the file's last generation of the run begins (0 if it never
-    restarted): after the last status line that raised the generation."""
-    start, gen, offset = 0, 0, 0
+    restarted): after the last status line that raised the generation. Only status lines are
+    read (found with `bytes.find`, a chunk at a time)."""
+    start, gen, base = 0, 0, 0
     with file.open("rb") as f:
-        for raw in f:
-            offset += len(raw)
-            if b'"status"' in raw and b'"gen"' in raw:
-                with contextlib.suppress(ValueError, UnicodeDecodeError):
-                    event = decode(raw.decode("utf-8"), 0, 0)
-                    if isinstance(event, StatusEvent) and event.gen > gen:
-                        gen, start = event.gen, offset
+        tail = b""
+        while chunk := f.read(CHUNK_BYTES):
+            data, at = tail + chunk, 0
+            while (hit := data.find(b'"status"', at)) >= 0:
+                begin, end = data.rfind(b"\n", 0, hit) + 1, data.find(b"\n", hit)
+                if end < 0:
+                    break  # the rest of the line is in the next chunk
+                raw, at = data[begin : end + 1], end + 1
+                if b'"gen"' in raw:
+                    with contextlib.suppress(ValueError, UnicodeDecodeError):
+                        event = decode(raw.decode("utf-8"), 0, 0)
+                        if isinstance(event, StatusEvent) and event.gen > gen:
+                            gen, start = event.gen, base + end + 1
+            cut = max(at, data.rfind(b"\n") + 1)
+            tail, base = data[cut:], base + cut
     return start
 
 
@@ -89,7 +100,7 @@ def _csv_field(text: str) -> str:
 
 
 def _rows(file: Path, result: Exported) -> Iterator[str]:
-    """Each step of an lrtui events file as a CSV line."""
+    """Each step of an lrtui events file as a CSV line, read a chunk at a time."""
     with file.open("rb") as f:
         first = f.readline().decode("utf-8", errors="replace")
         try:
@@ -100,25 +111,58 @@ def _rows(file: Path, result: Exported) -> Iterator[str]:
         start = _last_generation_start(file)
         if start:
             f.seek(start)
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                result.corrupt += 1 if raw.strip() else 0  # a last line still being written
-                continue
-            step = step_fields(raw) if raw.startswith(b'{"step"') else None  # the common case, fast
-            if step is None:
-                if not raw.strip():
-                    continue
-                try:
-                    event = decode(raw.decode("utf-8", errors="replace"), 0, 0)
-                except ValueError:
-                    result.corrupt += 1
-                    continue
-                if not isinstance(event, StepEvent):
-                    continue
-                step = (event.step, event.epoch, event.lrs, event.loss, event.time)
-            n, epoch, lrs, loss, t = step
-            yield f"{label},{n},{epoch},{';'.join(map(repr, lrs))},{loss!r},{t!r}\n"
-            result.rows += 1
+        tail = b""
+        while chunk := f.read(CHUNK_BYTES):
+            lines = (tail + chunk).split(b"\n")
+            tail = lines.pop()  # no newline yet
+            yield from _chunk_rows(lines, label, result)
+        if tail.strip():
+            result.corrupt += 1  # a last line still being written
+
+
+def _chunk_rows(lines: list[bytes], label: str, result: Exported) -> Iterator[str]:
+    """The rows of a chunk's lines: its step lines in bulk where they are all as lrtui writes
+    them (other lines are events, which give no rows, or corrupt), else line by line."""
+    steps = [raw for raw in lines if raw.startswith(STEP_PREFIX)]
+    if len(steps) < len(lines):
+        others = [raw for raw in lines if not raw.startswith(STEP_PREFIX) and raw.strip()]
+        if any(_is_step(raw, result) for raw in others):  # a step in another shape: keep the order
+            yield from filter(None, (_line_row(raw, label, result) for raw in lines))
+            return
+    rows = csv_rows(steps, label.encode("utf-8"))
+    if rows is None:
+        yield from filter(None, (_line_row(raw, label, result) for raw in steps))
+        return
+    result.rows += len(steps)
+    yield rows.decode("utf-8")
+
+
+def _is_step(raw: bytes, result: Exported) -> bool:
+    """Whether a line that does not look like a step line is one; corrupt lines counted."""
+    try:
+        return isinstance(decode(raw.decode("utf-8", errors="replace"), 0, 0), StepEvent)
+    except ValueError:
+        result.corrupt += 1
+        return False
+
+
+def _line_row(raw: bytes, label: str, result: Exported) -> str | None:
+    """One line's CSV row, judged alone (None: not a step; corrupt lines counted)."""
+    step = step_fields(raw) if raw.startswith(STEP_PREFIX) else None  # the common case, fast
+    if step is None:
+        if not raw.strip():
+            return None
+        try:
+            event = decode(raw.decode("utf-8", errors="replace"), 0, 0)
+        except ValueError:
+            result.corrupt += 1
+            return None
+        if not isinstance(event, StepEvent):
+            return None
+        step = (event.step, event.epoch, event.lrs, event.loss, event.time)
+    n, epoch, lrs, loss, t = step
+    result.rows += 1
+    return f"{label},{n},{epoch},{';'.join(map(repr, lrs))},{loss!r},{t!r}\n"
 
 
 def export_csv(inputs: list[Path], out: TextIO, options: TbOptions | None = None) -> Exported:
@@ -134,7 +178,7 @@ def export_csv(inputs: list[Path], out: TextIO, options: TbOptions | None = None
             continue
         chunk: list[str] = []
         for line in _rows(file, result):
-            chunk.append(line[:-1] + pad + "\n" if pad else line)
+            chunk.append(line.replace("\n", pad + "\n") if pad else line)  # a line may hold many rows
             if len(chunk) >= 10_000:
                 out.write("".join(chunk))
                 chunk.clear()

@@ -9,13 +9,24 @@ restarted (a status with a higher `gen`), and lines that are not valid (skipped 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
+from lrtui.record.bulk import STEP_PREFIX, step_columns
 from lrtui.record.format import decode, decode_header
-from lrtui.spec.events import CorruptLines, Event, RunAdded, RunInfo, RunStatus, StatusEvent, StepEvent
+from lrtui.spec.events import (
+    CorruptLines,
+    Event,
+    RunAdded,
+    RunInfo,
+    RunStatus,
+    StatusEvent,
+    StepBlock,
+    StepEvent,
+)
 from lrtui.spec.numbers import is_finite
 
-READ_CHUNK = 1 << 20
+READ_CHUNK = 4 << 20
 HEAD_BYTES = 4096
 
 
@@ -28,7 +39,7 @@ class JsonlTail:
     gen: int = 0
     offset: int = 0
     inode: tuple[int, int] | None = None
-    partial: str = ""
+    partial: bytes = b""
     header_read: bool = False
     announced: bool = False
     paused: bool = False
@@ -37,13 +48,14 @@ class JsonlTail:
     head: bytes = b""  # the file's header line, to notice a new file written over the old one
     file_gen: int = 0  # the newest generation the file itself announced
     error: str = ""
+    backlog: bool = False  # the last read left more of the file to read
 
     def reset(self, events: list[Event], message: str) -> None:
         self.gen += 1
         self.file_gen = 0
         self.head = b""
         self.offset = 0
-        self.partial = ""
+        self.partial = b""
         self.header_read = False
         self.diverged = False
         self.paused = False
@@ -73,15 +85,45 @@ class JsonlTail:
         if self.offset == 0:
             self.head = chunk[: chunk.find(b"\n") + 1 if b"\n" in chunk else 0][:HEAD_BYTES]
         self.offset += len(chunk)
-        text = self.partial + chunk.decode("utf-8", errors="replace")
-        lines = text.split("\n")
+        lines = (self.partial + chunk).split(b"\n")
         self.partial = lines.pop()  # the last piece has no newline yet: keep it for later
         corrupt_before = self.corrupt
-        for line in lines:
-            if line.strip():
-                self._line(line, events)
+        self.backlog = self.offset < stat.st_size  # read on at once: a big log still being caught up
+        is_step = list(map(bytes.startswith, lines, repeat(STEP_PREFIX)))
+        i, n = 0, len(lines)
+        while i < n:  # runs of step lines as blocks; every other line alone
+            if is_step[i] and self.header_read:
+                end = _next_false(is_step, i)
+                self._steps(lines[i:end], events)
+                i = end
+                continue
+            if lines[i].strip():
+                self._line(lines[i].decode("utf-8", errors="replace"), events)
+            i += 1
         if self.corrupt > corrupt_before:
             events.append(CorruptLines(self.run, self.corrupt - corrupt_before, self.gen))
+
+    def _steps(self, lines: list[bytes], events: list[Event]) -> None:
+        """Consecutive step lines: one columnar block where all are as lrtui writes them (a
+        100 MB log is read in seconds, not one event per line), else one by one."""
+        if not lines:
+            return
+        columns = step_columns(lines)
+        if columns is None:
+            for line in lines:
+                self._line(line.decode("utf-8", errors="replace"), events)
+            return
+        if self.diverged:
+            return
+        steps = columns.steps
+        consecutive = steps == list(range(steps[0], steps[0] + len(steps)))
+        at = None if consecutive else tuple(steps)
+        events.append(
+            StepBlock(
+                self.run, self.gen, steps[0], tuple(columns.epochs), tuple(columns.lrs),
+                tuple(columns.losses), tuple(columns.times), at,
+            )
+        )  # fmt: skip
 
     def _line(self, line: str, events: list[Event]) -> None:
         if not self.header_read:
@@ -115,6 +157,14 @@ class JsonlTail:
             events.append(StatusEvent(self.run, self.gen, RunStatus.DIVERGED, message, event.step))
             return
         events.append(event)
+
+
+def _next_false(flags: list[bool], start: int) -> int:
+    """The index of the first False at or after `start`, or the length (searched in C)."""
+    try:
+        return flags.index(False, start)
+    except ValueError:
+        return len(flags)
 
 
 def waiting(path: Path, why: str = "waiting for the file") -> RunInfo:
