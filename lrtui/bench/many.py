@@ -171,8 +171,54 @@ def part_logs(steps: int = 1_000_000) -> dict:
             "seconds": exported + caught_up}  # fmt: skip
 
 
-def report_logs(r: dict) -> None:
+def report_logs(r: dict, start: dict) -> None:
+    first, helps = start["first_screen_s"], start["help_s"]
+    print("start-up, in a pseudo-terminal of 120x36 (runs of 3):")
+    print(f"  lrtui --help                           {min(helps):6.2f} s  (target <= 0.3)")
+    print(
+        f"  lrtui to its first screen              {min(first):6.2f} s  (max {max(first):.2f}; target <= 2)"
+    )
     print(f"a log of {r['steps']:,} steps ({r['mb']:.0f} MB), on this machine:")
     print(f"  lrtui export --csv                     {r['export_s']:6.2f} s  (target <= 3)")
     print(f"  lrtui watch: first block               {r['first_s']:6.2f} s")
     print(f"  lrtui watch: every step folded         {r['all_s']:6.2f} s  (target <= 3)")
+
+
+def part_startup(rounds: int = 3) -> dict:
+    """`lrtui` in a terminal (a pseudo-terminal of 120x36): seconds from the command to the
+    first screen that shows the panels; and `lrtui --help`."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    firsts, helps = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "lrtui", "--help"], capture_output=True, check=True)
+        helps.append(time.perf_counter() - t0)
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: lrtui itself, in the pseudo-terminal
+            os.execv(sys.executable, [sys.executable, "-m", "lrtui", "--epochs", "50"])
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+        t0, seen = time.perf_counter(), b""
+        while b"StepLR" not in seen:
+            if time.perf_counter() - t0 > 60:
+                raise TimeoutError("lrtui showed no panels within 60 s")
+            if select.select([fd], [], [], 1.0)[0]:
+                seen = seen[-64:] + os.read(fd, 65536)
+        firsts.append(time.perf_counter() - t0)
+        os.write(fd, b"q")
+        deadline = time.perf_counter() + 10
+        while time.perf_counter() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    os.read(fd, 65536)
+                except OSError:
+                    break
+        os.close(fd)
+    return {"first_screen_s": firsts, "help_s": helps, "seconds": sum(firsts) + sum(helps)}

@@ -18,19 +18,7 @@ import warnings
 TIMED = ("tutorial", "engine", "headless", "sequential", "app")
 EXTRA = ("keys", "keys-thread", "many", "files", "history")  # once each, after the timed rounds
 KEYS_EPOCHS = 8  # keys are pressed for as long as this trains: enough presses to count
-PARTS = {
-    *TIMED,
-    "keys",
-    "keys-thread",
-    "history",
-    "sync-check",
-    "own-mlp",
-    "own-cnn",
-    "tb",
-    "many",
-    "files",
-    "logs",
-}
+PARTS = {*TIMED, *EXTRA, "sync-check", "own-mlp", "own-cnn", "tb", "logs", "startup"}
 ROWS = (
     ("tutorial", "tutorial loop (plain PyTorch, one run after another)"),
     ("engine", "lrtui trainer alone, main thread, events dropped"),
@@ -56,6 +44,7 @@ def _part(name: str, args: argparse.Namespace) -> dict:
         "many": lambda: many.part_many_runs(),
         "files": lambda: many.part_many_files(),
         "logs": lambda: many.part_logs(),
+        "startup": lambda: many.part_startup(),
         "history": lambda: parts.part_history(args.history_steps, 1),
         "sync-check": lambda: parts.part_sync_check(b),
         "own-mlp": lambda: ownmodel.part_own("mlp", args.device),
@@ -187,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="for --own: cpu, cuda or auto (default cpu)")
     p.add_argument("--tb", action="store_true", help="TensorBoard logs: lrtui's reader against tensorboard's")
     p.add_argument("--tb-steps", type=int, default=200_000, help="for --tb: steps in the run (200,000)")
-    p.add_argument("--logs", action="store_true", help="a 1,000,000-step log: export and watching it")
+    p.add_argument("--logs", action="store_true", help="a 1,000,000-step log: export and watch it; start-up")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return p
 
@@ -247,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.logs:
         from lrtui.bench.many import report_logs
 
-        report_logs(_run_part("logs", args))
+        report_logs(_run_part("logs", args), _run_part("startup", args))
         return 0
     if args.own:
         from lrtui.bench.ownmodel import report
