@@ -15,6 +15,24 @@ from lrtui.bench.parts import experiment, peak_mb
 KEY_DEADLINE = 10.0  # seconds a key may take to show before the part gives up
 
 
+async def until_shown(shown: list[tuple], written: asyncio.Event, t0: float, hit, limit: float) -> float:
+    """Seconds from t0 to the first screen write after t0 (`shown`: (time, *what it showed))
+    that `hit` accepts; TimeoutError after `limit` seconds, so a part can never hang."""
+    deadline = t0 + limit
+    while True:
+        found = next((row[0] for row in shown if row[0] >= t0 and hit(*row[1:])), None)
+        if found is not None:
+            return found - t0
+        written.clear()
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise TimeoutError(f"the screen did not show a key within {limit:g} s")
+        try:
+            await asyncio.wait_for(written.wait(), left)
+        except asyncio.TimeoutError:
+            continue
+
+
 class _Probe:
     """Spies on the app's screen writes: when, what had focus, whether every run showed paused."""
 
@@ -33,20 +51,7 @@ class _Probe:
         app._display = spy
 
     async def _until(self, t0: float, hit) -> float:
-        """Seconds from t0 to the first write after t0 that `hit` accepts."""
-        deadline = t0 + KEY_DEADLINE
-        while True:
-            found = next((t for t, f, p in self.shown if t >= t0 and hit(f, p)), None)
-            if found is not None:
-                return found - t0
-            self.written.clear()
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise TimeoutError(f"the screen did not show a key within {KEY_DEADLINE:g} s")
-            try:
-                await asyncio.wait_for(self.written.wait(), left)
-            except asyncio.TimeoutError:
-                continue
+        return await until_shown(self.shown, self.written, t0, lambda f, p: hit(f, p), KEY_DEADLINE)
 
     async def focus(self, target: int) -> float:
         from textual import events

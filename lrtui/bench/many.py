@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lrtui.bench.appdrive import until_shown
+
 KEY_DEADLINE = 20.0
 SIZE = (160, 45)
 
@@ -39,19 +41,7 @@ class _Screens:
 
         t0 = time.perf_counter()
         self.app.post_message(events.Key(key, char))
-        deadline = t0 + KEY_DEADLINE
-        while True:
-            found = next((t for t, s, f in self.shown if t >= t0 and hit(s, f)), None)
-            if found is not None:
-                return found - t0
-            self.written.clear()
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise TimeoutError(f"the screen did not show {key!r} within {KEY_DEADLINE:g} s")
-            try:
-                await asyncio.wait_for(self.written.wait(), left)
-            except asyncio.TimeoutError:
-                continue
+        return await until_shown(self.shown, self.written, t0, hit, KEY_DEADLINE)
 
 
 async def _compare_and_focus(app, ready, rounds: int, focus_keys: int) -> dict:
