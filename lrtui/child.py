@@ -24,7 +24,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from lrtui.spec.commands import Command, Steerable, Verb
-from lrtui.spec.events import Event, Notice, Sink
+from lrtui.spec.errors import SpecError
+from lrtui.spec.events import Event, Fatal, Notice, Sink
 
 JOIN_SECONDS = 5.0  # after the last events, how long the child may take to exit
 
@@ -69,7 +70,9 @@ class ChildTrainer(Steerable):
                 if kind == "events":
                     self._sink(payload)
                     continue
-                if kind == "error":
+                if kind == "spec":
+                    self._sink([Fatal(payload)])
+                elif kind == "error":
                     self._sink([Notice(f"training failed: {payload}")])
                 else:
                     self.train_seconds = payload
@@ -108,11 +111,13 @@ def _child(
         with contextlib.suppress(OSError):
             events.send(("events", batch))
 
-    trainer = make_trainer(sink)
-    threading.Thread(target=_steer, args=(trainer, commands), daemon=True).start()
     try:
+        trainer = make_trainer(sink)  # may check the runs first: a SpecError ends the app
+        threading.Thread(target=_steer, args=(trainer, commands), daemon=True).start()
         trainer.run()  # type: ignore[attr-defined]
         reply = ("end", trainer.train_seconds)  # type: ignore[attr-defined]
+    except SpecError as exc:
+        reply = ("spec", str(exc))
     except BaseException as exc:  # told to the app in one line, whatever it was
         reply = ("error", f"{type(exc).__name__}: {exc}")
     with contextlib.suppress(OSError):

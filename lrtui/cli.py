@@ -215,8 +215,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # live, the default comparison trains on a task where the loss can fall; --headless keeps
         # the tutorial's random labels, so its table is the tutorial's digit for digit
         ready = build_ready(
-            settings_from(args), args.config, default_task=None if args.headless else "teacher"
+            settings_from(args),
+            args.config,
+            default_task=None if args.headless else "teacher",
+            dry_run=args.headless,  # live: checked where it trains (below, or in its own process)
         )
+        if not args.headless:
+            _check_unless_forked(ready)
         log_dir = ready.settings.log_dir
         ranks = _ranks(args)
         log_sink = _log_sink(log_dir, ready.exp) if log_dir and ranks is None else None
@@ -231,6 +236,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if log_sink is not None:
             log_sink.close()
+
+
+def _check_unless_forked(ready: Ready) -> None:
+    """torch's checks of every run, now, unless the app's trainer will run in a process of its
+    own: that process checks them itself while the first screen is drawn (the checks import
+    torch._dynamo, 1.5 s), and a refusal ends the app with the same one-line error."""
+    from lrtui.child import can_fork
+    from lrtui.engine.device import resolve_device
+    from lrtui.schedule.build import check_runs
+
+    if not can_fork(resolve_device(ready.exp.device).type):
+        check_runs(ready.exp)
 
 
 def _ranks(args: argparse.Namespace):

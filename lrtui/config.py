@@ -196,13 +196,14 @@ def merge(flags: Settings, config_path: str | None = None, default_task: str | N
     return merged
 
 
-def resolve(merged: Merged, exp: ExperimentSpec) -> ExperimentSpec:
-    """Check every run against the final experiment and fill in what lrtui derives."""
+def resolve(merged: Merged, exp: ExperimentSpec, dry_run: bool = True) -> ExperimentSpec:
+    """Check every run against the final experiment and fill in what lrtui derives (with
+    `dry_run`, torch's own checks too: `check_runs`)."""
     requests = merged.all_requests(exp)
     runs = []
     for req, label in zip(requests, _labels(requests), strict=True):
         interval = req.interval or default_interval(req.call)
-        runs.append(resolve_run(RunSpec(req.call, interval, label), exp))
+        runs.append(resolve_run(RunSpec(req.call, interval, label), exp, dry_run))
     return replace(exp, runs=with_seeds(tuple(runs), exp.seeds, exp.seed))
 
 
@@ -217,12 +218,13 @@ def build_ready(
     config_path: str | None = None,
     default_task: str | None = None,
     task: UserTask | None = None,
+    dry_run: bool = True,
 ) -> Ready:
     """Merge, load and try the task (or `task`, from Python), choose the engine, then check
     every run: a comparison ready to train, or a SpecError naming what is wrong."""
     merged = merge(flags, config_path, default_task)
     ready = prepare(merged.exp, len(merged.all_requests(merged.exp)), merged.batches_given, task)
-    return replace(ready, exp=resolve(merged, ready.exp), settings=merged.user)
+    return replace(ready, exp=resolve(merged, ready.exp, dry_run), settings=merged.user)
 
 
 def _labels(requests: list[RunRequest]) -> list[str]:

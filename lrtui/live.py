@@ -9,10 +9,12 @@ from lrtui.engine.trainer import Trainer
 from lrtui.launch import Ready
 from lrtui.record.system import SystemSampler
 from lrtui.record.writer import LogDirSink
+from lrtui.schedule.build import check_runs
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import Event, Notice, Sink
 from lrtui.spec.text import clean
-from lrtui.ui.app import LrTuiApp, exit_code
+from lrtui.ui.app import LrTuiApp
+from lrtui.ui.exitcode import exit_code
 
 # Events reach the app in batches this often: a screen redraws panels once a second, so
 # smaller batches would only cost the UI thread more wake-ups.
@@ -46,6 +48,7 @@ def build_app(
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
     def trainer(sink: Sink) -> Trainer:
+        check_runs(exp)  # torch's own checks, when the command left them to this process
         return Trainer(
             exp, sink, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
         )

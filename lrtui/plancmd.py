@@ -85,7 +85,7 @@ def run_plan(exp: ExperimentSpec, csv_out: str | None, text: bool) -> int:
     if text or not sys.stdout.isatty():
         print_text(runs, exp, sys.stdout)
         return 0
-    from lrtui.ui.app import exit_code
+    from lrtui.ui.exitcode import exit_code
     from lrtui.ui.plan import PlanApp
 
     title = f"lrtui plan · {exp.epochs} epochs x {exp.batches} batches · lr {exp.lr:g} · l: log y · q: quit"

@@ -26,7 +26,8 @@ def watch(argv: list[str]) -> int:
     tag_flags(p)
     args = p.parse_args(argv)
     from lrtui.record.watch import WatchSource
-    from lrtui.ui.app import WatchApp, exit_code
+    from lrtui.ui.app import WatchApp
+    from lrtui.ui.exitcode import exit_code
 
     def source(sink):
         return WatchSource(args.path, sink, poll=args.poll, lr_tag=args.lr_tag, loss_tag=args.loss_tag)

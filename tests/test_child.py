@@ -82,3 +82,27 @@ def test_a_child_whose_app_is_gone_stops_by_itself():
     worker.join(30)
     assert not worker.is_alive() and child.done.is_set()
     assert not child._process.is_alive()
+
+
+async def test_a_spec_torch_refuses_in_the_child_ends_the_app_with_one_line(capsys):
+    """Live, torch's own checks run in the trainer's process after the first screen: a refusal
+    ends the app with code 2 and the same one-line error the command gives before a UI."""
+    from lrtui.config import parse_scheduler_flag
+    from lrtui.schedule.build import check_runs
+    from lrtui.ui.exitcode import exit_code
+
+    flags = Settings(runs=[parse_scheduler_flag("ConstantLR(factor=2.0)")], epochs=1, batches=5)
+    ready = build_ready(flags, dry_run=False)  # lrtui's own checks pass; torch's are left to the child
+
+    def trainer(sink):
+        check_runs(ready.exp)
+        return Trainer(ready.exp, sink)
+
+    child = ChildTrainer(trainer)
+    app = LrTuiApp(run_infos(ready.exp), child.attach, source_label="cpu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        while app.is_running:  # bounded by the test timeout
+            await pilot.pause(0.05)
+    assert exit_code(app) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "lrtui: error: ConstantLR: Constant multiplicative factor expected to be between 0 and 1."

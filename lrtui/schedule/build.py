@@ -104,21 +104,35 @@ def probe_optimizer(exp: ExperimentSpec) -> torch.optim.Optimizer:
     return build_optimizer(exp.optimizer, [nn.Parameter(torch.zeros(1))], exp.lr)
 
 
-def resolve_run(run: RunSpec, exp: ExperimentSpec) -> RunSpec:
-    """Check a run against the experiment and fill in what lrtui derives from the run length."""
-    where = run.label
-    check_call(run.scheduler, where)
+def resolve_run(run: RunSpec, exp: ExperimentSpec, dry_run: bool = True) -> RunSpec:
+    """Check a run against the experiment and fill in what lrtui derives from the run length;
+    with `dry_run`, also build it once so torch's own checks run (see `check_runs`)."""
+    check_call(run.scheduler, run.label)
     call = _derive(run.scheduler, exp.steps_of(run))
-    _check_one_cycle(call, exp, run, where)
+    _check_one_cycle(call, exp, run, run.label)
     resolved = RunSpec(call, run.interval, run.label)
+    if dry_run:
+        check_run(resolved, exp)
+    return resolved
+
+
+def check_run(run: RunSpec, exp: ExperimentSpec) -> None:
+    """Build the run's scheduler once on a throwaway optimizer: torch's own checks, as a
+    SpecError naming the run. (torch's first optimizer imports torch._dynamo, about 1.5 s,
+    which is why the live app lets its trainer's process do this after the first screen.)"""
     try:
-        _dry_run(resolved, exp)
+        _dry_run(run, exp)
     except SpecError:
         raise
     except Exception as exc:  # torch's own checks: its message is the best explanation
-        prefix = where if where == call.name else f"{where}: {call.name}"
+        name = run.scheduler.name
+        prefix = run.label if run.label == name else f"{run.label}: {name}"
         raise SpecError(f"{prefix}: {one_line(exc)}") from None
-    return resolved
+
+
+def check_runs(exp: ExperimentSpec) -> None:
+    for run in exp.runs:
+        check_run(run, exp)
 
 
 def _derive(call: Call, steps: int) -> Call:

@@ -238,6 +238,14 @@ class SystemFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class Fatal:
+    """The source cannot go on at all (a spec torch refuses, found after the first screen):
+    the app ends and the command prints this as its one-line error."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something about the source as a whole (not one run), for the status bar: recording
     stopped, a watched directory unreadable. An empty message clears it."""
@@ -261,6 +269,7 @@ Event = (
     | RunAdded
     | CorruptLines
     | Notice
+    | Fatal
 )
 
 # Whoever takes events: the app's queue, the headless table, a log directory.

@@ -19,6 +19,7 @@ from lrtui.spec.events import (
     EpochEvent,
     EvalEvent,
     Event,
+    Fatal,
     MarkEvent,
     Notice,
     PlanEvent,
@@ -145,7 +146,7 @@ class ExperimentState:
             if isinstance(ev, RunAdded):
                 self._add(ev)
                 continue
-            if isinstance(ev, Notice):
+            if isinstance(ev, (Notice, Fatal)):
                 self.notice = ev.message
                 continue
             if isinstance(ev, SystemFigures):

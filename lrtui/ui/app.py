@@ -23,8 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from lrtui.spec.commands import Command, Source, Verb
-from lrtui.spec.events import Event, RunInfo, Sink
-from lrtui.spec.text import clean
+from lrtui.spec.events import Event, Fatal, RunInfo, Sink
 from lrtui.state.groups import members, views
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.grid import RunGrid
@@ -67,6 +66,7 @@ class LrTuiApp(App[int]):
     ) -> None:
         super().__init__()
         self.viewing = viewing  # watching files: keys freeze and re-read views
+        self.fatal = ""  # why the source could not go on (the app ended with code 2)
         self.show_tracebacks = show_tracebacks
         self._side_factories = list(side_sources)  # e.g. the machine's figures, beside training
         self._side: list[Source] = []
@@ -177,6 +177,10 @@ class LrTuiApp(App[int]):
             batches.append(self._queue.get_nowait())
         for batch in batches:
             self.state.apply(batch)
+            fatal = next((e for e in batch if isinstance(e, Fatal)), None)
+            if fatal is not None:  # the source cannot go on: the command prints why
+                self.fatal = fatal.message
+                self.exit(return_code=2)
         self._add_panels()
         panels = self.panels()
         if data or batches:
@@ -337,14 +341,3 @@ class WatchApp(LrTuiApp):
 
     def __init__(self, infos: Sequence[RunInfo], source_factory: SourceFactory, **kw) -> None:
         super().__init__(infos, source_factory, viewing=True, **kw)
-
-
-def exit_code(app: App) -> int:
-    """The app's exit code once it has run; an error that ended it becomes one line on
-    standard error (the traceback only with `show_tracebacks`)."""
-    failure = app._exception
-    if failure is not None:
-        name, text = type(failure).__name__, clean(str(failure), 300)
-        sys.stderr.write(f"lrtui: error: the viewer failed: {name}: {text}\n")
-        return 1
-    return 0 if app.return_code in (None, 0) else app.return_code
