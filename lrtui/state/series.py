@@ -141,19 +141,17 @@ class BucketSeries:
         if n <= 0 or end <= 0:
             return []
         out: list[Column | None] = []
-        for c in range(n):
+        w, nb = self.width, len(self._count)
+        for c in range(n):  # each column's buckets as slices: sums, mins and maxes in C
             first = c * end // n + 1
             last = max(first, (c + 1) * end // n)
-            lo_b = (first - 1) // self.width
-            hi_b = min((last - 1) // self.width, len(self._count) - 1)
-            total, count, low, high = 0.0, 0, math.inf, -math.inf
-            for b in range(lo_b, hi_b + 1):
-                if self._count[b]:
-                    total += self._sum[b]
-                    count += self._count[b]
-                    low = min(low, self._low[b])
-                    high = max(high, self._high[b])
-            out.append(Column(first, last, total / count, low, high) if count else None)
+            lo_b, hi_b = (first - 1) // w, min((last - 1) // w, nb - 1) + 1
+            count = sum(self._count[lo_b:hi_b]) if lo_b < hi_b else 0
+            if not count:
+                out.append(None)
+                continue
+            low, high = min(self._low[lo_b:hi_b]), max(self._high[lo_b:hi_b])  # empty buckets: +inf/-inf
+            out.append(Column(first, last, sum(self._sum[lo_b:hi_b]) / count, low, high))
         return out
 
     def points(self, n: int) -> tuple[list[float], list[float]]:

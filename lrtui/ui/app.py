@@ -45,6 +45,7 @@ PANEL_EVERY = 10  # panels redraw their numbers and lines every 10th frame (once
 CHART_EVERY = 3  # charts likewise: plotext is the costly part
 COMMAND_ECHO_SECONDS = 0.02
 GIL_SWITCH_SECONDS = 0.001
+FULL_GC_SECONDS = 30
 
 
 class LrTuiApp(App[int]):
@@ -80,6 +81,7 @@ class LrTuiApp(App[int]):
         self._queue: asyncio.Queue[list[Event]] = asyncio.Queue()
         self._switch_interval = sys.getswitchinterval()
         self._frame = 0
+        self._gc_threshold = gc.get_threshold()
         # held, not queried: while a chart screen is on top, queries search that screen instead
         self.grid = RunGrid(id="grid")
 
@@ -97,9 +99,11 @@ class LrTuiApp(App[int]):
         # waits for the switch interval (5 ms by default) to get it back, several times per key.
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
-        # torch and Textual leave ~300k long-lived objects; a full collection that scans them
-        # stops both threads for 100-200 ms. Frozen, they are left out of every collection.
+        # torch and Textual leave ~300k long-lived objects: frozen, no collection scans them
         gc.freeze()
+        # left to itself the collector ran a full collection every second or so (40-150 ms, keys
+        # waiting): `frame` runs one every FULL_GC_SECONDS instead
+        gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], 1_000_000)
         loop = asyncio.get_running_loop()
         self._listen_for_signals(loop)
 
@@ -158,6 +162,8 @@ class LrTuiApp(App[int]):
     def frame(self) -> None:
         """Drain every waiting batch into state, then redraw what changed."""
         self._frame += 1
+        if self._frame % (FRAME_HZ * FULL_GC_SECONDS) == 0:
+            gc.collect()
         if not self.screen_stack:
             return  # the app is closing: a last tick of the timer finds no screen to draw
         self.drain(data=self._frame % PANEL_EVERY == 0)
@@ -319,6 +325,7 @@ class LrTuiApp(App[int]):
     def on_unmount(self) -> None:
         self.stop_source()
         sys.setswitchinterval(self._switch_interval)
+        gc.set_threshold(*self._gc_threshold)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own commands, then every action of the key list that works here: the

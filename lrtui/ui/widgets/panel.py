@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -247,6 +248,7 @@ class RunPanel(Widget, can_focus=True):
         self._state: tuple = ()
         self._title: tuple[str, str] = ("", "")
         self.shared_lr: Scale | None = None  # one LR scale for every panel, when asked for
+        self._styles: tuple[str, dict[str, Style]] = ("", {})
         self._set_title()
 
     def on_mount(self) -> None:
@@ -286,7 +288,7 @@ class RunPanel(Widget, can_focus=True):
         width, height = self.content_size.width, self.content_size.height
         if width <= 0 or height <= 0:
             return Text("")
-        style = self.get_component_rich_style
+        style = self._style
         lines: list[Text] = [where_line(v, width, self.viewing), numbers_line(v, width)]
         regime = regime_line(v)
         if regime is not None and height >= 7:
@@ -312,10 +314,21 @@ class RunPanel(Widget, can_focus=True):
             *self._spark("loss", loss, loss_scale(loss.values), rows // 2, "run-panel--loss"),
         ]
 
+    def _style(self, name: str) -> Style:
+        """A component class's style, looked up once per theme (a grid of panels redraws
+        every second: the lookups were a quarter of a panel's drawing)."""
+        theme = self.app.theme
+        if self._styles[0] != theme:
+            self._styles = (theme, {})
+        found = self._styles[1].get(name)
+        if found is None:
+            found = self._styles[1][name] = self.get_component_rich_style(name)
+        return found
+
     def _spark(self, name: str, data: SparkData, fit: Scale | None, rows: int, kind: str) -> list[Text]:
         """One sparkline's rows: trained columns in `kind`'s colour, planned ones dimmed,
         columns over the top marked ↑ on the top row."""
-        style = self.get_component_rich_style
+        style = self._style
         label, done_style, plan_style = style("run-panel--label"), style(kind), style("run-panel--plan")
         scaled, clipped = levels(data.values, fit)
         names = [name, "log" if fit is not None and fit.log else "", *[""] * rows]
