@@ -34,8 +34,9 @@ from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
 from lrtui.ui.screens.ranks import RanksScreen
 from lrtui.ui.screens.style import ChartOptions
+from lrtui.ui.widgets.lines import shared_lr_scale
 from lrtui.ui.widgets.machine import MachineBar
-from lrtui.ui.widgets.panel import RunPanel, shared_lr_scale
+from lrtui.ui.widgets.panel import RunPanel
 from lrtui.ui.widgets.statusbar import StatusBar
 
 SourceFactory = Callable[[Sink], Source]
@@ -101,8 +102,7 @@ class LrTuiApp(App[int]):
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         # torch and Textual leave ~300k long-lived objects: frozen, no collection scans them
         gc.freeze()
-        # left to itself the collector ran a full collection every second or so (40-150 ms, keys
-        # waiting): `frame` runs one every FULL_GC_SECONDS instead
+        # full collections (40-150 ms, keys waiting) every FULL_GC_SECONDS in `frame`, not ~1/s
         gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], 1_000_000)
         loop = asyncio.get_running_loop()
         self._listen_for_signals(loop)

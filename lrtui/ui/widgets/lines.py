@@ -1,0 +1,151 @@
+"""A run panel's lines as text: where the run stands, its numbers, its regime, and the data
+and scales of its sparklines. Plain functions of a run's view, so the widget only lays out."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+
+from lrtui.spec.events import RunStatus
+from lrtui.state.runs import RunView
+from lrtui.ui.widgets.spark import Scale, SparkData, columns_values, compact, lr_scale
+
+STATUS_STYLE = {
+    RunStatus.PENDING: "dim",
+    RunStatus.RUNNING: "bold green",
+    RunStatus.PAUSED: "bold yellow",
+    RunStatus.DONE: "bold cyan",
+    RunStatus.DIVERGED: "bold red",
+    RunStatus.ERROR: "bold red",
+    RunStatus.STOPPED: "dim",
+}
+LABEL_WIDTH = 5
+AXIS_WIDTH = 8  # the scale's top and bottom values, right of the sparkline
+
+
+def fmt_lr(value: float) -> str:
+    """Four significant digits: 0.001198, 0.06561, 1.000e-05."""
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.4g}" if 1e-4 <= abs(value) < 1e4 or value == 0 else f"{value:.3e}"
+
+
+def fmt_loss(value: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3e}"
+
+
+def bar(fraction: float | None, width: int) -> Text:
+    if fraction is None or width <= 0:
+        return Text("")
+    full = round(fraction * width)
+    return Text.assemble(("━" * full, "green"), ("━" * (width - full), "grey30"))
+
+
+def lr_data(v: RunView, width: int) -> SparkData:
+    """The LR line: the whole planned run when the schedule is known ahead, else the run so far."""
+    total = v.total_steps
+    if v.plan is not None and total:
+        trained = v.lr_series.columns(width, until=total)
+        values: list[float | None] = []
+        done = 0
+        for c, col in enumerate(trained):
+            if col is not None and col.last <= v.step:
+                values.append(col.mean)
+                done = c + 1
+            else:
+                values.append(v.planned_lr_at(c * total // width + 1))
+        return SparkData(values, done)
+    values = columns_values(v.lr_series.columns(width))
+    return SparkData(values, len(values))
+
+
+def numbers_line(v: RunView, width: int) -> Text:
+    """The current LR and loss, the best loss and, where the task evaluates, the validation
+    loss: spaced wide where the panel allows, tight where it does not."""
+    best = fmt_loss(v.best_loss) if v.best_loss != math.inf else "—"
+    loss = fmt_loss(v.loss)
+    if math.isfinite(v.loss_spread):  # a schedule over several seeds: their mean ± spread
+        loss += f"±{v.loss_spread:.3f}" if v.loss_spread < 1 else f"±{v.loss_spread:.3g}"
+    fields = [("lr", fmt_lr(v.lr), "bold"), ("loss", loss, "bold"), ("best", best, "")]
+    if v.val_losses:
+        fields.append(("val", fmt_loss(v.val_loss), "bold"))
+    for gap in ("   ", "  ", " "):
+        parts: list[tuple[str, str]] = []
+        for i, (name, value, style) in enumerate(fields):
+            parts += [(f"{gap if i else ''}{name} ", "dim"), (value, style)]
+        line = Text.assemble(*parts)
+        if line.cell_len <= width:
+            break
+    return line
+
+
+def status_word(status: RunStatus, viewing: bool) -> str:
+    return "frozen" if viewing and status is RunStatus.PAUSED else status.value
+
+
+def where_line(v: RunView, width: int, viewing: bool = False) -> Text:
+    """State, epoch and step, and a progress bar in what is left: the epoch goes before the
+    step count is cut."""
+    info = v.info
+    badge = Text(f" {status_word(v.status, viewing)} ", style=STATUS_STYLE[v.status] + " reverse")
+    epochs = f"/{info.epochs}" if info.epochs else ""
+    steps = f"/{info.total_steps:,}" if info.total_steps else ""
+    step = f"step {v.step:,}{steps} "
+    where = Text.assemble(badge, f" ep {v.epoch}{epochs} · {step}")
+    if where.cell_len > width:
+        where = Text.assemble(badge, f" {step}")
+    return where + bar(v.progress, width - where.cell_len)
+
+
+def regime_line(v: RunView) -> Text | None:
+    """ReduceLROnPlateau's live counters, or the last and next regime change of the schedule."""
+    p = v.plateau.counters if v.plateau is not None else None
+    if p is not None:
+        if not p.active:
+            return Text.assemble(("plateau ", "bold"), ("waits for its phase", "dim"))
+        best = fmt_loss(p.best)
+        return Text.assemble(
+            ("plateau ", "bold"),
+            ("bad ", "dim"),
+            (f"{p.bad_epochs}/{p.patience}", "bold yellow" if p.bad_epochs else ""),
+            ("  cooldown ", "dim"),
+            f"{p.cooldown_left}/{p.cooldown}",
+            ("  cuts ", "dim"),
+            (str(p.cuts), "bold magenta" if p.cuts else ""),
+            ("  best ", "dim"),
+            best,
+        )
+    last = v.marks[-1] if v.marks else None
+    ahead = next((m for m in v.planned_marks if m[0] > v.step), None)
+    if last is None and ahead is None:
+        return None
+    parts: list[tuple[str, str] | str] = []
+    if last is not None:
+        parts += [("last ", "dim"), (last.label, "magenta"), (f" @{last.step:,}", "dim")]
+    if ahead is not None:
+        parts += [("  next " if parts else "next ", "dim"), ahead[2], (f" @{ahead[0]:,}", "dim")]
+    return Text.assemble(*parts)
+
+
+def loss_data(v: RunView, width: int) -> SparkData:
+    values = columns_values(v.loss_series.columns(width))
+    return SparkData(values, len(values))
+
+
+def shared_lr_scale(views: list[RunView], width: int = 64) -> Scale | None:
+    """One LR scale spanning every run (planned parts included), for panels read side by side."""
+    return lr_scale([x for v in views for x in lr_data(v, width).values])
+
+
+def axis_labels(scale: Scale | None, rows: int) -> list[str]:
+    """The right of each sparkline row: the top value on the first, the floor on the last."""
+    out = [""] * rows
+    if scale is None:
+        return out
+    out[0] = compact(scale.hi)
+    if rows > 1:
+        out[-1] = compact(scale.lo)
+    return out
