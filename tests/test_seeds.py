@@ -39,14 +39,22 @@ def test_each_schedule_runs_once_per_seed_side_by_side():
         _exp(17)
 
 
-def test_a_seed_gives_every_schedule_the_same_start_and_batches_and_seeds_differ():
+@pytest.mark.parametrize("live", [False, True])
+def test_a_seed_gives_every_schedule_the_same_start_and_batches_and_seeds_differ(live):
     exp = _exp(2)
-    events = train(exp)
+    # live, the trainer is handed the prepared task (a factory), as the app hands it over
+    workload = build_ready(Settings(runs=[parse_scheduler_flag(s) for s in SCHEDULES], seeds=2, epochs=3,
+                                    batches=10, task="teacher")).workload if live else None  # fmt: skip
+    events = train(exp, workload=workload)
     # all three schedules train at LR 0.1 in epoch 1: a seed's runs see the same losses there
     first = {i: [s.loss for s in steps_of(events, i)[:10]] for i in range(6)}
     assert first[0] == first[2] == first[4]  # seed 0 of StepLR, ExponentialLR, ConstantLR
     assert first[1] == first[3] == first[5]  # seed 1
     assert first[0] != first[1]  # other weights, other batches
+    trainer = Trainer(exp, lambda _: None, workload=workload)
+    trainer._setup()  # each seed's data, as training would draw it
+    x0, x1 = (trainer._feeds[k].batch(0, 0)[0] for k in (0, 1))
+    assert not torch.equal(x0, x1)  # built-in data made from each seed, not one data set reshuffled
 
 
 def test_a_task_file_gets_its_own_batch_order_per_seed(tmp_path):

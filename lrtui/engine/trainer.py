@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from lrtui.engine.builtin import builtin_workload
+from lrtui.engine.builtin import DATA_TASKS, builtin_workload
 from lrtui.engine.device import cpu_threads, resolve_device
 from lrtui.engine.engines import Engine, make_engine
 from lrtui.engine.feed import EpochFeed
@@ -66,7 +66,6 @@ class Trainer(Steerable):
         self.exp = exp
         self._sink = sink
         self._make_workload = workload or (lambda device: builtin_workload(exp, device))
-        self._own_task = workload is not None
         self._plans = plans
         self._linger = linger
         self._flush_interval = flush_interval
@@ -125,7 +124,8 @@ class Trainer(Steerable):
             light = bool(getattr(workload, "light", False))
             torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1, light))
         exp = self.exp
-        rebuild = None if self._own_task else (lambda k: builtin_workload(exp, self.device, k))
+        builtin = exp.task in DATA_TASKS  # its data is made from the seed: each seed gets its own
+        rebuild = (lambda k: builtin_workload(exp, self.device, k)) if builtin else None
         self._workloads = by_seed(workload, sorted({r.spec.seed for r in self._runs}), exp.seed, rebuild)
         self._feeds = {k: EpochFeed(w, self.device, exp.batches) for k, w in self._workloads.items()}
         starts = {k: initial_module(w, exp.seed + k) for k, w in self._workloads.items()}
