@@ -28,6 +28,7 @@ from lrtui.spec.errors import SpecError
 from lrtui.spec.events import Event, Fatal, Notice, Sink
 
 JOIN_SECONDS = 5.0  # after the last events, how long the child may take to exit
+STOP_SECONDS = 10.0  # after STOP, how long the child may take to stop before it is killed
 
 
 def can_fork(device: str) -> bool:
@@ -84,10 +85,19 @@ class ChildTrainer(Steerable):
                 self._process.kill()
 
     def send(self, command: Command) -> None:
-        if command.verb is Verb.STOP:
+        if command.verb is Verb.STOP and not self.stopped:
             self.stopped = True
+            # a child stuck in the user's code (a `batches` that never returns) must not keep
+            # the app from exiting: killed, its pipe closes and `run` ends
+            deadline = threading.Timer(STOP_SECONDS, self._kill)
+            deadline.daemon = True
+            deadline.start()
         with contextlib.suppress(OSError, ValueError):  # the child has gone: nothing to steer
             self._commands.send(command)
+
+    def _kill(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
 
 
 def _child(

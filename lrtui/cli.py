@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lrtui import __version__
@@ -221,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dry_run=args.headless,  # live: checked where it trains (below, or in its own process)
         )
         if not args.headless:
-            _check_unless_forked(ready)
+            ready = _check_unless_forked(ready)
         log_dir = ready.settings.log_dir
         ranks = _ranks(args)
         log_sink = _log_sink(log_dir, ready.exp) if log_dir and ranks is None else None
@@ -238,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_sink.close()
 
 
-def _check_unless_forked(ready: Ready) -> None:
+def _check_unless_forked(ready: Ready) -> Ready:
     """torch's checks of every run, now, unless the app's trainer will run in a process of its
     own: that process checks them itself while the first screen is drawn (the checks import
     torch._dynamo, 1.5 s), and a refusal ends the app with the same one-line error."""
@@ -246,8 +247,10 @@ def _check_unless_forked(ready: Ready) -> None:
     from lrtui.engine.device import resolve_device
     from lrtui.schedule.build import check_runs
 
-    if not can_fork(resolve_device(ready.exp.device).type):
-        check_runs(ready.exp)
+    if can_fork(resolve_device(ready.exp.device).type):
+        return ready
+    check_runs(ready.exp)
+    return replace(ready, checked=True)
 
 
 def _ranks(args: argparse.Namespace):

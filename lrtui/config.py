@@ -224,7 +224,7 @@ def build_ready(
     every run: a comparison ready to train, or a SpecError naming what is wrong."""
     merged = merge(flags, config_path, default_task)
     ready = prepare(merged.exp, len(merged.all_requests(merged.exp)), merged.batches_given, task)
-    return replace(ready, exp=resolve(merged, ready.exp, dry_run), settings=merged.user)
+    return replace(ready, exp=resolve(merged, ready.exp, dry_run), settings=merged.user, checked=dry_run)
 
 
 def _labels(requests: list[RunRequest]) -> list[str]:

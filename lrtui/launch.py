@@ -39,6 +39,7 @@ class Ready:
     workload: WorkloadFactory
     engine: str  # how the runs train, and why, for the status bar
     settings: Settings = field(default_factory=Settings)  # the user's, merged: log_dir, loss_threshold
+    checked: bool = True  # torch's own checks of the runs done (`schedule.build.check_runs`)
 
 
 class _Prepared:

@@ -48,7 +48,8 @@ def build_app(
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
     def trainer(sink: Sink) -> Trainer:
-        check_runs(exp)  # torch's own checks, when the command left them to this process
+        if not ready.checked:  # left to whichever process trains (the forked one, on the CPU)
+            check_runs(exp)
         return Trainer(
             exp, sink, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
         )

@@ -5,6 +5,7 @@ import threading
 import pytest
 from helpers import steps_of, train
 
+from lrtui import child as child_module
 from lrtui.child import ChildTrainer, can_fork
 from lrtui.config import Settings, build_experiment, build_ready
 from lrtui.engine.trainer import Trainer
@@ -106,3 +107,29 @@ async def test_a_spec_torch_refuses_in_the_child_ends_the_app_with_one_line(caps
     assert exit_code(app) == 2
     err = capsys.readouterr().err.strip()
     assert err == "lrtui: error: ConstantLR: Constant multiplicative factor expected to be between 0 and 1."
+
+
+class _Stuck:
+    """A trainer stuck in the user's code: it never looks at its commands."""
+
+    train_seconds = 0.0
+
+    def __init__(self, sink) -> None:
+        pass
+
+    def send(self, command) -> None:
+        pass
+
+    def run(self) -> None:
+        threading.Event().wait()
+
+
+def test_a_child_that_will_not_stop_is_killed_after_a_deadline(monkeypatch):
+    monkeypatch.setattr(child_module, "STOP_SECONDS", 0.2)
+    child = ChildTrainer(_Stuck)
+    child.attach(lambda _: None)
+    worker = threading.Thread(target=child.run, daemon=True)
+    worker.start()
+    child.send(Command(Verb.STOP))
+    worker.join(30)
+    assert not worker.is_alive() and not child._process.is_alive()

@@ -129,23 +129,22 @@ def part_many_files(files: int = 500, steps: int = 1000, rounds: int = 3) -> dic
 def part_logs(steps: int = 1_000_000) -> dict:
     """A log of a million steps (about 108 MB, written as `RunRecorder` writes): exported to
     CSV, and caught up on by the watcher (its first block, and every step folded)."""
-    import json
     import math
 
     from lrtui.record.export import export_to_file
-    from lrtui.record.format import encode_header
+    from lrtui.record.format import encode, encode_header
     from lrtui.record.watch import WatchSource
-    from lrtui.spec.events import RunInfo
+    from lrtui.spec.events import RunInfo, StepEvent
     from lrtui.state.runs import ExperimentState
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.jsonl"
         with path.open("w") as f:
             f.write(encode_header(RunInfo("big")))
-            for step in range(1, steps + 1):
+            for step in range(1, steps + 1):  # the project's own encoder: the lines RunRecorder writes
                 loss = 1.0 / (1 + step * 1e-4) + 0.01 * math.sin(step)
-                f.write(json.dumps({"step": step, "epoch": step // 1000, "lr": [0.1 / (1 + step * 1e-5)],
-                                    "loss": loss, "time": round(step * 1e-5, 6)}) + "\n")  # fmt: skip
+                lrs = (0.1 / (1 + step * 1e-5),)
+                f.write(encode(StepEvent(0, 0, step, step // 1000, lrs, loss, step * 1e-5)) or "")
         size = path.stat().st_size
         t0 = time.perf_counter()
         export_to_file([path], str(Path(tmp) / "out.csv"))

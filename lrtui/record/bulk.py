@@ -23,19 +23,13 @@ _INT = rb"(?:0|-?[1-9][0-9]*)"  # as Python writes an int (never -0, never a lea
 _FLOAT = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"  # as repr writes a float
 
 
-def _step_line(capture: bool) -> re.Pattern[bytes]:
-    """A step line exactly as `format` writes it: with its five fields captured, or not."""
-    o, c = (b"(", b")") if capture else (b"(?:", b")")
-    lrs = b"(?:" + _FLOAT + b"(?:, " + _FLOAT + b")*)?"
-    return re.compile(
-        rb'^\{"step": ' + o + _INT + c + rb', "epoch": ' + o + _INT + c + rb', "lr": \[' + o + lrs + c
-        + rb'\], "loss": ' + o + _FLOAT + c + rb', "time": ' + o + _FLOAT + c + rb"\}$",
-        re.M,
-    )  # fmt: skip
-
-
-STEP_LINE = _step_line(capture=True)
-_SHAPE = _step_line(capture=False)  # to check a block's shape without building its groups
+_LRS = b"(?:" + _FLOAT + b"(?:, " + _FLOAT + b")*)?"
+# A step line exactly as `format` writes it (checked for a whole block at once by `csv_rows`).
+_SHAPE = re.compile(
+    rb'^\{"step": ' + _INT + rb', "epoch": ' + _INT + rb', "lr": \[' + _LRS + rb'\], "loss": ' + _FLOAT
+    + rb', "time": ' + _FLOAT + rb"\}$",
+    re.M,
+)  # fmt: skip
 STEP_PREFIX = b'{"step"'
 
 

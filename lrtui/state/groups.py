@@ -68,10 +68,6 @@ class MeanSeries:
         merged = (_merge([b[i] for b in lists]) for i in range(shared))
         return [c for c in merged if c is not None]
 
-    def counts(self) -> list[int]:
-        lists = [s.counts() for s in self._members]
-        return lists[0][: min(len(c) for c in lists)]
-
     def grouped(
         self, limit: int
     ) -> tuple[list[int], list[int], list[float], list[float], list[float], list[int]]:
@@ -96,9 +92,6 @@ class MeanSeries:
         values = [s.value_at(step) for s in self._members]
         finite = [v for v in values if math.isfinite(v)]
         return math.fsum(finite) / len(finite) if finite else math.nan
-
-    def total(self) -> float:
-        return math.fsum(b.mean * c for b, c in zip(self.buckets(), self.counts(), strict=True))
 
 
 def spread(values: Sequence[float]) -> float:

@@ -137,6 +137,7 @@ class ExperimentState:
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self.corrupt_lines = 0
         self.notice = ""  # the source's own trouble, for the status bar
+        self.fatal = ""  # why the source could not go on at all (`Fatal`)
         self.machines: dict[str, SystemFigures] = {}
         self._finished_at: float | None = None
         self.view_cache: tuple[int, list] = (-1, [])  # `groups.views`: built once per set of runs
@@ -146,7 +147,10 @@ class ExperimentState:
             if isinstance(ev, RunAdded):
                 self._add(ev)
                 continue
-            if isinstance(ev, (Notice, Fatal)):
+            if isinstance(ev, Fatal):
+                self.fatal = self.notice = ev.message
+                continue
+            if isinstance(ev, Notice):
                 self.notice = ev.message
                 continue
             if isinstance(ev, SystemFigures):

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from lrtui.spec.commands import Command, Source, Verb
-from lrtui.spec.events import Event, Fatal, RunInfo, Sink
+from lrtui.spec.events import Event, RunInfo, Sink
 from lrtui.state.groups import members, views
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.grid import RunGrid
@@ -183,10 +183,9 @@ class LrTuiApp(App[int]):
             batches.append(self._queue.get_nowait())
         for batch in batches:
             self.state.apply(batch)
-            fatal = next((e for e in batch if isinstance(e, Fatal)), None)
-            if fatal is not None:  # the source cannot go on: the command prints why
-                self.fatal = fatal.message
-                self.exit(return_code=2)
+        if self.state.fatal and not self.fatal:  # the source cannot go on: the command prints why
+            self.fatal = self.state.fatal
+            self.exit(return_code=2)
         self._add_panels()
         panels = self.panels()
         if data or batches:
@@ -268,7 +267,8 @@ class LrTuiApp(App[int]):
         if run is not None:
             options.baseline = None if options.baseline == run else run
             label = views(self.state)[run].info.label
-            self.notify(f"compare against {label}" if options.baseline is not None else "no baseline")
+            said = f"compare against {label}" if options.baseline is not None else "no baseline"
+            self.notify(said, markup=False)  # a name from a file is never markup
 
     def action_focus_run(self, index: int) -> None:
         panels = self.panels()
@@ -311,7 +311,7 @@ class LrTuiApp(App[int]):
         downloads = Path.home() / "Downloads"
         folder = path or (str(downloads) if downloads.is_dir() else str(Path.cwd()))
         saved = self.save_screenshot(filename, folder)
-        self.notify(f"saved {saved}", title="Screenshot")
+        self.notify(f"saved {saved}", title="Screenshot", markup=False)
 
     async def action_quit(self) -> None:
         self.stop_source()
