@@ -34,6 +34,12 @@ def test_y_ticks_fall_the_same_number_of_rows_apart(lo, hi, rows):
     assert len(gaps) == 1  # evenly spaced
 
 
+def test_a_plot_too_short_for_even_ticks_gets_no_two_on_neighbouring_rows():
+    (bottom, top), ticks, _ = even_axis(-0.002, 0.103, 5)  # no round step spaces it evenly
+    rows = sorted(round((t - bottom) / (top - bottom) * 4) for t in ticks)
+    assert len(ticks) >= 2 and all(b - a >= 2 for a, b in itertools.pairwise(rows))
+
+
 def test_every_run_has_its_own_colour_and_line_style():
     styles = [run_style(i)[:2] for i in range(40)]
     assert len(set(styles)) == 40

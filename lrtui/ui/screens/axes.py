@@ -117,9 +117,10 @@ def even_axis(
         score = (-round(used, 2), abs(count - TARGET_TICKS + 1))
         if best is None or score < best[0]:
             best = (score, step, first, per_tick)
-    if best is None:
+    if best is None:  # too few rows for even spacing: at most a tick every other row
         ticks, labels = axis(lo, hi, log)
-        return (lo, hi), ticks, labels
+        every = math.ceil(len(ticks) / (rows // 2)) if rows >= 2 else 1
+        return (lo, hi), ticks[::every], labels[::every]
     _, step, first, per_tick = best
     ticks = [tidy(first + i * step) for i in range((rows - 1) // per_tick + 1)]
     labels = [power_label(t) for t in ticks] if log else [label(t, step) for t in ticks]
