@@ -116,14 +116,14 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "P",
-        "pin the focused run as compare's baseline (again: unpin)",
+        "pin the focused run as compare's baseline",
         "app",
         (("P", "pin_baseline", ""),),
         "Pin run as baseline",
     ),
     Key(
         "x",
-        "chart: x axis step / epoch / seconds / LR (loss against the LR)",
+        "chart: x axis step / epoch / seconds / LR",
         "chart",
         (("x", "next_axis", "X axis"),),
         "Chart: next x axis",
@@ -146,14 +146,14 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "P",
-        "compare: next baseline; the loss shows each run less it",
+        "compare: next baseline (others drawn less it)",
         "compare",
         (("P", "next_baseline", "Baseline"),),
         "Compare: next baseline",
     ),
     Key(
         "/",
-        "compare: filter runs by name or setup (enter keeps it)",
+        "compare: filter runs by name or setup",
         "compare",
         (("slash", "filter", "Filter"),),
         "Compare: filter runs",
