@@ -8,7 +8,10 @@ and `lrtui export` start at once, and run where torch is not installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -222,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dry_run=args.headless,  # live: checked where it trains (below, or in its own process)
         )
         if not args.headless:
-            ready = _check_unless_forked(ready)
+            ready = _check_unless_apart(ready)
         log_dir = ready.settings.log_dir
         ranks = _ranks(args)
         log_sink = _log_sink(log_dir, ready.exp) if log_dir and ranks is None else None
@@ -239,15 +242,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_sink.close()
 
 
-def _check_unless_forked(ready: Ready) -> Ready:
+def _check_unless_apart(ready: Ready) -> Ready:
     """torch's checks of every run, now, unless the app's trainer will run in a process of its
     own: that process checks them itself while the first screen is drawn (the checks import
     torch._dynamo, 1.5 s), and a refusal ends the app with the same one-line error."""
-    from lrtui.child import can_fork
+    from lrtui.engine.child import trains_apart
     from lrtui.engine.device import resolve_device
+    from lrtui.engine.kinds import loadable
     from lrtui.schedule.build import check_runs
 
-    if can_fork(resolve_device(ready.exp.device).type):
+    if trains_apart(resolve_device(ready.exp.device).type, loadable(ready.exp.task)):
         return ready
     check_runs(ready.exp)
     return replace(ready, checked=True)
@@ -284,7 +288,7 @@ def _run(args: argparse.Namespace, ready: Ready, log_sink: LogDirSink | None) ->
             threshold=ready.settings.loss_threshold,
             workload=ready.workload,
             as_json=args.json,
-            progress=sys.stderr if sys.stderr.isatty() else None,
+            progress=sys.stderr,  # a line rewritten on a terminal, else a line per epoch
         )
     from lrtui.live import run_app
 
@@ -309,4 +313,23 @@ def main_exit() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         code = 130
+    _leave(code)
+
+
+LINGER_SECONDS = 2.0  # after the work is done, how long a library's thread may take to end
+
+
+def _leave(code: int) -> None:
+    """Exit with `code`, even when a library's thread will not end: a terminal that hangs up
+    while the app is closing leaves Textual's input thread reading EOF forever, and Python
+    would wait on it at exit (seen: a process orphaned at 50% CPU). Everything of lrtui's own
+    (logs, the trainer) has been closed by now."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(LINGER_SECONDS)
+            if thread.is_alive():
+                with contextlib.suppress(OSError, ValueError):  # the terminal may be gone
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                os._exit(code)
     sys.exit(code)

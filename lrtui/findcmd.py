@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shlex
 import sys
 
+from lrtui.spec.choices import OPTIMIZER_ALIASES, TASKS
 from lrtui.spec.errors import SpecError
+from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.text import clean
 from lrtui.spec.values import positive
 
@@ -41,18 +44,23 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     try:
         _check(args)
-        run_test, suggest, title = _prepare(args)
+        run_test, suggest, title, command = _prepare(args)
+
+        def advice(result) -> list[str]:
+            return report_lines(result, suggest(result), command)
+
         if args.headless or not sys.stdout.isatty():
             result = run_test(lambda r: None, lambda: False)
         else:
-            result = _live(run_test, suggest, title)
+            result = _live(run_test, suggest, advice, title)
             if result is None:
                 return 0  # quit before the end
     except SpecError as exc:
         if args.debug and getattr(exc, "detail", ""):
             sys.stderr.write(exc.detail)  # type: ignore[attr-defined]
         p.exit(2, f"lrtui: error: {clean(str(exc), 2000)}\n")
-    _report(result, suggest(result), args.csv)
+    _write_csv(result, args.csv)
+    print("\n".join(advice(result)), file=sys.stderr if args.csv == "-" else sys.stdout)
     return 0
 
 
@@ -65,53 +73,80 @@ def _prepare(args: argparse.Namespace):
 
     settings = Settings(
         runs=list(args.scheduler), preset=args.preset, epochs=args.epochs, batches=args.batches,
-        batch_size=args.batch_size, optimizer=args.optimizer, model=args.model, task=args.task or "teacher",
-        seed=args.seed, device=args.device,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, model=args.model,
+        task=args.task or "teacher", seed=args.seed, device=args.device,
     )  # fmt: skip
-    exp = merge(settings, args.config).exp
+    merged = merge(settings, args.config)
+    exp = merged.exp
     device = resolve_device(exp.device)
     workload = load_workload(exp, device)
     init = initial_module(workload, exp.seed)
 
     def run_test(on_step, stopped):
         return range_test(workload, init, exp.optimizer, device, start=args.start_lr, end=args.end_lr,
-                          steps=args.steps, on_step=on_step, stopped=stopped)  # fmt: skip
+                          steps=args.steps, seed=exp.seed, on_step=on_step, stopped=stopped)  # fmt: skip
 
     span = f"LR {args.start_lr:g} → {args.end_lr:g} over {args.steps} steps"
     title = f"lrtui find · {clean(exp.task, 60)} · {exp.optimizer} · {span}"
-    return run_test, suggest, title
+    return run_test, suggest, title, comparison_argv(exp, merged.batches_given, args.lr is not None)
 
 
-def _live(run_test, suggest, title: str):
+def comparison_argv(exp: ExperimentSpec, batches_given: bool, lr_given: bool) -> list[str]:
+    """The command that trains what the range test trained (task, model, optimizer, batch
+    size, run length, seed, device), the schedules to be added: pasted, it compares the
+    suggested peaks on the same model and data. A task file's epoch is every batch it gives,
+    unless --batches was given; a built-in task's is the batches the test assumed."""
+    argv = ["lrtui", "--task", exp.task]
+    if exp.task in ("random", "teacher"):  # the built-in tasks --model applies to
+        argv += ["--model", exp.model]
+    optimizer = next((name for name, call in OPTIMIZER_ALIASES.items() if call == exp.optimizer), None)
+    argv += ["--optimizer", optimizer or str(exp.optimizer)]
+    if exp.task in TASKS:  # a task file's batches(epoch) makes its own batches
+        argv += ["--batch-size", str(exp.batch_size)]
+    argv += ["--epochs", str(exp.epochs)]
+    if batches_given or exp.task in TASKS:
+        argv += ["--batches", str(exp.batches)]
+    if lr_given:  # OneCycleLR sets its own LRs; the base LR matters for schedules added to it
+        argv += ["--lr", f"{exp.lr:g}"]
+    if exp.seed:
+        argv += ["--seed", str(exp.seed)]
+    if exp.device != "auto":
+        argv += ["--device", exp.device]
+    return argv
+
+
+def report_lines(result, found, command: list[str]) -> list[str]:
+    """The test's end, each suggestion (the one that served best first), and a command to
+    paste that compares them as OneCycleLR peaks."""
+    ended = f" ({result.stopped})" if result.stopped else ""
+    lines = [f"LR range test: {len(result.lrs)} steps, LR {result.lrs[0]:.3g} to {result.lrs[-1]:.3g}{ended}"]
+    ranked = found.ranked()
+    for i, (name, lr) in enumerate(ranked):
+        note = "served best as a peak LR (OneCycleLR max_lr; README)" if i == 0 else ""
+        lines.append(f"  {name:17} {lr:<10.3g} {note}".rstrip())
+    peaks = list(dict.fromkeys(f"{lr:.3g}" for _, lr in ranked))  # two that round alike: one run
+    if peaks:
+        schedules = [arg for peak in peaks for arg in ("-s", f"OneCycleLR(max_lr={peak})")]
+        lines.append("Try: " + shlex.join(command + schedules))
+    return lines
+
+
+def _live(run_test, suggest, advice, title: str):
     from lrtui.ui.find import FindApp
 
-    app = FindApp(run_test, suggest, title)
+    app = FindApp(run_test, suggest, title, advice)
     app.run()
     if app.failure_text:
         raise SpecError(app.failure_text)
     return app.result
 
 
-def _report(result, found, csv_out: str | None) -> None:
-    if csv_out:
-        out = sys.stdout if csv_out == "-" else open(csv_out, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["lr", "loss", "smoothed"])
-        writer.writerows(zip(result.lrs, result.losses, result.smoothed, strict=True))
-        if out is not sys.stdout:
-            out.close()
-    say = sys.stderr if csv_out == "-" else sys.stdout
-    ended = f" ({result.stopped})" if result.stopped else ""
-    print(
-        f"LR range test: {len(result.lrs)} steps, LR {result.lrs[0]:.3g} to {result.lrs[-1]:.3g}{ended}",
-        file=say,
-    )
-    for name, value in (
-        ("steepest descent", found.steepest),
-        ("valley", found.valley),
-        ("minimum / 10", found.min_tenth),
-    ):
-        print(f"  {name:17} {value:.3g}" if value else f"  {name:17} —", file=say)
-    flags = found.flags()
-    if flags:
-        print("Try: lrtui " + " ".join(flags), file=say)
+def _write_csv(result, csv_out: str | None) -> None:
+    if not csv_out:
+        return
+    out = sys.stdout if csv_out == "-" else open(csv_out, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["lr", "loss", "smoothed"])
+    writer.writerows(zip(result.lrs, result.losses, result.smoothed, strict=True))
+    if out is not sys.stdout:
+        out.close()

@@ -83,6 +83,10 @@ class TablePrinter:
     def _write(self, block: _Block) -> None:
         self._out.write(_text(block))
 
+    def every_run_failed(self) -> bool:
+        """Whether no run finished training: each diverged or failed (the command exits 1)."""
+        return all(b.status in (RunStatus.DIVERGED, RunStatus.ERROR) for b in self._blocks)
+
     def block_text(self, index: int) -> str:
         """Run `index`'s block as the table prints it (for a rank's share under torchrun)."""
         return _text(self._blocks[index])
@@ -100,22 +104,43 @@ def _text(block: _Block) -> str:
 
 
 class _Progress:
-    """A line on a terminal's standard error, rewritten as epochs end: where the slowest run is."""
+    """Where the slowest run is, as epochs end, on standard error. On a terminal, one line
+    rewritten in place; elsewhere (a log file, CI, `2> log`) one plain line per epoch every
+    run has finished, so a long run says it is alive without carriage returns in the log.
+    A run that ended early (diverged, failed) stops holding the count back."""
 
-    def __init__(self, exp: ExperimentSpec, err: TextIO) -> None:
-        self._exp, self._err = exp, err
+    def __init__(self, exp: ExperimentSpec, err: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
+        self._exp, self._err, self._clock = exp, err, clock
         self._epochs = [0] * len(exp.runs)
+        self._ended: set[int] = set()
+        self._plain = not err.isatty()
+        self._start, self._said = clock(), 0
 
     def __call__(self, events: list[Event]) -> None:
-        ended = [e for e in events if isinstance(e, EpochEvent) and e.run < len(self._epochs)]
-        if not ended:
-            return
-        for e in ended:
-            self._epochs[e.run] = max(self._epochs[e.run], e.epoch)
-        done = min(self._epochs)
+        said = False
+        for e in events:  # one by one: a batch may hold several epochs' ends
+            if isinstance(e, StatusEvent) and e.status.finished:
+                self._ended.add(e.run)
+            elif isinstance(e, EpochEvent) and e.run < len(self._epochs):
+                self._epochs[e.run] = max(self._epochs[e.run], e.epoch)
+                said = self._say() or said
+        if said:
+            self._err.flush()
+
+    def _say(self) -> bool:
+        going = [n for run, n in enumerate(self._epochs) if run not in self._ended] or self._epochs
+        done, epochs = min(going), self._exp.epochs
         steps = sum(self._epochs) * self._exp.batches
-        self._err.write(f"\rlrtui: epoch {done}/{self._exp.epochs} of every run · {steps:,} steps")
-        self._err.flush()
+        if not self._plain:
+            self._err.write(f"\rlrtui: epoch {done}/{epochs} of every run · {steps:,} steps")
+            return True
+        if done <= self._said:
+            return False
+        self._said = done
+        total = len(self._epochs) * epochs * self._exp.batches
+        seconds = self._clock() - self._start
+        self._err.write(f"lrtui: epoch {done}/{epochs} · {steps:,}/{total:,} steps · {seconds:.1f} s\n")
+        return True
 
 
 class _Worker:
@@ -191,13 +216,15 @@ def train_to_table(
     make_trainer: TrainerFactory = Trainer,
     workload: WorkloadFactory | None = None,
     progress: TextIO | None = None,
+    state: ExperimentState | None = None,
 ) -> Trained:
     """Train to the end in a worker thread, folding the events into the table (written to
-    `table_out` as blocks finish) and, with `summary`, the runs' views. Signals stop the
-    trainer; a closed pipe ends quietly; the trainer's own failure is raised."""
+    `table_out` as blocks finish) and, with `summary` or a `state` given, the runs' views.
+    Signals stop the trainer; a closed pipe ends quietly; the trainer's own failure is raised."""
     worker = _Worker(exp, make_trainer, workload)
     printer = TablePrinter(exp, table_out)
-    state = ExperimentState(run_infos(exp), time.monotonic) if summary else None  # for the leaderboard
+    if state is None and summary:
+        state = ExperimentState(run_infos(exp), time.monotonic)  # for the leaderboard
     takers = [printer.feed, state.apply if state else None, _recording_errors(extra_sink, sys.stderr)]
     if progress is not None:
         takers.append(_Progress(exp, progress))
@@ -223,17 +250,20 @@ def run_headless(
     workload: WorkloadFactory | None = None,
     as_json: bool = False,
     progress: TextIO | None = None,
+    state: ExperimentState | None = None,
 ) -> int:
     """Train to the end in a worker thread, printing the table, then the leaderboard after a
-    blank line; 130 if interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
+    blank line, the events folded into `state` where one is given (`lrtui.compare` reads it);
+    130 if interrupted (Ctrl-C, SIGTERM, SIGHUP), 1 if every run diverged or failed (a script
+    or CI job must not read such a comparison as a success), else 0."""
     trained = train_to_table(
         exp, io.StringIO() if as_json else out, extra_sink, summary=summary or as_json,
-        make_trainer=make_trainer, workload=workload, progress=progress,
+        make_trainer=make_trainer, workload=workload, progress=progress, state=state,
     )  # fmt: skip
     try:
         trained.printer.finish()
-        if progress is not None:
-            progress.write("\n")
+        if progress is not None and progress.isatty():
+            progress.write("\n")  # ends the line rewritten in place (plain lines end themselves)
         if trained.state is not None:
             runs = trained.state.runs
             board = leaderboard.board(runs, threshold=threshold)
@@ -244,7 +274,12 @@ def run_headless(
             out.flush()
     except BrokenPipeError:  # the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 130 if trained.interrupted else 0
+    if trained.interrupted:
+        return 130
+    if trained.printer.every_run_failed():
+        sys.stderr.write("lrtui: every run failed or diverged\n")
+        return 1
+    return 0
 
 
 def _pump_to_pipe(worker: _Worker, takers: list[Sink]) -> bool:

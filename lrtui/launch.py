@@ -14,11 +14,12 @@ import torch
 from torch import nn
 
 from lrtui.engine.builtin import DATA_TASKS, BuiltinWorkload
-from lrtui.engine.charlm import CharLMWorkload
 from lrtui.engine.device import resolve_device
 from lrtui.engine.engines import make_engine, plan_engine
 from lrtui.engine.feed import as_batch
-from lrtui.engine.tasks import TaskError, UserTask, load_task, user_error
+from lrtui.engine.kinds import load_workload
+from lrtui.engine.seeding import seeded_batches
+from lrtui.engine.tasks import TaskError, UserTask, user_error
 from lrtui.engine.workload import Batch, Workload, initial_module
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.settings import Settings
@@ -80,24 +81,14 @@ def prepare(
             lambda d: BuiltinWorkload(exp.model, exp.task, exp.batches, exp.batch_size, exp.seed, d),
             plan,
         )
-    loaded = CharLMWorkload(exp.batches, exp.batch_size, exp.seed, device) if exp.task == "charlm" else None
-    return _ready(loaded or load_task(exp.task), exp, n_runs, batches_given, device)
-
-
-def load_workload(exp: ExperimentSpec, device: torch.device) -> Workload:
-    """The task of `exp` as a workload: built in, charlm, or the user's (loaded)."""
-    if exp.task in DATA_TASKS:
-        return BuiltinWorkload(exp.model, exp.task, exp.batches, exp.batch_size, exp.seed, device)
-    if exp.task == "charlm":
-        return CharLMWorkload(exp.batches, exp.batch_size, exp.seed, device)
-    return load_task(exp.task)
+    return _ready(load_workload(exp, device), exp, n_runs, batches_given, device)
 
 
 def _ready(
     task: Workload, exp: ExperimentSpec, n_runs: int, batches_given: bool, device: torch.device
 ) -> Ready:
     init = initial_module(task, exp.seed)
-    first, per_epoch = _first_batch(task, device)
+    first, per_epoch = _first_batch(task, device, exp.seed)
     if isinstance(task, UserTask):
         exp = replace(exp, batches=min(per_epoch, exp.batches) if batches_given else per_epoch)
     trial = _Trial(task, init, exp, device, first, n_runs)
@@ -106,13 +97,16 @@ def _ready(
     return Ready(replace(exp, engine="stacked" if stacked else "sequential"), lambda d: prepared, why)
 
 
-def _first_batch(task: Workload, device: torch.device) -> tuple[Batch, int]:
-    """Epoch 0's first batch, and how many batches an epoch has."""
-    source = task.batches(0)
+def _first_batch(task: Workload, device: torch.device, seed: int) -> tuple[Batch, int]:
+    """Epoch 0's first batch, drawn on the epoch's own stream as training will draw it (so the
+    trial leaves the caller's random state alone), and how many batches an epoch has."""
     try:
+        source = seeded_batches(task.batches, seed, 0)
         items = source if hasattr(source, "__len__") else list(source)
         length = len(items)  # type: ignore[arg-type]
-        first = next(iter(items)) if length else None
+        first = next(iter(items), None)
+    except TaskError:
+        raise
     except Exception as exc:
         raise user_error(exc, getattr(task, "_origin", None)) from None
     if first is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from lrtui.child import ChildTrainer, can_fork
 from lrtui.engine.builtin import DATA_TASKS
+from lrtui.engine.child import ChildTrainer, TrainerRecipe, trains_apart
 from lrtui.engine.device import resolve_device
+from lrtui.engine.kinds import loadable
 from lrtui.engine.trainer import Trainer
 from lrtui.launch import Ready
 from lrtui.record.system import SystemSampler
@@ -47,15 +48,17 @@ def build_app(
     device = resolve_device(exp.device)
     optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
 
-    def trainer(sink: Sink) -> Trainer:
-        if not ready.checked:  # left to whichever process trains (the forked one, on the CPU)
+    def trainer(sink: Sink) -> Trainer:  # in a thread of this process
+        if not ready.checked:
             check_runs(exp)
         return Trainer(
             exp, sink, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
         )
 
-    # on the CPU the trainer gets a process of its own, forked before the app's threads exist
-    child = ChildTrainer(trainer) if isolate and can_fork(device.type) else None
+    # on the CPU the trainer gets a process of its own, spawned: it loads the task again by name
+    apart = isolate and trains_apart(device.type, loadable(exp.task))
+    recipe = TrainerRecipe(exp, checked=ready.checked, flush_interval=LIVE_FLUSH_SECONDS)
+    child = ChildTrainer(recipe) if apart else None
 
     def source(sink: Sink) -> Trainer | ChildTrainer:
         out = sink if log_sink is None else recording_tee(log_sink, sink)
@@ -74,7 +77,11 @@ def run_app(
 ) -> int:
     """The app until quit; then the trainer's last events (every run's final status) are
     written before the log directory closes."""
-    app = build_app(ready, log_sink, threshold, debug)
+    return run_built(build_app(ready, log_sink, threshold, debug))
+
+
+def run_built(app: LrTuiApp) -> int:
+    """`run_app` for an app already built (`lrtui.compare` keeps it, to read its state after)."""
     app.run()
     done = getattr(app.source, "done", None)
     if done is not None:

@@ -16,8 +16,10 @@ from typing import TextIO
 from lrtui.schedule.plan import plan, step_lrs, step_marks, summarize
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.ui.plan import NUMBER_HEADERS, PlannedRun, fmt
+from lrtui.ui.screens.axes import label, linear_ticks
 
 MAX_PLAN_STEPS = 2_000_000
+TEXT_MARKERS = "•+xo*#@%=~^$&" + "abcdefghijklmnopqrstuvwyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def planned_runs(exp: ExperimentSpec) -> list[PlannedRun]:
@@ -46,7 +48,9 @@ def write_csv(runs: list[PlannedRun], out: TextIO) -> int:
 
 
 def print_text(runs: list[PlannedRun], exp: ExperimentSpec, out: TextIO) -> None:
-    """The chart as plain text (no colours, no escapes) and the numbers, for a pipe or a file."""
+    """The chart as plain text (no colours, no escapes) and the numbers, for a pipe or a file.
+    Without colour only the marker tells lines apart, so each schedule gets its own; ticks are
+    round (0 / 2,000 / 4,000 steps), as in the app's charts."""
     import plotext as plt
 
     from lrtui.ui.plan import thin
@@ -54,10 +58,12 @@ def print_text(runs: list[PlannedRun], exp: ExperimentSpec, out: TextIO) -> None
     plt.clear_figure()
     plt.theme("clear")
     plt.plotsize(100, 24)
-    for run in runs:
-        if run.lrs:
-            xs, ys = thin(run.lrs)
-            plt.plot(xs, ys, label=run.label, marker="dot")
+    drawn = [run for run in runs if run.lrs]
+    for i, run in enumerate(drawn):
+        xs, ys = thin(run.lrs)
+        plt.plot(xs, ys, label=run.label, marker=text_marker(i))
+    if drawn:
+        _round_ticks(plt, max(len(run.lrs) for run in drawn), max(max(run.lrs) for run in drawn))
     plt.title(f"planned LR · {exp.epochs} epochs x {exp.batches} batches · lr {exp.lr:g}")
     plt.xlabel("training step")
     out.write(re.sub(r"\x1b\[[0-9;]*m", "", plt.build()) + "\n\n")  # plain text, no colour codes
@@ -65,6 +71,22 @@ def print_text(runs: list[PlannedRun], exp: ExperimentSpec, out: TextIO) -> None
     widths = [max(len(r[c]) for r in rows) for c in range(len(NUMBER_HEADERS))]
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def text_marker(index: int) -> str:
+    """The `index`th line's marker in a chart without colour: symbols, then letters."""
+    return TEXT_MARKERS[index % len(TEXT_MARKERS)]
+
+
+def _round_ticks(plt, steps: int, top: float) -> None:
+    """Round ticks, as the app's charts have them: steps from 0 to the run's end, the LR from
+    zero (an LR twice as high is drawn twice as high) to a round value at or above its peak."""
+    xs = [t for t in linear_ticks(0, steps, whole=True) if t <= steps]
+    plt.xlim(0, steps)
+    plt.xticks(xs, [label(t, xs[1] - xs[0] if len(xs) > 1 else 1.0) for t in xs])
+    ys = linear_ticks(0, top if top > 0 else 1.0)
+    plt.ylim(0, ys[-1])
+    plt.yticks(ys, [label(t, ys[1] - ys[0] if len(ys) > 1 else 1.0) for t in ys])
 
 
 def run_plan(exp: ExperimentSpec, csv_out: str | None, text: bool) -> int:

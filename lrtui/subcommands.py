@@ -18,7 +18,9 @@ from lrtui.spec.values import poll_seconds
 
 def watch(argv: list[str]) -> int:
     p = _Parser(prog="lrtui watch", description="Watch events files live: one panel per file.")
-    p.add_argument("path", metavar="PATH", help="an events file, or a directory of them (*.jsonl)")
+    p.add_argument(
+        "path", metavar="PATH", help="an events file, or a directory of them (*.jsonl, or TensorBoard runs)"
+    )
     p.add_argument(
         "--poll", type=_checked(poll_seconds, "--poll"), default=0.2, help="seconds between reads (0.2)"
     )

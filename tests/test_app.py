@@ -34,7 +34,7 @@ async def test_panels_show_state_from_events():
         title = Text.from_markup(str(panel.border_title)).plain
         assert title == "1 StepLR  step_size=2 gamma=0.1 · per epoch"  # the name, then its setup
         values = panel.render().plain
-        assert f"lr {runs[0].lr:.4g} " in values and f"{runs[0].loss:.4f}" in values
+        assert f"lr {runs[0].lr:.4g} " in values and f"loss~ {runs[0].smooth_loss:.4f}" in values
 
 
 @pytest.mark.parametrize(
@@ -302,10 +302,31 @@ async def test_leaderboard_opens_sorts_and_follows_new_events():
             await pilot.press(key)
             assert app.screen.by == metric
             firsts[metric] = str(table.get_row_at(0)[1])
-        best = min(app.state.runs, key=lambda r: r.best_loss)
+        best = min(app.state.runs, key=lambda r: r.smooth_best)  # the lowest smoothed loss
         assert firsts["best"] == best.info.label
         await pilot.press("escape")
         assert not isinstance(app.screen, LeaderboardScreen)
+
+
+async def test_the_leaderboard_ranks_by_validation_loss_where_there_is_one_and_says_how_to_switch():
+    from lrtui.spec.events import EvalEvent
+    from lrtui.state.leaderboard import board as rank
+
+    evals = [EvalEvent(i, 0, 5, 170, 0.9 - 0.01 * i) for i in range(6)]  # the last run validates best
+    for events, has_val in ((MID, False), ([*MID, *evals], True)):
+        app = replay_app(SEED, events)
+        async with app.run_test(size=(110, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("b")
+            await pilot.pause()
+            table, runs = app.screen.query_one("#board"), app.state.runs
+            by_final = rank(runs, "final").rows[0].label
+            assert by_final != runs[5].info.label
+            assert table.get_row_at(0)[1].plain == (runs[5].info.label if has_val else by_final)
+            assert ("v" in app.screen.active_bindings) == has_val  # `v By val` in the footer only then
+            assert "f" in app.screen.active_bindings  # and `f` back to the training loss
+            await pilot.press("f")
+            assert table.get_row_at(0)[1].plain == by_final
 
 
 async def test_plateau_counters_show_live_in_the_panel():

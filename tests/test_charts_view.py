@@ -1,12 +1,15 @@
 """Charts at the terminal's best and a compare view that shows every run."""
 
 import itertools
+import math
 
 import pytest
-from appkit import cut, replay_app, seed_experiment, settle, stream
+from appkit import ReplaySource, cut, replay_app, seed_experiment, settle, stream
 
 from lrtui.config import Settings, build_experiment
+from lrtui.spec.events import RunAdded, RunInfo, StepBlock
 from lrtui.state.traces import SMOOTHING, Trace, auto_smoothing, difference, half_life_steps
+from lrtui.ui.app import LrTuiApp
 from lrtui.ui.screens.axes import axis, even_axis
 from lrtui.ui.screens.canvas import fit_title
 from lrtui.ui.screens.compare import CompareScreen
@@ -148,3 +151,39 @@ async def test_loss_against_the_lr_hides_the_lr_chart_and_uses_a_log_x_axis():
         await pilot.press("X")
         await pilot.pause()
         assert "against the LR ·" in _plot_text(app, "loss-chart")  # linear x now
+
+
+def _logged_every(run: int, every: int, last: int = 200) -> list:
+    """A watched run logged every `every` steps (HF's `logging_steps`), 20 steps an epoch,
+    0.01 s a step: its first x is `every` steps, every/20 epochs, every/100 seconds."""
+    at = tuple(range(every, last + 1, every))
+    info = RunInfo(f"every {every}", total_steps=last, epochs=last // 20, batches=20)
+    lrs = tuple((0.1 / (1 + s / 50),) for s in at)
+    losses = tuple(2.0 / (1 + s / 50) for s in at)
+    block = StepBlock(run, 0, at[0], (1,) * len(at), lrs, losses, tuple(0.01 * s for s in at), at)
+    return [RunAdded(run, info), block]
+
+
+@pytest.mark.parametrize("view", ["enter", "c"])
+async def test_a_log_x_axis_starts_at_the_first_positive_x_on_every_axis(view):
+    events = _logged_every(0, 5) + _logged_every(1, 10)
+    app = LrTuiApp([], lambda sink: ReplaySource(events, sink), source_label="w", clock=lambda: 0.0)
+    app.animation_level = "none"
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press(view)
+        for _ in range(100):  # laid out and drawn once: from then on a key redraws at once
+            if app.screen.drawn:
+                break
+            await pilot.pause()
+        await pilot.press("X")
+        for axis, first, end in (("step", 5.0, 200), ("epoch", 0.25, 10), ("time", 0.05, 2.0)):
+            assert app.chart_options.x_axis == axis and app.chart_options.x_log
+            for name in ("lr-chart", "loss-chart"):
+                plot = app.screen.query_one(f"#{name}")
+                (lo, hi), ticks = plot.plt._active.monitor.xlim[0], plot.plt._active.monitor.xticks[0]
+                assert lo == pytest.approx(math.log10(first)), (axis, name)  # not log10(1e-300)
+                assert hi == pytest.approx(math.log10(end))
+                assert lo - 1e-9 <= min(ticks) < lo + 1  # the first tick within a decade of the start
+                assert "e-300" not in plot.render().plain
+            await pilot.press("x")

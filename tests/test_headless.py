@@ -76,3 +76,16 @@ def test_runs_start_from_the_same_weights_and_see_the_same_batches():
     first = {steps_of(events, i)[0].loss for i in range(len(exp.runs))}
     assert len(first) == 1  # same init, same batch -> same first loss
     assert torch.get_rng_state() is not None
+
+
+def test_exit_code_is_1_only_when_every_run_failed_or_diverged(capsys):
+    blown = ["--headless", "--lr", "1e6", "--model", "mlp", "--epochs", "1", "--batches", "10"]
+    for extra in ([], ["--no-summary"]):  # the code does not depend on the leaderboard
+        assert main([*blown, "-s", "StepLR(step_size=1)", "-s", "ExponentialLR(gamma=0.5)", *extra]) == 1
+        out, err = capsys.readouterr()
+        assert out.count("Diverged: loss became") == 2
+        assert err.splitlines()[-1] == "lrtui: every run failed or diverged"
+    one_finishes = ["--headless", "--epochs", "1", "--batches", "10", "-s", "StepLR(step_size=1)"]
+    assert main([*one_finishes, "-s", "LambdaLR(lr_lambda=constant(value=1e39))"]) == 0
+    out, err = capsys.readouterr()
+    assert "Diverged: loss became" in out and "every run failed" not in err

@@ -11,7 +11,11 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrtui.record.format import decode, decode_header
+from lrtui.record.watch import WatchSource
 from lrtui.spec.events import EvalEvent, PlanEvent, RunStatus, StatusEvent, StepEvent
+from lrtui.state.runs import ExperimentState
+from lrtui.state.traces import x_values
+from lrtui.ui.widgets.lines import where_line
 
 pytest.importorskip("transformers")
 pytest.importorskip("lightning")
@@ -120,3 +124,87 @@ def test_lightning_trainer_records_steps_plan_and_validation(tmp_path):
     assert all(math.isfinite(s.loss) for s in steps)
     assert [e.epoch for e in events if isinstance(e, EvalEvent)] == [1, 2]
     assert events[-1].status is RunStatus.DONE
+
+
+def _watched(path):
+    """What `lrtui watch PATH` shows of its one run."""
+    got: list = []
+    WatchSource(path, got.extend).poll_once()
+    state = ExperimentState([], lambda: 0.0)
+    state.apply(got)
+    assert len(state.runs) == 1
+    return state.runs[0]
+
+
+def _gapless(series, width: int) -> bool:
+    """No empty column in the panel's sparkline from the first logged step on."""
+    cols = series.columns(width)
+    start = next(c for c, col in enumerate(cols) if col is not None)
+    return all(col is not None for col in cols[start:])
+
+
+@pytest.mark.parametrize("max_steps", [30, 40])
+def test_hf_epochs_read_as_logged_and_counted_from_max_steps(tmp_path, max_steps):
+    """30 steps an epoch, logged every 5, `max_steps` ending the run after 1 or 1⅓ epochs while
+    `num_train_epochs` stays at its default 3. HF logs epoch 1.0 at step 30 (epoch 1's last),
+    written by HF itself to TensorBoard too; both files read the same."""
+    from transformers import Trainer, TrainingArguments
+
+    from lrtui.integrations.hf import LrtuiCallback
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=max_steps, per_device_train_batch_size=4,
+        learning_rate=0.05, logging_steps=5, save_strategy="no", report_to=["tensorboard"],
+        use_cpu=True, seed=3, disable_tqdm=True,
+    )  # fmt: skip
+    trainer = Trainer(
+        model=_Regressor(), args=args, train_dataset=_rows(120, 1),
+        callbacks=[LrtuiCallback(tmp_path / "runs", name="hf")],
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.train()
+    info, events = _read(tmp_path / "runs")
+    epochs = 1 if max_steps == 30 else 2
+    assert (info.total_steps, info.epochs, info.batches) == (max_steps, epochs, 30)  # not 3 epochs
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert [s.step for s in steps] == list(range(5, max_steps + 1, 5))
+    assert [s.epoch for s in steps] == [1] * 6 + [2] * (len(steps) - 6)  # step 30 is epoch 1, not 2
+    tb = next((tmp_path / "out").rglob("events.out.tfevents.*")).parent
+    for run in (_watched(tmp_path / "runs"), _watched(tb)):
+        assert run.step == max_steps and run.epoch == epochs
+        assert _gapless(run.loss_series, 60) and _gapless(run.lr_series, 60)  # a line, not a comb
+    run = _watched(tmp_path / "runs")
+    assert f"ep {epochs}/{epochs} " in where_line(run, 80).plain  # was "ep 2/3" after one epoch
+    assert x_values(run, [5.0, 30.0], "epoch") == pytest.approx([5 / 30, 1.0])  # as HF logged them
+
+
+def test_lightning_counts_its_epochs_from_max_steps(tmp_path):
+    """`max_steps` without `max_epochs` (Lightning then says -1): 5 steps an epoch, 7 steps, 2 epochs."""
+    import lightning as L
+
+    from lrtui.integrations.lightning import LrtuiCallback
+
+    class Model(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Linear(4, 1)
+
+        def training_step(self, batch, _):
+            x, y = batch
+            return nn.functional.mse_loss(self.net(x).squeeze(-1), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    x = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
+    trainer = L.Trainer(
+        max_steps=7, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, callbacks=[LrtuiCallback(tmp_path / "runs", name="steps")],
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(Model(), DataLoader(TensorDataset(x, x.sum(dim=1)), batch_size=8))
+    info, events = _read(tmp_path / "runs")
+    assert (info.total_steps, info.epochs, info.batches) == (7, 2, 5)
+    assert [s.epoch for s in events if isinstance(s, StepEvent)] == [1] * 5 + [2] * 2

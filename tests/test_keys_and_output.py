@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from appkit import cut, replay_app, seed_experiment, settle, stream
 
@@ -68,10 +69,28 @@ def test_headless_json_and_progress(capsys):
     board = json.loads(capsys.readouterr().out)
     assert [r["run"] for r in board["runs"]][:1] and len(board["runs"]) == 6
     assert all(set(r) >= {"final", "best", "area", "steps_to_threshold", "flag"} for r in board["runs"])
-    progress = io.StringIO()
+    terminal = _Terminal()
     exp = build_experiment(Settings(epochs=3, batches=10))
-    assert run_headless(exp, io.StringIO(), progress=progress) == 0
-    assert "epoch 3/3 of every run · 180 steps" in progress.getvalue()
+    assert run_headless(exp, io.StringIO(), progress=terminal) == 0
+    said = terminal.getvalue()
+    assert said.startswith("\r") and said.count("\n") == 1 and said.endswith("\n")  # one line, rewritten
+    assert "\rlrtui: epoch 3/3 of every run · 180 steps\n" in said
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_headless_into_a_log_says_a_plain_line_per_epoch(capsys):
+    """Standard error that is not a terminal (CI, `2> log`) gets a line per epoch, no carriage
+    returns: a long run says it is alive."""
+    assert main(["--headless", "--epochs", "3", "--batches", "10", "--no-summary"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert "\r" not in "".join(lines)
+    pattern = r"lrtui: epoch (\d)/3 · ([\d,]+)/180 steps · \d+\.\d s"
+    found = [re.fullmatch(pattern, line) for line in lines]
+    assert all(found) and [(m[1], m[2]) for m in found] == [("1", "60"), ("2", "120"), ("3", "180")]
 
 
 async def test_a_frame_between_push_and_mount_does_not_redraw_the_new_screen():

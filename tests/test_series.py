@@ -1,5 +1,6 @@
 """Bounded history: any run length in fixed memory, honest at any width."""
 
+import itertools
 import math
 import random
 
@@ -82,3 +83,44 @@ def test_buckets_hold_exactly_the_steps_they_cover(capacity):
         assert (b.low, b.high) == (min(inside), max(inside))
         assert b.mean == pytest.approx(sum(inside) / len(inside))
     assert series.total() == pytest.approx(sum(raw.values()))
+
+
+def _every(k: int, last: int, value=lambda s: 100.0 / s, capacity: int = 1024) -> BucketSeries:
+    """A series logged every `k` steps (HF's `logging_steps=k`), from step k."""
+    s = BucketSeries(capacity)
+    for step in range(k, last + 1, k):
+        s.append(step, value(step))
+    return s
+
+
+@pytest.mark.parametrize("width", [40, 100, 333])
+def test_a_series_logged_every_5_steps_is_a_line_across_the_columns_not_a_comb(width):
+    s = _every(5, 100)
+    cols = s.columns(width)
+    start = next(c for c, col in enumerate(cols) if col is not None)
+    assert cols[start].first <= 5 and all(col is None for col in cols[:start])  # nothing before step 5
+    assert all(col is not None for col in cols[start:])  # no empty column between logged steps
+    means = [col.mean for col in cols[start:]]
+    assert all(a >= b for a, b in itertools.pairwise(means))  # 100/s falls: so does its line
+    assert means[0] == pytest.approx(20.0) and means[-1] == pytest.approx(1.0)
+
+
+def test_columns_past_the_last_step_stay_empty_for_the_plan():
+    cols = _every(5, 50).columns(20, until=100)
+    assert all(col is None for col in cols[10:]) and all(col is not None for col in cols[2:10])
+
+
+def test_values_between_logged_steps_lie_on_the_line_between_them():
+    s = _every(5, 100, value=lambda step: 0.01 * step)  # seconds since the start
+    assert s.values_at([5, 7.5, 10, 12]) == pytest.approx([0.05, 0.075, 0.10, 0.12])
+    assert all(math.isnan(v) for v in s.values_at([1, 4, 101]))  # nothing before or after
+    wide = _every(300, 3000, value=lambda step: 0.01 * step, capacity=16)  # buckets of 256 steps
+    assert wide.width == 256 and wide.value_at(1700) != wide.value_at(1700)  # its bucket is empty
+    assert 15.0 < wide.values_at([1700])[0] < 18.0  # between the points at 1500 and 1800
+
+
+def test_the_first_step_is_kept_for_a_log_axis():
+    assert _every(5, 20).first_step == 5
+    dense = BucketSeries()
+    dense.extend(3, [1.0, 2.0])
+    assert dense.first_step == 3 and dense.first_above(1.5) == 2.0

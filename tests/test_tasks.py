@@ -181,7 +181,7 @@ def test_compare_from_python(capsys):
     x = torch.randn(64, 3, generator=gen)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
     data = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)]
-    code = lrtui.compare(
+    results = lrtui.compare(
         model=torch.nn.Linear(3, 1),
         batches=data,
         schedulers=["StepLR(step_size=1, gamma=0.5)", "ConstantLR(factor=1.0, total_iters=1)"],
@@ -190,7 +190,7 @@ def test_compare_from_python(capsys):
         headless=True,
         device="cpu",
     )
-    assert code == 0
+    assert [r.status for r in results.runs] == ["done", "done"]  # results, not an exit code
     out = capsys.readouterr().out
     assert out.startswith("StepLR\nEpoch 1, Learning Rate 0.025000") and "Leaderboard" in out
     with pytest.raises(ValueError, match="unknown scheduler"):

@@ -69,6 +69,21 @@ def test_lightning_tags_and_every_param_group(tmp_path):
     assert [s.loss for b in _blocks(custom) for s in b.steps()][-1] == 1.0
 
 
+def test_hf_epochs_completed_are_read_as_logged(tmp_path, capsys):
+    """HF's `train/epoch` is the share of epochs completed: 1.0 at step 5 is epoch 1's last step,
+    not the start of epoch 2 (Lightning's 0-based `epoch`, above, counts the other way)."""
+    with SummaryWriter(str(tmp_path)) as w:
+        for s in range(1, 11):
+            w.add_scalar("train/learning_rate", 0.1, s)
+            w.add_scalar("train/loss", 1.0 / s, s)
+            w.add_scalar("train/epoch", s / 5, s)
+    _, got = _watch(tmp_path)
+    assert [s.epoch for b in _blocks(got) for s in b.steps()] == [1] * 5 + [2] * 5
+    assert main(["export", str(tmp_path), "--csv", "-"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert [row[2] for row in rows[1:]] == ["1"] * 5 + ["2"] * 5
+
+
 def test_a_growing_file_waits_for_its_last_record(tmp_path):
     _write(tmp_path, 10)
     file = next(tmp_path.glob("events.out.tfevents.*"))

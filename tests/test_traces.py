@@ -6,7 +6,7 @@ import pytest
 
 from lrtui.spec.events import RunInfo, StepBlock
 from lrtui.state.runs import ExperimentState
-from lrtui.state.traces import debiased_ema, hampel, loss_trace, x_values, y_limits
+from lrtui.state.traces import debiased_ema, first_x, hampel, loss_trace, x_values, y_limits
 
 
 def _run(losses: list[float], batches: int | None = 10, times: list[float] | None = None, capacity=None):
@@ -15,6 +15,16 @@ def _run(losses: list[float], batches: int | None = 10, times: list[float] | Non
     times = times if times is not None else [0.5 * i for i in range(1, n + 1)]
     epochs = tuple(1 + i // (batches or n) for i in range(n))
     state.apply([StepBlock(0, 0, 1, epochs, ((0.1,),) * n, tuple(losses), tuple(times))])
+    return state.runs[0]
+
+
+def _sparse_run(every: int, last: int, batches: int | None = 100):
+    """A run logged every `every` steps (HF's `logging_steps`), as a watched log gives it."""
+    state = ExperimentState([RunInfo("r", total_steps=last, batches=batches)], lambda: 0.0)
+    at = tuple(range(every, last + 1, every))
+    lrs = tuple((0.1 / (1 + s / 100),) for s in at)
+    losses = tuple(2.0 / (1 + s / 50) for s in at)
+    state.apply([StepBlock(0, 0, at[0], (1,) * len(at), lrs, losses, tuple(0.01 * s for s in at), at)])
     return state.runs[0]
 
 
@@ -85,3 +95,32 @@ def test_epoch_axis_without_a_known_epoch_length_uses_recorded_epoch_ends():
 def test_log_limits_are_in_decades_and_skip_non_positive_values():
     lo, hi = y_limits([1e-3, 1e-1, 0.0], log=True)
     assert lo < -3 and hi > -1 and hi - lo < 2.5
+
+
+@pytest.mark.parametrize("axis", ["step", "epoch", "time", "lr"])
+def test_a_run_logged_every_5_steps_keeps_every_point_on_every_axis(axis):
+    """A chart asks for fewer points than the run has buckets: each point is a group of steps
+    whose last one was not logged. Seconds and LRs are read between the logged steps, so no
+    point falls out of the line (before, four in five did on the seconds and LR axes)."""
+    run = _sparse_run(5, 2000)
+    trace = loss_trace(run, 0.6, axis, limit=150)
+    steps = loss_trace(run, 0.6, "step", limit=150)
+    assert len(trace.xs) == len(steps.xs) > 100 and all(math.isfinite(x) for x in trace.xs)
+    xs, _ = run.lr_series.points(150)
+    assert all(math.isfinite(x) for x in x_values(run, xs, axis))
+    if axis != "lr":  # grows with the step: the line runs from start to end in order
+        assert trace.xs == sorted(trace.xs) and trace.xs[-1] == pytest.approx(
+            x_values(run, [2000.0], axis)[0]
+        )
+
+
+def test_the_first_positive_x_of_each_axis():
+    run = _sparse_run(5, 200, batches=20)
+    assert first_x(run, "step") == 5.0  # the first logged step, not 0 or 1
+    assert first_x(run, "epoch") == 0.25
+    assert first_x(run, "time") == pytest.approx(0.05)
+    tb = _sparse_run(5, 200)
+    tb.time_series = type(tb.time_series)()
+    for step, t in ((0, 0.0), (5, 0.4), (10, 0.8)):  # TensorBoard counts from step 0, at 0 s
+        tb.time_series.append(step, t)
+    assert first_x(tb, "time") == pytest.approx(0.4)

@@ -100,4 +100,23 @@ async def test_no_panel_number_is_cut_at_common_sizes():
             for panel in app.panels():
                 where, numbers = _panel_text(panel).splitlines()[:2]
                 assert f"step {panel.view.step:,}/440" in where, size
-                assert numbers.rstrip().endswith(f"{panel.view.best_loss:.4f}"), (size, numbers)
+                assert numbers.rstrip().endswith(f"{panel.view.smooth_best:.4f}"), (size, numbers)
+
+
+def test_the_panels_loss_and_best_are_the_charts_smoothed_loss_not_one_lucky_batch():
+    from lrtui.spec.events import RunInfo, StepBlock
+    from lrtui.state.runs import ExperimentState
+    from lrtui.state.traces import SMOOTH_POINTS, SMOOTHING, auto_smoothing, loss_trace
+    from lrtui.ui.widgets.lines import fmt_loss, numbers_line
+
+    losses = [0.9] * 400 + [0.45, 0.40, 0.42, 0.47] * 900 + [0.175]  # ends on its easiest batch
+    n = len(losses)
+    state = ExperimentState([RunInfo("r", total_steps=n)], lambda: 0.0)
+    state.apply([StepBlock(0, 0, 1, (1,) * n, ((0.1,),) * n, tuple(losses), (0.0,) * n)])
+    run = state.runs[0]
+    assert run.loss == run.best_loss == 0.175  # the raw figures: one lucky batch
+    chart = loss_trace(run, SMOOTHING[auto_smoothing(n)], limit=SMOOTH_POINTS)  # a chart 128 cells wide
+    text = numbers_line(run, 60).plain
+    assert f"loss~ {fmt_loss(chart.smooth[-1])}" in text
+    assert f"best {fmt_loss(min(chart.smooth))}" in text
+    assert "0.1750" not in text and 0.4 < run.smooth_loss < 0.45 and 0.4 < run.smooth_best < 0.45

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 from appkit import settle
+from textual.geometry import Region
 
 from lrtui import RunRecorder
-from lrtui.record.watch import WatchSource
-from lrtui.spec.events import CorruptLines, RunAdded, RunStatus, StatusEvent, StepBlock, StepEvent
+from lrtui.record.watch import WatchSource, nothing_here
+from lrtui.spec.events import CorruptLines, Notice, RunAdded, RunStatus, StatusEvent, StepBlock, StepEvent
 from lrtui.ui.app import LrTuiApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +44,11 @@ def test_reads_a_directory_and_picks_up_new_files(tmp_path):
     got = Collect()
     src = WatchSource(tmp_path, got)
     src.poll_once()
-    assert got == []
+    assert [type(e) for e in got] == [Notice] and "no events files here" in got[0].message
     _record(tmp_path, "a", 3)
     src.poll_once()
     assert [e.info.label for e in got.of(RunAdded)] == ["a"]
+    assert got.of(Notice)[-1].message == ""  # the line goes once a file appears
     _record(tmp_path, "b", 2)
     src.poll_once()
     assert [(e.run, e.info.label) for e in got.of(RunAdded)] == [(0, "a"), (1, "b")]
@@ -69,14 +71,52 @@ def test_a_file_that_does_not_exist_yet(tmp_path):
     assert [e.step for e in got.of(StepEvent)] == [1, 2]
 
 
-def test_a_missing_directory_waits_quietly(tmp_path):
+def test_a_missing_directory_waits_and_says_so(tmp_path):
+    """It may be a run's --log-dir not made yet (README: watch first, then train), so it waits;
+    but a mistyped path must not look like a run at 0 steps: the status bar says what it is."""
     got = Collect()
     src = WatchSource(tmp_path / "runs", got)
     src.poll_once()
-    assert got == []
+    src.poll_once()
+    (said,) = got  # once, not at every poll
+    assert isinstance(said, Notice) and said.message.startswith(f"{tmp_path / 'runs'}: no such file")
+    assert "*.jsonl" in said.message and "events.out.tfevents" in said.message
     _record(tmp_path / "runs", "x", 1)
     src.poll_once()
-    assert len(got.of(StepEvent)) == 1
+    assert len(got.of(StepEvent)) == 1 and got.of(Notice)[-1].message == ""
+
+
+def test_a_folder_with_nothing_readable_says_what_it_reads(tmp_path):
+    """A Lightning CSVLogger folder (metrics.csv, hparams.yaml): nothing lrtui reads."""
+    (tmp_path / "version_0").mkdir()
+    (tmp_path / "version_0" / "metrics.csv").write_text("epoch,step,train_loss\n0,1,0.5\n")
+    (tmp_path / "version_0" / "hparams.yaml").write_text("lr: 0.1\n")
+    assert nothing_here(tmp_path) == (
+        f"{tmp_path}: no events files here (*.jsonl, or TensorBoard's events.out.tfevents.*); "
+        "hparams.yaml, metrics.csv not read; waiting for them"
+    )
+
+
+async def test_the_watch_screen_says_there_is_nothing_to_read(tmp_path):
+    from lrtui.ui.app import WatchApp
+
+    (tmp_path / "metrics.csv").write_text("epoch,step,train_loss\n")
+
+    def factory(sink):
+        src = WatchSource(tmp_path, sink)
+        src.run = src.poll_once  # one read: deterministic
+        return src
+
+    app = WatchApp([], factory, source_label=f"watching {tmp_path}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app._status()
+        await pilot.pause()
+        bar = app.query_one("#status")
+        shown = [strip.text for strip in bar.render_lines(Region(0, 0, bar.size.width, bar.size.height))]
+        assert "0 steps" in shown[0] and len(shown) == bar.size.height >= 2
+        said = " ".join(shown[1:]).split()  # on lines of its own, wrapped where it is long
+        assert said == nothing_here(tmp_path).split() and "metrics.csv" in said
 
 
 def test_a_half_written_last_line_waits_for_its_end(tmp_path):

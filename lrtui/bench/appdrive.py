@@ -105,7 +105,7 @@ def _ms(values: list[float]) -> list[float]:
 def app_run(epochs: int, batches: int, keys: bool, deadline: float = 1800.0, isolate: bool = True) -> dict:
     """One app run to the end; with `keys`, keys are pressed throughout and timed. `isolate`:
     the trainer in a process of its own, as the app does on the CPU; else in a thread."""
-    from lrtui.child import ChildTrainer, can_fork
+    from lrtui.engine.child import ChildTrainer, TrainerRecipe
     from lrtui.engine.trainer import Trainer
     from lrtui.live import LIVE_FLUSH_SECONDS
     from lrtui.spec.describe import run_infos
@@ -118,7 +118,8 @@ def app_run(epochs: int, batches: int, keys: bool, deadline: float = 1800.0, iso
     def trainer(sink) -> Trainer:
         return Trainer(exp, sink, plans=True, flush_interval=LIVE_FLUSH_SECONDS)
 
-    child = ChildTrainer(trainer) if isolate and can_fork("cpu") else None  # as `lrtui` trains on the CPU
+    recipe = TrainerRecipe(exp, linger=False, flush_interval=LIVE_FLUSH_SECONDS)
+    child = ChildTrainer(recipe) if isolate else None  # as `lrtui` trains on the CPU
 
     def source(sink):
         made.append(child.attach(sink) if child is not None else trainer(sink))

@@ -76,9 +76,8 @@ def _ms(values: list[float]) -> list[float]:
 
 def part_many_runs(runs: int = 40, rounds: int = 5) -> dict:
     """40 runs training in the app: compare's open and close, and the focus key."""
-    from lrtui.child import ChildTrainer, can_fork
     from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-    from lrtui.engine.trainer import Trainer
+    from lrtui.engine.child import ChildTrainer, TrainerRecipe
     from lrtui.live import LIVE_FLUSH_SECONDS
     from lrtui.spec.describe import run_infos
     from lrtui.ui.app import LrTuiApp
@@ -88,13 +87,8 @@ def part_many_runs(runs: int = 40, rounds: int = 5) -> dict:
         Settings(runs=[parse_scheduler_flag(s) for s in specs], epochs=100, batches=200, task="teacher")
     )
 
-    def trainer(sink):
-        return Trainer(exp, sink, plans=True, flush_interval=LIVE_FLUSH_SECONDS)
-
-    child = ChildTrainer(trainer) if can_fork("cpu") else None  # as `lrtui` trains on the CPU
-    app = LrTuiApp(
-        run_infos(exp), lambda sink: child.attach(sink) if child else trainer(sink), source_label="bench"
-    )
+    child = ChildTrainer(TrainerRecipe(exp, linger=False, flush_interval=LIVE_FLUSH_SECONDS))  # as `lrtui`
+    app = LrTuiApp(run_infos(exp), child.attach, source_label="bench")
     result = asyncio.run(_compare_and_focus(app, lambda a: a.state.total_steps >= runs * 400, rounds, 30))
     return {**result, "runs": runs}
 

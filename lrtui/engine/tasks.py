@@ -4,8 +4,9 @@
 `:name` for an object inside it. The object (the module itself by default; a class is
 instantiated with no arguments) provides `model()` -> nn.Module and `batches(epoch)` -> an
 iterable of batches (a DataLoader is fine), and optionally `loss(model, batch)` -> scalar
-tensor and `evaluate(model)` -> float. A task file is the user's own code and runs as such;
-every error it raises is reported with its file and line.
+tensor and `evaluate(model)` -> float. A task file is the user's own code and runs as such
+(its folder first on `sys.path`, as `python file.py` would); every error it raises is reported
+with its file and line.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def user_error(exc: BaseException, origin: Path | None, fallback_line: int = 1) 
     return TaskError(f"{where}: {message}", detail)
 
 
+def _beside(path: Path) -> None:
+    """Put the task file's folder first on `sys.path`, as `python file.py` would, so that
+    `import helpers` beside it works; it stays there, since `batches()` and `model()` may
+    import lazily while training."""
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
 def _load_file(path: Path) -> object:
     if not path.is_file():
         raise TaskError(f"{path}: no such task file")
@@ -71,6 +81,7 @@ def _load_file(path: Path) -> object:
         raise TaskError(f"{path}: cannot be loaded as Python")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses and pickling look modules up by name
+    _beside(path)
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:

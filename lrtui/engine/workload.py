@@ -15,6 +15,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lrtui.engine.seeding import seeded_batches
+
 Batch = tuple[Tensor, ...]  # (inputs, targets), as a DataLoader yields them
 
 
@@ -32,7 +34,8 @@ class Workload(Protocol):
 
     def batches(self, epoch: int) -> Sequence[Batch]:
         """The batches of 0-based `epoch`, in order. Produced once per epoch and fed to every
-        run, so all runs see the same batches in the same order."""
+        run, so all runs see the same batches in the same order (a task's own are drawn on a
+        random stream of (seed, epoch): `SeededWorkload`)."""
         ...
 
     def loss(self, model: nn.Module, batch: Batch) -> Tensor:
@@ -71,43 +74,29 @@ def has_batched_loss(workload: Workload) -> bool:
     return bool(getattr(workload, "batched", False))
 
 
-class _Drawn:
-    """An epoch's batches whose order was drawn when it was made: sized, iterated once."""
-
-    def __init__(self, source: Sequence[Batch], length: int) -> None:
-        self._it = iter(source)
-        self._length = length
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __iter__(self):
-        return self._it
-
-
 class SeededWorkload:
-    """A workload whose epochs are drawn under a seed of their own, so each of several seeds
-    sees its own batch order (a DataLoader shuffles when iteration starts, from torch's RNG),
-    and the same one for every schedule trained under it. Everything else is the workload's."""
+    """A workload whose epochs are drawn on a torch random stream of (seed, epoch)
+    (`engine.seeding`): the same batch order on every rerun and every torchrun rank, each of
+    several seeds its own, and the same one for every schedule trained under a seed.
+    Everything else is the workload's."""
 
-    def __init__(self, workload: Workload, seed: int) -> None:
+    def __init__(self, workload: Workload, seed: int, fresh: bool = True) -> None:
         self._workload = workload
         self._seed = seed
+        self._fresh = fresh
         self.name = workload.name
         self.batched = has_batched_loss(workload)
         self.light = bool(getattr(workload, "light", False))
 
     def model(self) -> nn.Module:
-        """Built anew under the seed (a prepared task keeps one model: not that one)."""
+        """Built anew under the seed where `fresh` (a prepared task keeps one model, the
+        comparison's own start: not each seed's)."""
+        if not self._fresh:
+            return self._workload.model()
         return getattr(self._workload, "fresh_model", self._workload.model)()
 
     def batches(self, epoch: int) -> Sequence[Batch]:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed((self._seed * 1_000_003 + epoch) % 2**63)
-            source = self._workload.batches(epoch)
-            if not hasattr(source, "__len__"):
-                return list(source)  # a generator: drawn now, under the seed
-            return _Drawn(source, len(source))  # type: ignore[return-value]
+        return seeded_batches(self._workload.batches, self._seed, epoch)  # type: ignore[return-value]
 
     def loss(self, model: nn.Module, batch: Batch) -> Tensor:
         return self._workload.loss(model, batch)
@@ -123,10 +112,11 @@ def by_seed(
     workload: Workload, seeds: list[int], first_seed: int, rebuild: Callable[[int], Workload] | None
 ) -> dict[int, Workload]:
     """The workload of each seed offset the runs train under. `rebuild` makes a built-in
-    task's data from another seed; a task's own data is drawn in each seed's order instead
-    (with one seed, the workload as it is)."""
-    if seeds == [0]:
-        return {0: workload}
+    task's data from another seed (its batches are made from it, in no random order); a
+    task's own data is drawn in each seed's order instead, even with one seed, so that reruns
+    and ranks agree (with one seed, the prepared model is kept)."""
     if rebuild is not None:
         return {k: workload if k == 0 else rebuild(k) for k in seeds}
+    if seeds == [0]:
+        return {0: SeededWorkload(workload, first_seed, fresh=False)}
     return {k: SeededWorkload(workload, first_seed + k) for k in seeds}

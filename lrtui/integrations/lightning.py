@@ -9,10 +9,15 @@ It records every training step: the loss the step returned, the LR of every para
 epoch; `val_loss` after each validation; the planned LR curve and its regime marks (for a
 scheduler stepped per step or per epoch); and the run's end, an error or Ctrl-C included. Only
 global rank 0 records.
+
+The run's length is the trainer's estimate of its optimizer steps (`max_steps` where it ends
+the run first), and its epochs as many as those steps take: `max_steps=10` on 5 steps an epoch
+is 2 epochs, not `max_epochs` (-1 or 1000 when only `max_steps` is given).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from lrtui.integrations.plan import planned
@@ -22,6 +27,21 @@ try:
     import lightning as L
 except ImportError:  # pragma: no cover - the error names what to install
     raise ImportError("lrtui.integrations.lightning needs lightning: pip install lightning") from None
+
+
+def steps_per_epoch(trainer) -> int | None:
+    """Optimizer steps an epoch: ⌈batches / accumulation⌉ (None for an endless loader)."""
+    batches = trainer.num_training_batches
+    if not isinstance(batches, int) or batches <= 0:  # inf for an iterable dataset
+        return None
+    return max(1, math.ceil(batches / max(1, trainer.accumulate_grad_batches)))
+
+
+def epochs_of(total: int, per_epoch: int | None, max_epochs: int | None) -> int | None:
+    """The epochs `total` steps take; without an epoch's length, `max_epochs` where set."""
+    if per_epoch:
+        return math.ceil(total / per_epoch)
+    return max_epochs if max_epochs is not None and max_epochs > 0 else None
 
 
 def _loss(outputs):
@@ -41,11 +61,13 @@ class LrtuiCallback(L.Callback):
         if trainer.global_rank != 0:
             return
         total = int(trainer.estimated_stepping_batches)
+        per_epoch = steps_per_epoch(trainer)
         name = self.name or type(pl_module).__name__
         configs = trainer.lr_scheduler_configs
         spec = type(configs[0].scheduler).__name__ if configs else "constant"
         self.recorder = RunRecorder(
-            self.log_dir, name, spec=spec, total_steps=total, epochs=trainer.max_epochs,
+            self.log_dir, name, spec=spec, total_steps=total, batches=per_epoch,
+            epochs=epochs_of(total, per_epoch, trainer.max_epochs),
             config={"scheduler": spec, "optimizer": type(trainer.optimizers[0]).__name__},
         )  # fmt: skip
         self._plan(configs, total, trainer.num_training_batches)

@@ -5,10 +5,14 @@ HF Trainer writes `train/learning_rate`, `train/loss`, `train/epoch`; Lightning'
 LearningRateMonitor `lr-<Optimizer>` (and `lr-<Optimizer>/pg<N>` per param group), a module's
 `self.log("train_loss")` `train_loss` (or `train_loss_step`), and `epoch`; plain loops `lr`,
 `learning_rate`, `loss`. Every other scalar is kept too, for the charts.
+
+The two epoch tags count differently: HF's `train/epoch` is the share of epochs completed
+after the step (0.33, 0.67, 1.0), Lightning's `epoch` its 0-based `current_epoch` (`logged_epoch`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +29,21 @@ LOSS_PATTERNS = (
     "*/loss",
 )
 EPOCH_PATTERNS = ("train/epoch", "epoch")
+PROGRESS_EPOCH_TAGS = ("train/epoch",)  # epochs completed so far, fractional (HF)
+
+
+def logged_epoch(value: float, progress: bool) -> int:
+    """The 1-based epoch a step is part of, from the epoch its trainer logged with it.
+
+    Epochs completed (`progress`, HF: 0.33, 0.67, 1.0 — the step that logs 1.0 is epoch 1's
+    last): ⌈value⌉. A 0-based epoch index (Lightning's `current_epoch`: 0, 1, ...): ⌊value⌋ + 1.
+    The two agree on every fraction and differ at whole numbers; at least 1 either way.
+    """
+    if not math.isfinite(value):
+        return 1
+    if progress:
+        return max(1, math.ceil(value - 1e-9))
+    return max(1, math.floor(value + 1e-9) + 1)
 
 
 def _group(tag: str) -> int:
@@ -64,6 +83,11 @@ class TagMap:
             self.loss = next(iter(_first(tags, self.loss_patterns)), None)
         if self.epoch is None:
             self.epoch = next(iter(_first(tags, EPOCH_PATTERNS)), None)
+
+    @property
+    def epoch_progress(self) -> bool:
+        """Whether the epoch tag counts epochs completed (HF) rather than the epoch's index."""
+        return self.epoch in PROGRESS_EPOCH_TAGS
 
     def others(self, tags: Iterable[str]) -> list[str]:
         mine = {*self.lr, self.loss, self.epoch}

@@ -7,13 +7,12 @@ written at and after it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from lrtui.record.tags import tag_map
+from lrtui.record.tags import logged_epoch, tag_map
 from lrtui.record.tb_tail import run_name, tb_files
 from lrtui.record.tfevents import Scalars, read_records
 
@@ -73,7 +72,7 @@ def tb_rows(directory: Path, options: TbOptions, result: _Counts) -> Iterator[li
     epoch = 1
     for step in steps:
         if epochs is not None and step in epochs.values:
-            epoch = math.floor(epochs.values[step]) + 1
+            epoch = logged_epoch(epochs.values[step], chosen.epoch_progress)
         lrs = ";".join(repr(tags[t].values[step]) for t in chosen.lr if step in tags[t].values)
         loss_tag = tags.get(chosen.loss or "")
         loss = loss_tag.values.get(step, "") if loss_tag else ""

@@ -15,7 +15,7 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lrtui.record.tags import TagMap
+from lrtui.record.tags import TagMap, logged_epoch
 from lrtui.record.tfevents import Scalars, newer_version, read_records
 from lrtui.spec.events import (
     CorruptLines,
@@ -165,7 +165,7 @@ class TbTail:
             for g, at in enumerate(lr_at):
                 self._lr_now[g] = at.get(step, self._lr_now[g])
             if step in epoch_at:
-                self._epoch_now = math.floor(epoch_at[step]) + 1
+                self._epoch_now = logged_epoch(epoch_at[step], self.tags.epoch_progress)
             if self._start_wall is None:
                 self._start_wall = wall
             lrs, t = tuple(self._lr_now), wall - self._start_wall

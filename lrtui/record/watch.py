@@ -32,6 +32,7 @@ from lrtui.spec.events import (
 from lrtui.spec.text import clean
 
 POLL_SECONDS = 0.2
+READS = "*.jsonl, or TensorBoard's events.out.tfevents.*"  # as export says it
 MAX_RUNS = 1000  # panels at most; more are counted in the status bar
 
 
@@ -59,6 +60,7 @@ class WatchSource(Steerable):
         self._commands: list[Command] = []
         self._last_notice = ""
         self._over_cap = 0
+        self._said_empty = False
 
     # ---- control, from any thread -------------------------------------------------------
     def send(self, command: Command) -> None:
@@ -91,11 +93,26 @@ class WatchSource(Steerable):
         for path, kind in self._discover():
             if path not in self._tails:
                 self._add_tail(path, kind)
+        self._say_if_empty()
         for tail in self._tails.values():
             if not tail.paused:
                 self._read_or_report(tail, events)
         if events:
             self._sink(events)
+
+    def _say_if_empty(self) -> None:
+        """A folder holding nothing lrtui reads (a mistyped path, a Lightning CSVLogger folder
+        with only metrics.csv) says so, and what lrtui reads, instead of waiting in silence at
+        0 steps. The wait goes on (a run may be about to write there); the line goes once a
+        file appears. A single file waits in its own panel instead."""
+        if self.single_file or (self._tails and not self._said_empty):
+            return
+        if self._tails:
+            self._said_empty = False
+            self._notice("")
+            return
+        self._said_empty = True
+        self._notice(nothing_here(self.path))
 
     def _add_tail(self, path: Path, kind: str) -> None:
         if len(self._tails) >= MAX_RUNS:
@@ -161,6 +178,20 @@ class WatchSource(Steerable):
             elif verb is Verb.RESTART:
                 for t in tails:
                     t.reset(events, "re-reading from the start")
+
+
+def nothing_here(path: Path, shown: int = 3) -> str:
+    """Why a watched folder shows no runs, what lrtui reads, and the first few files it found
+    there that it does not read."""
+    if not path.exists():
+        return f"{path}: no such file or directory yet; waiting for events files there ({READS})"
+    others: list[str] = []
+    for _, _, files in os.walk(path):
+        others += sorted(files)[: shown - len(others)]
+        if len(others) >= shown:
+            break
+    found = f"; {', '.join(others)}{' ...' if len(others) >= shown else ''} not read" if others else ""
+    return f"{path}: no events files here ({READS}){found}; waiting for them"
 
 
 def tb_runs(root: Path) -> list[Path]:

@@ -1,8 +1,9 @@
 """The state layer: what a viewer knows of the runs, folded from events.
 
-What lives here: each run's view and the experiment's totals (`runs`), bounded min/max/mean
-histories (`series`), loss curves made readable (`traces`) and the ranking of runs
-(`leaderboard`). Everything here is plain Python a test can drive with events alone.
+What lives here: each run's view (`runview`) and the experiment's totals (`runs`), bounded
+min/max/mean histories (`series`), loss curves made readable and smoothed (`traces`), the
+ranking of runs (`leaderboard`, `seedboard`) and what `lrtui.compare` returns (`results`).
+Everything here is plain Python a test can drive with events alone.
 
 May import: `lrtui.spec`. Never torch, never textual, never a layer above.
 """

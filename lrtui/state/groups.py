@@ -50,6 +50,10 @@ class MeanSeries:
         return min(len(s) for s in self._members)
 
     @property
+    def first_step(self) -> int:
+        return max(s.first_step for s in self._members)
+
+    @property
     def last_step(self) -> int:
         return min(s.last_step for s in self._members)
 
@@ -88,10 +92,14 @@ class MeanSeries:
         firsts, lasts, means, _, _, _ = self.grouped(n)
         return [(a + b) / 2 for a, b in zip(firsts, lasts, strict=True)], means
 
-    def value_at(self, step: int) -> float:
-        values = [s.value_at(step) for s in self._members]
-        finite = [v for v in values if math.isfinite(v)]
-        return math.fsum(finite) / len(finite) if finite else math.nan
+    def values_at(self, steps: Sequence[float]) -> list[float]:
+        """As `BucketSeries.values_at`: the seeds' mean at each step, of those that have one."""
+        per = [s.values_at(steps) for s in self._members]
+        out = []
+        for values in zip(*per, strict=True):
+            finite = [v for v in values if math.isfinite(v)]
+            out.append(math.fsum(finite) / len(finite) if finite else math.nan)
+        return out
 
 
 def spread(values: Sequence[float]) -> float:
@@ -157,11 +165,21 @@ class GroupView:
 
     @property
     def loss_spread(self) -> float:
-        return spread([m.loss for m in self.members])
+        """How far the seeds' smoothed losses part now (what the panel puts after `±`)."""
+        return spread([m.smooth_loss for m in self.members])
 
     @property
     def best_loss(self) -> float:
         return statistics.fmean(m.best_loss for m in self.members)
+
+    @property
+    def smooth_loss(self) -> float:
+        """The mean of the seeds' smoothed losses: each seed smoothed as its own run is."""
+        return statistics.fmean(m.smooth_loss for m in self.members)
+
+    @property
+    def smooth_best(self) -> float:
+        return statistics.fmean(m.smooth_best for m in self.members)
 
     @property
     def val_losses(self) -> list[tuple[int, float]]:

@@ -1,6 +1,10 @@
 """Runs ranked by what a comparison is for: final loss, best loss, area under the loss curve,
-and how soon each reached a loss threshold. Runs that failed or blew up are flagged and
-ranked after the healthy ones, whatever their numbers say.
+how soon each reached a loss threshold and, where the task evaluates, the validation loss
+(the default order then: held-out data is what a schedule is chosen on). Runs that failed
+or blew up are flagged and ranked after the healthy ones, whatever their numbers say.
+
+"best" and "steps to threshold" read the loss smoothed as the charts draw it, so neither is
+one lucky batch; "final" is the mean of the last steps.
 
 Shared by the app's leaderboard screen and the summary after the headless table.
 """
@@ -18,7 +22,7 @@ METRICS = ("final", "best", "area", "reach", "val")
 METRIC_TITLES = {
     "val": "validation loss (the newest)",
     "final": "final loss",
-    "best": "best loss",
+    "best": "best smoothed loss",
     "area": "area (sum of losses over steps)",
     "reach": "steps to threshold",
 }
@@ -32,9 +36,9 @@ class Standing:
     label: str
     steps: int
     final: float
-    best: float
+    best: float  # the lowest smoothed loss
     area: float
-    reach: int | None  # first step with a loss at or below the threshold
+    reach: int | None  # first step with a smoothed loss at or below the threshold
     flag: str  # "", "diverged", "failed", "blowing up"
     val: float = math.nan  # the newest validation loss, where the task evaluates
     ranks: dict[str, int] = field(default_factory=dict)
@@ -76,10 +80,9 @@ def final_loss(run: RunView) -> float:
 
 
 def first_reach(run: RunView, threshold: float) -> int | None:
-    for b in run.loss_series.buckets():
-        if b.low <= threshold:
-            return b.last  # exact while a bucket holds one step; "by this step" after that
-    return None
+    """The first step by which the smoothed loss reached `threshold` (exact while a bucket
+    holds one step; "by this step" after that)."""
+    return run.smoothed().reach(threshold)
 
 
 def best_stretch(run: RunView) -> float:
@@ -109,15 +112,18 @@ def flag_of(run: RunView, final: float) -> str:
     return ""
 
 
-def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = None) -> Board:
-    """Rank `runs`; without a threshold, the highest best loss among healthy runs: the loss
-    that every healthy run reached, so 'steps to threshold' says who got there first."""
+def board(runs: Sequence[RunView], by: str | None = None, threshold: float | None = None) -> Board:
+    """Rank `runs` by `by`, or by default by the validation loss where some run has one, else
+    the final loss. Without a threshold, the highest smoothed best among healthy runs: the
+    level every healthy run reached, so 'steps to threshold' says who got there first."""
     finals = [math.nan if r.status is RunStatus.DIVERGED else final_loss(r) for r in runs]
     flags = [flag_of(r, f) for r, f in zip(runs, finals, strict=True)]
+    has_val = any(r.val_losses for r in runs)
+    by = by or ("val" if has_val else "final")
     auto = threshold is None
     if auto:
         healthy = [r for r, fl in zip(runs, flags, strict=True) if not fl]
-        bests = [r.best_loss for r in healthy if math.isfinite(r.best_loss)]
+        bests = [r.smooth_best for r in healthy if math.isfinite(r.smooth_best)]
         threshold = max(bests) if bests else None
     rows = [
         Standing(
@@ -125,7 +131,7 @@ def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = 
             r.info.label,
             r.step,
             finals[i],
-            r.best_loss,
+            r.smooth_best,
             r.loss_series.total() if len(r.loss_series) else math.nan,
             first_reach(r, threshold) if threshold is not None else None,
             flags[i],
@@ -141,7 +147,7 @@ def board(runs: Sequence[RunView], by: str = "final", threshold: float | None = 
     steps = [r.step for r in runs if r.step]
     unfinished = any(not r.status.finished for r in runs)
     uneven = (min(steps), max(steps)) if unfinished and steps and min(steps) != max(steps) else None
-    return Board(rows, threshold, auto, by, any(r.val_losses for r in runs), uneven)
+    return Board(rows, threshold, auto, by, has_val, uneven)
 
 
 def fmt(value: float) -> str:
@@ -154,7 +160,7 @@ def cells(
     s: Standing, position: int, val: bool = False, tied: frozenset[tuple[str, int]] = frozenset()
 ) -> list[str]:
     """A row as text: its place, then each metric's value with its rank (`=` where runs tie),
-    then the flag."""
+    then the flag; with `val`, the validation loss first, the training loss beside it."""
 
     def rank(metric: str) -> str:
         r = s.ranks[metric]
@@ -170,7 +176,7 @@ def cells(
         s.flag,
     ]
     if val:
-        row.insert(4, f"{fmt(s.val)} {rank('val')}")
+        row.insert(2, f"{fmt(s.val)} {rank('val')}")
     return row
 
 
@@ -187,7 +193,7 @@ HEADERS = ["#", "run", "final", "best", "area", "steps to thr.", "flag"]
 
 
 def headers(b: Board) -> list[str]:
-    return [*HEADERS[:4], "val", *HEADERS[4:]] if b.has_val else HEADERS
+    return [*HEADERS[:2], "val", *HEADERS[2:]] if b.has_val else HEADERS
 
 
 def summary(b: Board) -> list[str]:
@@ -199,8 +205,8 @@ def summary(b: Board) -> list[str]:
     how = "the loss every healthy run reached" if b.threshold_auto else "set with --loss-threshold"
     thr = f"{b.threshold:.4f}" if b.threshold is not None else "none"
     lines = [
-        f"Leaderboard (by {METRIC_TITLES[b.by]}; final = mean of the last {FINAL_FRACTION:.0%} of steps; "
-        f"threshold {thr}, {how})"
+        f"Leaderboard (by {METRIC_TITLES[b.by]}; final = mean of the last {FINAL_FRACTION:.0%} of steps, "
+        f"best = lowest smoothed loss; threshold {thr}, {how})"
     ]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     if b.caveat():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from operator import itemgetter
 
 from lrtui.spec.commands import Verb, toggle_verb
@@ -34,6 +34,7 @@ from lrtui.spec.events import (
     SystemFigures,
 )
 from lrtui.spec.numbers import all_finite, is_finite
+from lrtui.state.runview import RunView, StepHistory
 from lrtui.state.series import BucketSeries
 
 MAX_EPOCH_MARKS = 2000
@@ -53,79 +54,6 @@ def _extend_finite(series: BucketSeries, first: int, values: Sequence[float]) ->
     return finite
 
 
-@dataclass
-class RunView:
-    """One run as the UI sees it."""
-
-    info: RunInfo
-    gen: int = 0
-    status: RunStatus = RunStatus.PENDING
-    message: str = ""
-    step: int = 0
-    epoch: int = 0
-    epochs_done: int = 0
-    lr: float = math.nan
-    loss: float = math.nan
-    best_loss: float = math.inf
-    lr_series: BucketSeries = field(default_factory=BucketSeries)
-    loss_series: BucketSeries = field(default_factory=BucketSeries)
-    time_series: BucketSeries = field(default_factory=BucketSeries)  # seconds since the run began
-    marks: list[MarkEvent] = field(default_factory=list)
-    plateau: PlateauEvent | None = None
-    plan: tuple[float, ...] | None = None
-    planned_marks: tuple[tuple[int, str, str], ...] = ()
-    plan_interval: str = "epoch"
-    plan_batches: int = 1
-    epoch_ends: list[int] = field(default_factory=list)
-    corrupt_lines: int = 0
-    val_losses: list[tuple[int, float]] = field(default_factory=list)  # (step, validation loss)
-    scalars: dict[str, BucketSeries] = field(default_factory=dict)  # other scalars the run logs
-    version: int = 0  # bumped on every change, so widgets redraw only what changed
-
-    def reset(self, gen: int) -> None:
-        self.gen = gen
-        self.step = self.epoch = self.epochs_done = 0
-        self.lr = self.loss = math.nan
-        self.best_loss = math.inf
-        self.lr_series = BucketSeries()
-        self.loss_series = BucketSeries()
-        self.time_series = BucketSeries()
-        self.marks = []
-        self.plateau = None
-        self.plan = None
-        self.planned_marks = ()
-        self.epoch_ends = []
-        self.val_losses = []
-        self.scalars = {}
-        self.message = ""
-
-    @property
-    def loss_spread(self) -> float:
-        """How far seeds of one schedule part (a single run has none: NaN)."""
-        return math.nan
-
-    @property
-    def val_loss(self) -> float:
-        """The newest validation loss (NaN before the first)."""
-        return self.val_losses[-1][1] if self.val_losses else math.nan
-
-    @property
-    def total_steps(self) -> int | None:
-        return self.info.total_steps
-
-    @property
-    def progress(self) -> float | None:
-        total = self.total_steps
-        return min(1.0, self.step / total) if total else None
-
-    def planned_lr_at(self, step: int) -> float | None:
-        """The planned LR in effect during training step `step` (1-based)."""
-        if self.plan is None:
-            return None
-        k = step - 1 if self.plan_interval == "batch" else (step - 1) // max(1, self.plan_batches)
-        return self.plan[min(k, len(self.plan) - 1)]
-
-
 class ExperimentState:
     """All runs, plus totals for the status bar."""
 
@@ -140,7 +68,17 @@ class ExperimentState:
         self.fatal = ""  # why the source could not go on at all (`Fatal`)
         self.machines: dict[str, SystemFigures] = {}
         self._finished_at: float | None = None
+        self._progress_at = self.started  # the last step or change of state heard of
         self.view_cache: tuple[int, list] = (-1, [])  # `groups.views`: built once per set of runs
+        self._keep_steps = False
+
+    def keep_steps(self) -> None:
+        """Keep every step's LR and loss in each run's `history` from now on, for a caller that
+        wants the whole curves back (`lrtui.compare`); the app's own views stay bounded."""
+        self._keep_steps = True
+        for run in self.runs:
+            if run.history is None:
+                run.history = StepHistory()
 
     def apply(self, events: Iterable[Event]) -> None:
         for ev in events:
@@ -165,6 +103,8 @@ class ExperimentState:
                 run.reset(ev.gen)
             _FOLDS[type(ev)](self, run, ev)
             run.version += 1
+            if isinstance(ev, (StepBlock, StatusEvent)):
+                self._progress_at = self._clock()
         self._rate_window.append((self._clock(), self.total_steps))
         finished = self.overall() == "finished"
         if finished and self._finished_at is None:
@@ -175,6 +115,8 @@ class ExperimentState:
     def _add(self, ev: RunAdded) -> None:
         while len(self.runs) <= ev.run:
             self.runs.append(RunView(RunInfo(f"run {len(self.runs) + 1}")))
+            if self._keep_steps:
+                self.runs[-1].history = StepHistory()
         info = ev.info
         taken = {r.info.label for i, r in enumerate(self.runs) if i != ev.run}
         if info.label in taken:  # two files that call their run the same: tell them apart
@@ -209,6 +151,8 @@ class ExperimentState:
             run.best_loss = min(run.best_loss, min(finite))
         _extend_finite(run.lr_series, first, lrs)
         _extend_finite(run.time_series, first, ev.times[skip:])
+        if run.history is not None:
+            run.history.extend(lrs, losses)
         self.total_steps += len(losses)
         if run.status is RunStatus.PENDING:
             run.status = RunStatus.RUNNING
@@ -228,6 +172,8 @@ class ExperimentState:
                     series.append(step, value)
             if is_finite(loss):
                 run.best_loss = min(run.best_loss, loss)
+            if run.history is not None:
+                run.history.extend([lr], [loss])
             added += 1
         self.total_steps += added
         if added and run.status is RunStatus.PENDING:
@@ -257,6 +203,13 @@ class ExperimentState:
             return 0.0
         (t0, n0), (t1, n1) = window[0], window[-1]
         return (n1 - n0) / (t1 - t0)
+
+    def stalled(self) -> float:
+        """Seconds since the last step or change of state while a run should be training
+        (0 when none is): a trainer stuck in the task's code shows as a growing figure."""
+        if self.overall() not in ("running", "waiting"):
+            return 0.0
+        return self._clock() - self._progress_at
 
     def elapsed(self) -> float:
         """Wall time since the start, stopped when every run has finished."""

@@ -106,14 +106,18 @@ def verdict(row: SeedRow, metric: str, place: dict[str, int]) -> str:
 
 
 def seed_table(sb: SeedBoard) -> list[list[str]]:
-    """The schedules' rows as text, headers first."""
+    """The schedules' rows as text, headers first; where the task evaluates, the validation
+    loss first, the training loss beside it (as on the runs' board)."""
     place = {r.label: i for i, r in enumerate(sb.rows, 1)}
-    heads = ["#", "schedule", "final", "best", "area", "steps to thr.", "≈ within spread", "flag"]
+    val = ("val",) if sb.board.has_val else ()
+    metrics = (*val, "final", "best", "area", "reach")
+    names = {"reach": "steps to thr."}
+    heads = ["#", "schedule", *(names.get(m, m) for m in metrics), "≈ within spread", "flag"]
     return [heads] + [
         [
             "-" if r.flag else str(i),
             r.label,
-            *(cell(r, m) for m in ("final", "best", "area", "reach")),
+            *(cell(r, m) for m in metrics),
             verdict(r, sb.by, place),
             r.flag,
         ]

@@ -4,10 +4,17 @@ Steps fall into buckets of equal width; when the buckets run out, neighbours mer
 width doubles. Each bucket keeps min, max, sum and count, so a series of a million steps costs
 the same few kilobytes as one of a thousand, and still yields an honest overview at any width
 (means for the line, min/max for an envelope; spikes never vanish from the envelope).
+
+A series logged every k steps (HF's `logging_steps`) leaves buckets empty between its points.
+They are bridged wherever a value is read: columns between two logged points, and values
+looked up at a step between them, are interpolated linearly, so a sparse series reads as the
+line it is, never as a comb. Nothing is invented before the first point or after the last.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import operator
 from array import array
@@ -40,6 +47,7 @@ class BucketSeries:
         self._high = array("d")
         self._sum = array("d")
         self._count = array("l")
+        self.first_step = 0  # the first step with a value (where a log x axis can begin)
         self.last_step = 0
         self.last_value = math.nan
         self.count = 0
@@ -50,6 +58,8 @@ class BucketSeries:
     def append(self, step: int, value: float) -> None:
         if step <= self.last_step and self.count:
             raise ValueError(f"steps must increase: {step} after {self.last_step}")
+        if not self.count:
+            self.first_step = step
         index = self._bucket(step)
         if value < self._low[index]:
             self._low[index] = value
@@ -71,6 +81,8 @@ class BucketSeries:
             return
         if first_step <= self.last_step and self.count:
             raise ValueError(f"steps must increase: {first_step} after {self.last_step}")
+        if not self.count:
+            self.first_step = first_step
         step, i, n = first_step, 0, len(values)
         while i < n:
             index = self._bucket(step)
@@ -136,15 +148,15 @@ class BucketSeries:
         self.width *= 2
 
     def columns(self, n: int, until: int | None = None) -> list[Column | None]:
-        """`n` columns spanning steps 1..`until` (default: the last step); None where empty."""
+        """`n` columns spanning steps 1..`until` (default: the last step); None before the first
+        value and after the last, bridged between (`bridge`)."""
         end = until if until is not None else self.last_step
         if n <= 0 or end <= 0:
             return []
         out: list[Column | None] = []
         w, nb = self.width, len(self._count)
-        for c in range(n):  # each column's buckets as slices: sums, mins and maxes in C
-            first = c * end // n + 1
-            last = max(first, (c + 1) * end // n)
+        spans = [(c * end // n + 1, max(c * end // n + 1, (c + 1) * end // n)) for c in range(n)]
+        for first, last in spans:  # each column's buckets as slices: sums, mins and maxes in C
             lo_b, hi_b = (first - 1) // w, min((last - 1) // w, nb - 1) + 1
             count = sum(self._count[lo_b:hi_b]) if lo_b < hi_b else 0
             if not count:
@@ -152,7 +164,7 @@ class BucketSeries:
                 continue
             low, high = min(self._low[lo_b:hi_b]), max(self._high[lo_b:hi_b])  # empty buckets: +inf/-inf
             out.append(Column(first, last, sum(self._sum[lo_b:hi_b]) / count, low, high))
-        return out
+        return bridge(out, spans)
 
     def points(self, n: int) -> tuple[list[float], list[float]]:
         """Up to `n` (step, mean) points for a chart: whole buckets, grouped when there are more
@@ -211,9 +223,54 @@ class BucketSeries:
             return math.nan
         return self._sum[b] / self._count[b]
 
+    def values_at(self, steps: Sequence[float]) -> list[float]:
+        """The value at each step: its bucket's mean, or where its bucket is empty (a series
+        logged every k steps), the line between the neighbouring buckets' means, through their
+        middles: v = v₀ + (s - m₀)·(v₁ - v₀)/(m₁ - m₀). NaN before the first value and after the
+        last. One pass over the buckets for all of `steps`: charts ask for hundreds at a time."""
+        w, counts, sums = self.width, self._count, self._sum
+        full = [b for b, c in enumerate(counts) if c]
+        out = []
+        for step in steps:
+            b = (max(1, round(step)) - 1) // w
+            if b < len(counts) and counts[b]:
+                out.append(sums[b] / counts[b])
+                continue
+            j = bisect.bisect_left(full, b)
+            if j == 0 or j == len(full):
+                out.append(math.nan)
+                continue
+            b0, b1 = full[j - 1], full[j]
+            v0, v1 = sums[b0] / counts[b0], sums[b1] / counts[b1]
+            m0 = b0 * w + (w + 1) / 2  # a bucket's middle step
+            out.append(v0 + (step - m0) * (v1 - v0) / ((b1 - b0) * w))
+        return out
+
+    def first_above(self, floor: float = 0.0) -> float:
+        """The first bucket mean above `floor` (NaN if none): where a log axis of a quantity
+        that only grows (seconds since the start) begins."""
+        for total, n in zip(self._sum, self._count, strict=True):
+            if n and total / n > floor:
+                return total / n
+        return math.nan
+
     def total(self) -> float:
         return math.fsum(self._sum)
 
     def nbytes(self) -> int:
         """Memory held by the buckets (what grows with a run's length, here: nothing past capacity)."""
         return sum(a.itemsize * len(a) for a in (self._low, self._high, self._sum, self._count))
+
+
+def bridge(cols: list[Column | None], spans: Sequence[tuple[int, int]]) -> list[Column | None]:
+    """Empty columns between two full ones filled by the straight line between their means
+    (v = v₀ + (c - c₀)·(v₁ - v₀)/(c₁ - c₀) at column c; `spans` are each column's first and
+    last step): a series logged every few steps is a line across the columns, not a comb.
+    Columns before the first and after the last stay empty (no data there yet)."""
+    full = [(c, col) for c, col in enumerate(cols) if col is not None]
+    out = list(cols)
+    for (c0, a), (c1, b) in itertools.pairwise(full):
+        for c in range(c0 + 1, c1):
+            v = a.mean + (c - c0) * (b.mean - a.mean) / (c1 - c0)
+            out[c] = Column(*spans[c], v, v, v)
+    return out

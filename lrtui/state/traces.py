@@ -23,8 +23,10 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from lrtui.state.runs import RunView
+if TYPE_CHECKING:  # the run view reads its smoothed loss from here: no import at run time
+    from lrtui.state.runview import RunView
 
 X_AXES = ("step", "epoch", "time", "lr")
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "seconds", "lr": "learning rate"}
@@ -111,17 +113,34 @@ def auto_smoothing(steps: int) -> int:
 
 def x_values(run: RunView, steps: list[float], axis: str) -> list[float]:
     """Each step of `run` as the chosen x quantity, from the run's own data only (against the
-    LR: the LR it trained with at that step)."""
+    LR: the LR it trained with at that step). Seconds and LRs logged every few steps are read
+    between their points too (`values_at`): a chart point between two logged steps keeps its
+    place on those axes instead of falling out."""
     if axis == "lr":
-        return [run.lr_series.value_at(max(1, round(s))) for s in steps]
+        return run.lr_series.values_at(steps)
     if axis == "epoch":
         batches = run.info.batches or run.plan_batches
         if run.info.batches or run.plan is not None:
             return [s / batches for s in steps]
         return [_epoch_of(run.epoch_ends, s) for s in steps]
     if axis == "time":
-        return [run.time_series.value_at(max(1, round(s))) for s in steps]
+        return run.time_series.values_at(steps)
     return list(steps)
+
+
+def first_x(run: RunView, axis: str) -> float:
+    """The least positive x of the run's lines on `axis` (NaN before it has any): where a log
+    x axis begins. Steps, epochs and seconds only grow with the step, so the first step drawn
+    decides: the first logged (a run logged every 5 steps starts at 5), or step 1 where the
+    plan's line is drawn from the start."""
+    if axis == "time":
+        return run.time_series.first_above(0.0)
+    firsts = [s.first_step for s in (run.loss_series, run.lr_series) if len(s)]
+    if run.plan is not None and run.total_steps:
+        firsts.append(1)
+    if not firsts:
+        return math.nan
+    return x_values(run, [float(max(1, min(firsts)))], axis)[0]
 
 
 def _epoch_of(ends: list[int], step: float) -> float:
@@ -162,18 +181,21 @@ def window_steps(weight: float) -> int:
     return max(4, round(half_life_steps(weight)))
 
 
+def _smoothed(means: list[float], counts: list[int], weight: float) -> tuple[list[float], list[bool], bool]:
+    """Means smoothed as every loss is smoothed here: outliers marked and skipped, a debiased
+    EMA per training step, a constant drawn flat. (smoothed, outlier, constant)"""
+    if is_constant(means):
+        return [means[0]] * len(means), [False] * len(means), True
+    outlier = hampel(means)
+    return debiased_ema(means, counts, weight, outlier), outlier, False
+
+
 def loss_trace(run: RunView, weight: float, axis: str = "step", limit: int = 1024) -> Trace:
     """The run's loss at its history's own resolution, at most `limit` points (a chart never
     shows more than its resolution; the filter and the smoothing cost per point), outliers
     marked, smoothed."""
     _, lasts, means, low, high, counts = run.loss_series.grouped(limit)
-    outlier = hampel(means)
-    constant = is_constant(means)
-    if constant:
-        smooth = [means[0]] * len(means)
-        outlier = [False] * len(means)
-    else:
-        smooth = debiased_ema(means, counts, weight, outlier)
+    smooth, outlier, constant = _smoothed(means, counts, weight)
     xs = x_values(run, [float(last) for last in lasts], axis)
     lows, highs = envelope(low, high, lasts, window_steps(weight), outlier)
     keep = [i for i, x in enumerate(xs) if math.isfinite(x)]
@@ -237,3 +259,48 @@ def half_life(weight: float) -> str:
     if weight <= 0:
         return "off"
     return f"{weight:g} (half-life {half_life_steps(weight):.3g} steps)"
+
+
+# the resolution a chart draws a loss at (2 points a cell): the outlier filter costs per
+# point, and the panels and the leaderboard read every run's smoothed loss each redraw
+SMOOTH_POINTS = 256
+
+
+class LossHistory(Protocol):
+    def grouped(
+        self, limit: int
+    ) -> tuple[list[int], list[int], list[float], list[float], list[float], list[int]]: ...
+
+
+@dataclass(frozen=True)
+class Smoothed:
+    """A loss smoothed as its charts draw it, point by point of its history. A run's panel,
+    its leaderboard best and the default threshold read this, so a level is what the run
+    settled at, never its one easiest batch (which a raw minimum always is)."""
+
+    lasts: list[int]  # the last step of each point
+    values: list[float]
+    kept: list[bool]  # False where the point is an outlier: the average did not move there
+
+    @property
+    def now(self) -> float:
+        return self.values[-1] if self.values else math.nan
+
+    @property
+    def best(self) -> float:
+        return min((v for v, k in zip(self.values, self.kept, strict=True) if k), default=math.inf)
+
+    def reach(self, threshold: float) -> int | None:
+        """The first step by which the smoothed loss was at or below `threshold` (a point's
+        last step: exact while a point holds one step)."""
+        points = zip(self.lasts, self.values, self.kept, strict=True)
+        return next((last for last, v, k in points if k and v <= threshold), None)
+
+
+def smooth(series: LossHistory, steps: int) -> Smoothed:
+    """`series` smoothed with the charts' automatic weight for a run of `steps` steps (a
+    half-life of about 1% of it), at a chart's resolution (each point of a long run a group
+    of steps, which moves the average as that many steps of its mean would)."""
+    _, lasts, means, _, _, counts = series.grouped(SMOOTH_POINTS)
+    values, outlier, _ = _smoothed(means, counts, SMOOTHING[auto_smoothing(steps)])
+    return Smoothed(lasts, values, [not o for o in outlier])

@@ -1,6 +1,7 @@
 """`lrtui find`: the LR range test, live: loss against LR on a log axis, smoothed over a faint
-raw trace, and at the end the suggestions marked. Fed by callables from the entry point (which
-trains with torch); the view never imports torch."""
+raw trace, and at the end the suggestions marked on the chart and written under it, with the
+command to try them. Fed by callables from the entry point (which trains with torch); the view
+never imports torch."""
 
 from __future__ import annotations
 
@@ -20,25 +21,31 @@ from lrtui.ui.screens.canvas import ChartPlot
 from lrtui.ui.screens.style import LOSS_COLOR, RAW_COLOR
 
 RunTest = Callable[[Callable[[Any], None], Callable[[], bool]], Any]  # (on_step, stopped) -> result
+Advice = Callable[[Any], list[str]]  # result -> the lines `lrtui find --headless` prints
 SUGGESTION_COLORS = {"steepest": 46, "valley": 226, "min/10": 208}
 
 
 class FindApp(App[int]):
     TITLE = "lrtui find"
     BINDINGS = [Binding("q,escape", "quit", "Quit")]
-    DEFAULT_CSS = "FindApp #find-title { height: auto; padding: 0 1; background: $panel; }"
+    DEFAULT_CSS = """
+    FindApp #find-title { height: auto; padding: 0 1; background: $panel; }
+    FindApp #find-advice { height: auto; padding: 0 1; background: $panel; display: none; }
+    """
 
-    def __init__(self, run_test: RunTest, suggest: Callable[[Any], Any], title: str) -> None:
+    def __init__(self, run_test: RunTest, suggest: Callable[[Any], Any], title: str, advise: Advice) -> None:
         super().__init__()
-        self._run_test, self._suggest, self._title = run_test, suggest, title
+        self._run_test, self._suggest, self._title, self._advise = run_test, suggest, title, advise
         self.result: Any = None
         self.suggestions: Any = None
+        self.advice: list[str] = []
         self.failure_text = ""
         self._quitting = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self._title), id="find-title")
         yield ChartPlot(id="find-chart")
+        yield Static(id="find-advice")  # the suggestions and the command, once the test ends
         yield Footer()
 
     def on_mount(self) -> None:
@@ -59,12 +66,20 @@ class FindApp(App[int]):
             self.failure_text = str(exc)
             self.call_from_thread(self.exit, 2)
             return
-        self.result, self.suggestions = result, self._suggest(result)
-        self.call_from_thread(self._draw, result, self.suggestions)
+        self.result, self.suggestions, self.advice = result, self._suggest(result), self._advise(result)
+        self.call_from_thread(self._done, result)
 
     def action_quit(self) -> None:
         self._quitting = True
         self.exit(0)
+
+    def _done(self, result: Any) -> None:
+        """The suggestions marked on the chart and said under it, where they can be copied
+        before quitting (they are printed again after the app ends)."""
+        self._draw(result, self.suggestions)
+        advice = self.query_one("#find-advice", Static)
+        advice.update(Text("\n".join(self.advice) + "\nq: quit (the lines above are printed on exit)"))
+        advice.display = True
 
     def _draw(self, result: Any, suggestions: Any) -> None:
         plot = self.query_one("#find-chart", PlotextPlot)

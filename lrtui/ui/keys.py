@@ -167,7 +167,7 @@ KEYS: tuple[Key, ...] = (
             ("b", "sort('best')", "By best"),
             ("a", "sort('area')", "By area"),
             ("t", "sort('reach')", "By threshold"),
-            ("v", "sort('val')", ""),
+            ("v", "sort('val')", "By val"),
         ),
     ),
     BACK,

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -49,6 +50,9 @@ class PlanApp(App[int]):
     PlanApp #plan-title { height: auto; padding: 0 1; background: $panel; }
     PlanApp #plan-chart { width: 3fr; }
     PlanApp #plan-numbers { width: 2fr; height: auto; max-height: 100%; }
+    PlanApp #plan-body.-stacked { layout: vertical; }
+    PlanApp #plan-body.-stacked #plan-chart { width: 1fr; height: 1fr; }
+    PlanApp #plan-body.-stacked #plan-numbers { width: 1fr; max-height: 50%; }
     """
 
     def __init__(self, runs: list[PlannedRun], title: str) -> None:
@@ -57,7 +61,7 @@ class PlanApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(clean(self.plan_title, 300)), id="plan-title")
-        with Horizontal():
+        with Horizontal(id="plan-body"):
             yield ChartPlot(id="plan-chart")
             yield DataTable(id="plan-numbers", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -68,6 +72,16 @@ class PlanApp(App[int]):
         for i, run in enumerate(self.runs):
             table.add_row(Text(run.label, style=rich_color(PALETTE[i % len(PALETTE)])), *run.numbers)
         self.draw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The numbers beside the chart where they fit in their share (2/5) of the width, else
+        under it at full width: at 120 columns, beside it, they were cut to three columns."""
+        self.query_one("#plan-body").set_class(self.table_width() > event.size.width * 2 / 5, "-stacked")
+
+    def table_width(self) -> int:
+        """Cells the numbers table needs: each column's widest cell, its padding, a scrollbar."""
+        rows = [NUMBER_HEADERS] + [(run.label, *run.numbers) for run in self.runs]
+        return sum(max(len(str(row[c])) for row in rows) + 2 for c in range(len(NUMBER_HEADERS))) + 2
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y

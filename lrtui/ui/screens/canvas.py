@@ -17,7 +17,7 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from lrtui.state.runs import RunView
-from lrtui.state.traces import Trace, x_values, y_limits
+from lrtui.state.traces import Trace, first_x, x_values, y_limits
 from lrtui.ui.screens.axes import axis, even_axis
 from lrtui.ui.screens.style import ChartOptions
 
@@ -56,8 +56,10 @@ def regime_marks(run: RunView) -> list[tuple[int, str, bool]]:
     return done + ahead
 
 
-def x_limits(runs: list[RunView], axis: str) -> tuple[float, float]:
-    """One x range for every run drawn: whole planned runs where their length is known."""
+def x_limits(runs: list[RunView], axis: str, log: bool = False) -> tuple[float, float]:
+    """One x range for every run drawn: whole planned runs where their length is known. On a
+    log axis it begins at the least positive x any run draws (`first_x`), not at 0, which a
+    log axis cannot show."""
     if axis == "lr":
         lrs = [x for run in runs for x in _lr_range(run) if x > 0]
         return (min(lrs), max(lrs)) if lrs and max(lrs) > min(lrs) else (0.0, 1.0)
@@ -71,7 +73,10 @@ def x_limits(runs: list[RunView], axis: str) -> tuple[float, float]:
         else:
             t = run.time_series.last_value if len(run.time_series) else 0.0
             hi = max(hi, t if math.isfinite(t) else 0.0)
-    return 0.0, hi
+    if not log:
+        return 0.0, hi
+    firsts = [x for x in (first_x(run, axis) for run in runs) if math.isfinite(x) and x > 0]
+    return min(firsts, default=min(1.0, hi)), hi
 
 
 def _lr_range(run: RunView) -> tuple[float, ...]:
@@ -174,6 +179,15 @@ class Canvas:
     def x(self, value: float) -> float:
         return math.log10(value) if self.log_x and value > 0 else value
 
+    def x_range(self, xlim: tuple[float, float]) -> tuple[float, float]:
+        """`xlim` in the axis's units, never empty. A log axis is given its start (`x_limits`);
+        should a caller give none, it shows three decades below the end rather than 300."""
+        lo, hi = xlim
+        if self.log_x:
+            hi = hi if hi > 0 else 1.0
+            lo, hi = math.log10(lo if lo > 0 else hi / 1e3), math.log10(hi)
+        return (lo, hi) if hi > lo else (lo, lo + 1)
+
     def line(self, xs: list[float], ys: list[float], color: int, marker: str = "braille") -> None:
         xs, ys = flat_runs_cut(*fewer(*self.points(xs, ys), self.resolution))
         if xs:
@@ -207,9 +221,7 @@ class Canvas:
             plt.ylim(lo, hi)
             plt.yticks(ticks, labels)
             top = hi if headroom else None
-        x_lo, x_hi = (self.x(max(xlim[0], 1e-300)), self.x(xlim[1])) if self.log_x else xlim
-        if x_hi <= x_lo:
-            x_hi = x_lo + 1
+        x_lo, x_hi = self.x_range(xlim)
         plt.xlim(x_lo, x_hi)
         ticks, labels = axis(x_lo, x_hi, self.log_x, whole=self.whole_x)
         if ticks:
@@ -233,7 +245,7 @@ class Canvas:
         the previous one, on the chart's own background."""
         width = self.plot.size.width or self.plot.app.size.width  # before the first layout: the app's
         cells = max(20, width - 10)  # less the y axis
-        x_lo, x_hi = (self.x(max(xlim[0], 1e-300)), self.x(xlim[1])) if self.log_x else xlim
+        x_lo, x_hi = self.x_range(xlim)
         per_cell = (x_hi - x_lo) / cells
         app = self.plot.app
         background = "default" if ansi(app) else Color.parse(app.theme_variables.get("surface", "black")).rgb

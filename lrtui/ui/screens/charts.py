@@ -178,6 +178,8 @@ class ChartBase(Screen[None]):
         now = (*self.versions(), *self.options.key())
         if not force and now == self._seen:
             return
+        if not self.whole():
+            return  # the app is closing: the frame timer's last tick finds widgets gone
         entries = self.legend_entries()
         if entries != self._legend:  # a validation loss appears after the first epoch
             self._legend = entries
@@ -187,6 +189,11 @@ class ChartBase(Screen[None]):
         self._seen = now
         self._drawn_at = self._sizes()
         self.draw()
+
+    def whole(self) -> bool:
+        """Whether every widget a redraw uses is there (a screen being taken down loses its
+        widgets one by one, between ticks of the frame timer)."""
+        return all(self.query_one_optional(q) is not None for q in (".legend", "#lr-chart", "#loss-chart"))
 
     def on_resize(self) -> None:
         self._legend = []  # the legend breaks its lines by the width
@@ -274,7 +281,7 @@ class RunChartScreen(ChartBase):
         run = views(self.state)[self.index]
         o = self.options
         axis, xlabel = o.x_axis, X_LABELS[o.x_axis]
-        xlim = x_limits([run], axis)
+        xlim = x_limits([run], axis, o.x_log)
         lr, loss = self.canvases()
         marks = thin(regime_marks(run)) if axis != "lr" else []
         mark_xs = x_values(run, [m[0] for m in marks], axis)

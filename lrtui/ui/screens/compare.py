@@ -100,7 +100,9 @@ class CompareScreen(ChartBase):
         return entries
 
     def redraw(self, force: bool = False) -> None:
-        self.query_one("#chart-title", Static).update(self.title_text())
+        title = self.query_one_optional("#chart-title", Static)
+        if title is not None:  # gone while the app closes (`whole`)
+            title.update(self.title_text())
         super().redraw(force)
 
     # ---- keys ---------------------------------------------------------------------------
@@ -146,7 +148,7 @@ class CompareScreen(ChartBase):
         axis, xlabel = o.x_axis, X_LABELS[o.x_axis]
         shown = [(i, views(self.state)[i]) for i in self.visible()]
         runs = [run for _, run in shown]
-        xlim = x_limits(runs or views(self.state), axis)
+        xlim = x_limits(runs or views(self.state), axis, o.x_log)
         lr, loss = self.canvases()
         lr.lines = loss.lines = max(1, len(shown))
         if axis != "lr":

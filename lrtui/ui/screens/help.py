@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
@@ -19,7 +19,7 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
     }
     HelpScreen #help {
-        width: 72;
+        width: 76;  /* the keys table, its padding and the scrollbar */
         height: auto;
         max-height: 90%;
         border: round $accent;
@@ -43,9 +43,10 @@ class HelpScreen(ModalScreen[None]):
         self.viewing = viewing  # `lrtui watch`: freeze and re-read, not pause and restart
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help"):
+        with VerticalScroll(id="help"):  # taller than a small terminal: it scrolls, never cuts
             yield Static("[b]lrtui keys[/b]", id="help-title")
             table: DataTable = DataTable(show_cursor=False, zebra_stripes=True)
+            table.can_focus = False  # the box takes the keys: up, down, page keys scroll it
             table.add_columns("key", "what it does")
             for key, what in help_rows(self.viewing):
                 table.add_row(f"[b]{key}[/b]", what)

@@ -1,5 +1,6 @@
-"""`b`: the runs ranked by final loss, best loss, area under the loss curve and steps to a
-loss threshold, with failed and blowing-up runs flagged. Updates live while training."""
+"""`b`: the runs ranked by final loss, best (smoothed) loss, area under the loss curve, steps
+to a loss threshold and, where the task evaluates, the validation loss (then the default
+order), with failed and blowing-up runs flagged. Updates live while training."""
 
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ class LeaderboardScreen(Screen[None]):
         super().__init__()
         self.state = state
         self.threshold = threshold
-        self.by = "final"
+        self.by: str | None = None  # None: the board's default (validation loss where there is one)
         self._seen: tuple = ()
         self._columns = HEADERS
+        self._has_val = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -52,6 +54,12 @@ class LeaderboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.redraw(force=True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`v` (by validation loss) is offered, in the footer too, only once a run has one."""
+        if action == "sort" and parameters == ("val",):
+            return any(r.val_losses for r in self.state.runs)
+        return True
+
     def action_sort(self, metric: str) -> None:
         if metric in METRICS:
             self.by = metric
@@ -63,6 +71,9 @@ class LeaderboardScreen(Screen[None]):
             return
         self._seen = now
         board = leaderboard.board(self.state.runs, self.by, self.threshold)
+        if board.has_val != self._has_val:  # the first validation loss: `v` joins the footer
+            self._has_val = board.has_val
+            self.refresh_bindings()
         seeds = seedboard.seed_board(self.state.runs, board)
         if seeds is not None:
             self.show_seeds(seeds)
@@ -110,6 +121,8 @@ class LeaderboardScreen(Screen[None]):
             Text.assemble(
                 ("final", "bold"),
                 f" = mean loss over the last {leaderboard.FINAL_FRACTION:.0%} of steps · ",
+                ("best", "bold"),
+                " = lowest smoothed loss · ",
                 ("area", "bold"),
                 " = sum of the losses over the steps · ",
                 ("threshold", "bold"),
