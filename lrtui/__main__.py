@@ -1,3 +1,3 @@
-from lrtui.cli import main_exit
+from lrtui.commands.main import main_exit
 
 main_exit()

@@ -1,13 +1,17 @@
-"""Apps for Pilot and snapshot tests, fed by fixed event streams so pictures never depend on time."""
+"""Apps for Pilot and snapshot tests, fed by fixed event streams so pictures never depend on time.
+
+The streams are recorded (`tests/fixtures/record.py`) and read back through the events format,
+so the tests that replay them need no torch and do not change when torch does.
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from helpers import train
-
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.record.format import decode, decode_header, event_files
 from lrtui.spec.commands import Command, Steerable, Verb
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import (
@@ -16,13 +20,53 @@ from lrtui.spec.events import (
     MarkEvent,
     PlanEvent,
     PlateauEvent,
+    RunInfo,
     RunStatus,
     StatusEvent,
     StepBlock,
     StepEvent,
 )
-from lrtui.spec.experiment import Call, ExperimentSpec
+from lrtui.spec.experiment import ExperimentSpec
 from lrtui.ui.app import LrTuiApp
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A recorded experiment: its runs as their headers give them, and every event in order."""
+
+    infos: tuple[RunInfo, ...]
+    events: list[Event] = field(default_factory=list)
+
+
+def read_stream(folder: Path) -> Recorded:
+    """A folder of events files, one per run in name order, read through the format. Each step
+    line becomes a block of one step, as the trainer sends them when it flushes every step;
+    a run's events keep their order, the runs follow one another."""
+    infos: list[RunInfo] = []
+    events: list[Event] = []
+    for run, path in enumerate(event_files(folder)):
+        header, *body = path.read_text(encoding="utf-8").splitlines()
+        infos.append(decode_header(header))
+        gen = 0
+        for line in body:
+            event = decode(line, run, gen)
+            if isinstance(event, StatusEvent):
+                gen = event.gen
+            if isinstance(event, StepEvent):
+                event = StepBlock(
+                    run, gen, event.step, (event.epoch,), (event.lrs,), (event.loss,), (event.time,)
+                )
+            events.append(event)
+    if not infos:
+        raise FileNotFoundError(f"no recorded stream in {folder}: run tests/fixtures/record.py")
+    return Recorded(tuple(infos), events)
+
+
+def recorded(name: str) -> Recorded:
+    """The stream `tests/fixtures/record.py` recorded as `name` (a fresh list each call)."""
+    return read_stream(FIXTURES / name)
 
 
 class ReplaySource(Steerable):
@@ -44,11 +88,6 @@ class ReplaySource(Steerable):
             self._stopped.set()
         else:
             self.commands.append((command.verb.value, command.run))
-
-
-def seed_experiment(**kw) -> ExperimentSpec:
-    kw.setdefault("batches", 40)
-    return build_experiment(Settings(**kw))
 
 
 def cut(events: list[Event], step: int) -> list[Event]:
@@ -84,19 +123,32 @@ def paused(events: list[Event], runs: range | list[int]) -> list[Event]:
 
 
 def stream(exp: ExperimentSpec, step: int | None = None) -> list[Event]:
-    """Every event, flushed after every step, so what a cut keeps never depends on timing
-    (ReduceLROnPlateau's counters are sent once per flush)."""
+    """Every event of training `exp` now, flushed after every step, so what a cut keeps never
+    depends on timing (ReduceLROnPlateau's counters are sent once per flush). For the tests
+    that train; the others replay a `recorded` stream."""
+    from helpers import train
+
     events = train(exp, plans=True, flush_interval=0.0)
     return events if step is None else cut(events, step)
 
 
-def replay_app(exp: ExperimentSpec, events: list[Event], label: str = "cpu · linear · SGD") -> LrTuiApp:
+def replay_app(
+    runs: Recorded | ExperimentSpec | Sequence[RunInfo],
+    events: list[Event],
+    label: str = "cpu · linear · SGD",
+) -> LrTuiApp:
     """The app with a replay source; `app.source.commands` records what keys sent."""
+    if isinstance(runs, Recorded):
+        infos = list(runs.infos)
+    elif isinstance(runs, ExperimentSpec):
+        infos = run_infos(runs)
+    else:
+        infos = list(runs)
 
     def factory(sink):
         return ReplaySource(events, sink)
 
-    app = LrTuiApp(run_infos(exp), factory, source_label=label, clock=lambda: 0.0)
+    app = LrTuiApp(infos, factory, source_label=label, clock=lambda: 0.0)
     app.animation_level = "none"
     return app
 
@@ -109,26 +161,14 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-def failing_experiment() -> tuple[ExperimentSpec, list[Event]]:
-    """Two healthy runs, one that cannot be built, one that diverges."""
-    exp = build_experiment(
-        Settings(
-            runs=[
-                parse_scheduler_flag(s)
-                for s in (
-                    "StepLR(step_size=2, gamma=0.5)",
-                    "StepLR(step_size=1)",
-                    "LambdaLR(lr_lambda=constant(value=1e39))",
-                    "CosineAnnealingLR(T_max=6)",
-                )
-            ],
-            epochs=6,
-            batches=30,
-        )
-    )
-    broken = replace(exp.runs[1], scheduler=Call("StepLR", (("step_size", 1), ("bogus", 2))), label="broken")
-    exp = replace(exp, runs=(exp.runs[0], broken, *exp.runs[2:]))
-    return exp, stream(exp)
-
-
-__all__ = ["EpochEvent", "PlanEvent", "cut", "paused", "replay_app", "seed_experiment", "settle", "stream"]
+__all__ = [
+    "EpochEvent",
+    "PlanEvent",
+    "Recorded",
+    "cut",
+    "paused",
+    "recorded",
+    "replay_app",
+    "settle",
+    "stream",
+]

@@ -3,11 +3,11 @@
 import math
 
 import pytest
-from appkit import cut, failing_experiment, paused, replay_app, seed_experiment, settle, stream
+from appkit import cut, paused, recorded, replay_app, settle
 from rich.text import Text
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.engine.trainer import Trainer
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import RunStatus
 from lrtui.ui.app import LrTuiApp
@@ -17,8 +17,8 @@ from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
 from lrtui.ui.widgets.panel import RunPanel
 
-SEED = seed_experiment()
-EVENTS = stream(SEED)
+SEED = recorded("seed")  # the default six schedules, 11 epochs of 40 batches
+EVENTS = SEED.events
 MID = cut(EVENTS, 170)
 
 
@@ -99,10 +99,8 @@ async def test_chart_compare_help_and_back():
 
 
 async def test_log_chart_survives_an_lr_of_zero():
-    exp = build_experiment(
-        Settings(runs=[parse_scheduler_flag("PolynomialLR(total_iters=2)")], epochs=4, batches=5)
-    )
-    app = replay_app(exp, stream(exp))
+    poly = recorded("polynomial")  # PolynomialLR(total_iters=2), 4 epochs of 5 batches
+    app = replay_app(poly, poly.events)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert app.state.runs[0].lr == 0.0
@@ -114,8 +112,8 @@ async def test_log_chart_survives_an_lr_of_zero():
 
 
 async def test_failed_diverged_and_done_runs_show_in_their_own_panels():
-    exp, events = failing_experiment()
-    app = replay_app(exp, events)
+    failing = recorded("failing")  # two healthy runs, one that cannot be built, one that diverges
+    app = replay_app(failing, failing.events)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         statuses = [r.status for r in app.state.runs]
@@ -235,7 +233,7 @@ async def test_pause_shows_at_once_and_the_source_confirms_it():
 def test_expected_toggles_follow_the_sources_rule():
     from lrtui.state.runs import ExperimentState
 
-    state = ExperimentState(run_infos(SEED), lambda: 0.0)
+    state = ExperimentState(SEED.infos, lambda: 0.0)
     state.apply(MID)
     state.runs[5].status = RunStatus.DONE
     state.expect_toggle(None)
@@ -250,7 +248,7 @@ def test_elapsed_time_stops_when_every_run_has_finished():
     from lrtui.state.runs import ExperimentState
 
     now = [0.0]
-    state = ExperimentState(run_infos(SEED), lambda: now[0])
+    state = ExperimentState(SEED.infos, lambda: now[0])
     now[0] = 5.0
     state.apply(MID)
     assert state.elapsed() == 5.0

@@ -14,9 +14,9 @@ import torch
 from helpers import plain_task_loop, steps_of
 from torch.nn import functional as F
 
-from lrtui.config import Settings, build_ready, parse_scheduler_flag
 from lrtui.engine.seeding import seeded_batches
 from lrtui.engine.trainer import Trainer
+from lrtui.modes.config import Settings, build_ready, parse_scheduler_flag
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULES = ("StepLR(step_size=1, gamma=0.5)", "ExponentialLR(gamma=0.8)")

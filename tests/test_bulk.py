@@ -5,9 +5,11 @@ import json
 import threading
 
 from lrtui import RunRecorder
-from lrtui.record import bulk, export, jsonl_tail
-from lrtui.record.export import Exported, _line_row, export_csv
+from lrtui.record import bulk
+from lrtui.record.export import Exported, export_csv
 from lrtui.record.format import decode
+from lrtui.record.readers import jsonl_rows, jsonl_tail
+from lrtui.record.readers.jsonl_rows import _line_row
 from lrtui.record.watch import WatchSource
 from lrtui.spec.commands import Command, Verb
 from lrtui.spec.events import StepBlock, StepEvent
@@ -34,7 +36,7 @@ def _mixed_log(tmp_path):
 
 def test_export_in_bulk_equals_line_by_line(tmp_path, monkeypatch):
     path = _mixed_log(tmp_path)
-    monkeypatch.setattr(export, "CHUNK_BYTES", 4096)  # many chunks, split mid-line
+    monkeypatch.setattr(jsonl_rows, "CHUNK_BYTES", 4096)  # many chunks, split mid-line
     out = io.StringIO()
     result = export_csv([path], out)
     expected, reference = Exported(files=1), ["run,step,epoch,lr,loss,time\n"]

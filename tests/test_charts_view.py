@@ -4,9 +4,8 @@ import itertools
 import math
 
 import pytest
-from appkit import ReplaySource, cut, replay_app, seed_experiment, settle, stream
+from appkit import ReplaySource, cut, recorded, replay_app, settle
 
-from lrtui.config import Settings, build_experiment
 from lrtui.spec.events import RunAdded, RunInfo, StepBlock
 from lrtui.state.traces import SMOOTHING, Trace, auto_smoothing, difference, half_life_steps
 from lrtui.ui.app import LrTuiApp
@@ -15,8 +14,8 @@ from lrtui.ui.screens.canvas import fit_title
 from lrtui.ui.screens.compare import CompareScreen
 from lrtui.ui.screens.style import Entry, legend, run_style
 
-SEED = seed_experiment()
-MID = cut(stream(SEED), 170)
+SEED = recorded("seed")  # the default six schedules, 11 epochs of 40 batches
+MID = cut(SEED.events, 170)
 BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
 
 
@@ -137,8 +136,8 @@ async def test_regime_labels_sit_above_the_lines_and_axes_survive_light_themes()
 
 
 async def test_loss_against_the_lr_hides_the_lr_chart_and_uses_a_log_x_axis():
-    exp = build_experiment(Settings(preset="seed", epochs=3, batches=20))
-    app = replay_app(exp, stream(exp))
+    short = recorded("seed-short")  # the six schedules, 3 epochs of 20 batches
+    app = replay_app(short, short.events)
     async with app.run_test(size=(110, 34)) as pilot:
         await settle(pilot)
         await pilot.press("1", "enter", "x", "x", "x")

@@ -6,10 +6,10 @@ import pytest
 import torch
 from helpers import steps_of, train
 
-from lrtui.config import Settings, build_experiment, build_ready, parse_scheduler_flag
 from lrtui.engine import child as child_module
 from lrtui.engine.child import ChildTrainer, TrainerRecipe
-from lrtui.live import build_app
+from lrtui.modes.config import Settings, build_experiment, build_ready, parse_scheduler_flag
+from lrtui.modes.live import build_app
 from lrtui.spec.commands import Command, Verb
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import RunStatus
@@ -86,7 +86,7 @@ def test_a_child_whose_app_is_gone_stops_by_itself():
 async def test_a_spec_torch_refuses_in_the_child_ends_the_app_with_one_line(capsys):
     """Live, torch's own checks run in the trainer's process after the first screen: a refusal
     ends the app with code 2 and the same one-line error the command gives before a UI."""
-    from lrtui.config import parse_scheduler_flag
+    from lrtui.modes.config import parse_scheduler_flag
     from lrtui.ui.exitcode import exit_code
 
     flags = Settings(runs=[parse_scheduler_flag("ConstantLR(factor=2.0)")], epochs=1, batches=5)

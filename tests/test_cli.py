@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from lrtui.cli import main
+from lrtui.commands.main import main
 
 
 def _error(capsys, *argv: str) -> str:

@@ -67,7 +67,7 @@ def test_to_pandas_gives_one_row_per_run_and_names_pandas_when_missing(monkeypat
 def test_live_compare_returns_what_the_app_folded(monkeypatch):
     """The live path: the app trains (here under Textual's test driver, quit once every run
     is done) and the results come from the state it folded."""
-    import lrtui.live
+    import lrtui.modes.live
 
     def run_in_test_driver(app) -> int:
         async def drive() -> None:
@@ -79,7 +79,7 @@ def test_live_compare_returns_what_the_app_folded(monkeypatch):
         asyncio.run(drive())
         return 0
 
-    monkeypatch.setattr(lrtui.live, "run_built", run_in_test_driver)
+    monkeypatch.setattr(lrtui.modes.live, "run_built", run_in_test_driver)
     results = _compare(headless=False)
     assert [(r.name, r.status, r.steps) for r in results.runs] == [
         ("StepLR", "done", 12),

@@ -9,8 +9,8 @@ import textwrap
 import pytest
 import torch
 
-from lrtui.config import Settings, build_experiment, build_ready, parse_scheduler_flag
 from lrtui.engine.trainer import Trainer
+from lrtui.modes.config import Settings, build_experiment, build_ready, parse_scheduler_flag
 from lrtui.spec.events import EvalEvent, RunStatus, StatusEvent, StepBlock
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -12,7 +12,7 @@ from appkit import settle
 from rich.text import Text
 
 from lrtui import RunRecorder
-from lrtui.cli import main
+from lrtui.commands.main import main
 from lrtui.record.format import decode
 from lrtui.record.system import SystemSampler
 from lrtui.record.watch import WatchSource

@@ -4,20 +4,20 @@ fit or scroll: nothing is cut without a sign."""
 from __future__ import annotations
 
 import pytest
-from appkit import cut, replay_app, seed_experiment, settle, stream
+from appkit import cut, recorded, replay_app, settle
 from textual.geometry import Region
 from textual.widgets import DataTable
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.plancmd import planned_runs
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.modes.plan import planned_runs
 from lrtui.spec.events import Notice, RunInfo
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.plan import NUMBER_HEADERS, PlanApp
 from lrtui.ui.widgets.statusbar import shorten
 
-SEED = seed_experiment()
-MID = cut(stream(SEED), 170)
+SEED = recorded("seed")  # the default six schedules, 11 epochs of 40 batches
+MID = cut(SEED.events, 170)
 LONG = "cpu · examples/my_task.py · SGD · seed 0 · one after another: faster here (7 vs 80 ms a step stacked)"
 
 
@@ -91,7 +91,7 @@ async def test_plan_numbers_fit_at_120x40_and_stand_beside_the_chart_when_wide()
 async def test_a_long_notice_wraps_under_the_status_line():
     state = ExperimentState([RunInfo("a")], lambda: 0.0)
     state.apply([Notice("recording stopped: " + "no space left on device " * 6)])
-    app = replay_app(seed_experiment(batches=2), [])
+    app = replay_app(SEED, [])
     async with app.run_test(size=(80, 24)) as pilot:
         bar = app.query_one("#status")
         bar.show(state, "src")

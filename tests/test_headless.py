@@ -7,9 +7,9 @@ import torch
 from helpers import reference
 from torch.optim import lr_scheduler as L
 
-from lrtui.cli import main
-from lrtui.config import Settings, build_experiment
-from lrtui.headless import run_headless
+from lrtui.commands.main import main
+from lrtui.modes.config import Settings, build_experiment
+from lrtui.modes.headless import run_headless
 
 TUTORIAL = Path(__file__).parent / "data" / "tutorial_table.txt"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.schedule.build import build_watched
 from lrtui.schedule.plan import plan
 from lrtui.spec.choices import HF_SCHEDULES

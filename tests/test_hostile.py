@@ -22,8 +22,8 @@ from appkit import replay_app, settle, stream
 from rich.text import Text
 
 from lrtui import RunRecorder
-from lrtui.cli import main
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.commands.main import main
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.record.format import decode, decode_header
 from lrtui.record.watch import WatchSource
 from lrtui.record.writer import LogDirSink
@@ -229,7 +229,7 @@ def _full_disk(monkeypatch, fds: set[int]):
 
 
 def test_a_full_disk_stops_recording_not_training(tmp_path, monkeypatch, capsys):
-    from lrtui.headless import run_headless
+    from lrtui.modes.headless import run_headless
 
     exp = build_experiment(
         Settings(runs=[parse_scheduler_flag("StepLR(step_size=1)")] * 2, epochs=3, batches=20)
@@ -511,7 +511,7 @@ def test_optimizers_by_any_case_and_names_kept_apart(tmp_path, capsys):
 
 
 def test_the_app_hears_once_that_recording_stopped(tmp_path, monkeypatch):
-    from lrtui.live import recording_tee
+    from lrtui.modes.live import recording_tee
 
     exp = build_experiment(Settings(runs=[parse_scheduler_flag("StepLR(step_size=1)")], epochs=1, batches=5))
     sink = LogDirSink(tmp_path, run_infos(exp))

@@ -81,10 +81,9 @@ def test_hf_trainer_records_steps_plan_marks_and_evals(tmp_path):
     assert isinstance(events[-1], StatusEvent) and events[-1].status is RunStatus.DONE
 
 
-def test_lightning_trainer_records_steps_plan_and_validation(tmp_path):
+def _lightning_model():
+    """A linear regressor that logs its validation loss, stepping StepLR every batch."""
     import lightning as L
-
-    from lrtui.integrations.lightning import LrtuiCallback
 
     class Model(L.LightningModule):
         def __init__(self) -> None:
@@ -104,6 +103,14 @@ def test_lightning_trainer_records_steps_plan_and_validation(tmp_path):
             sched = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
+    return Model()
+
+
+def test_lightning_trainer_records_steps_plan_and_validation(tmp_path):
+    import lightning as L
+
+    from lrtui.integrations.lightning import LrtuiCallback
+
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(40, 4, generator=gen)
     data = TensorDataset(x, x.sum(dim=1))
@@ -113,7 +120,7 @@ def test_lightning_trainer_records_steps_plan_and_validation(tmp_path):
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        trainer.fit(Model(), DataLoader(data, batch_size=8), DataLoader(data, batch_size=20))
+        trainer.fit(_lightning_model(), DataLoader(data, batch_size=8), DataLoader(data, batch_size=20))
     info, events = _read(tmp_path / "runs")
     assert info.label == "steplr" and info.total_steps == 10 and info.spec == "StepLR"
     plan = next(e for e in events if isinstance(e, PlanEvent))
@@ -185,18 +192,6 @@ def test_lightning_counts_its_epochs_from_max_steps(tmp_path):
 
     from lrtui.integrations.lightning import LrtuiCallback
 
-    class Model(L.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = nn.Linear(4, 1)
-
-        def training_step(self, batch, _):
-            x, y = batch
-            return nn.functional.mse_loss(self.net(x).squeeze(-1), y)
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
-
     x = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
     trainer = L.Trainer(
         max_steps=7, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -204,7 +199,7 @@ def test_lightning_counts_its_epochs_from_max_steps(tmp_path):
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        trainer.fit(Model(), DataLoader(TensorDataset(x, x.sum(dim=1)), batch_size=8))
+        trainer.fit(_lightning_model(), DataLoader(TensorDataset(x, x.sum(dim=1)), batch_size=8))
     info, events = _read(tmp_path / "runs")
     assert (info.total_steps, info.epochs, info.batches) == (7, 2, 5)
     assert [s.epoch for s in events if isinstance(s, StepEvent)] == [1] * 5 + [2] * 2

@@ -6,19 +6,19 @@ import io
 import json
 import re
 
-from appkit import cut, replay_app, seed_experiment, settle, stream
+from appkit import cut, recorded, replay_app, settle
 
-from lrtui.cli import main
-from lrtui.config import Settings, build_experiment
-from lrtui.headless import run_headless
+from lrtui.commands.main import main
+from lrtui.modes.config import Settings, build_experiment
+from lrtui.modes.headless import run_headless
 from lrtui.spec.events import RunInfo, StatusEvent, StepBlock
 from lrtui.spec.events import RunStatus as S
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.screens.charts import RunChartScreen
 from lrtui.ui.widgets.statusbar import StatusBar
 
-SEED = seed_experiment()
-MID = cut(stream(SEED), 170)
+SEED = recorded("seed")  # the default six schedules, 11 epochs of 40 batches
+MID = cut(SEED.events, 170)
 
 
 async def test_a_digit_then_enter_opens_that_digits_run():

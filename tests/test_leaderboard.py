@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-from lrtui.headless import run_headless
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.modes.headless import run_headless
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import EvalEvent, RunInfo, RunStatus, StatusEvent, StepBlock
 from lrtui.state import leaderboard

@@ -11,12 +11,12 @@ import textwrap
 import pytest
 import torch
 
-from lrtui.cli import main
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.commands.main import main
 from lrtui.engine.builtin import BuiltinWorkload
 from lrtui.engine.rangetest import RangeResult, range_test, suggest
 from lrtui.engine.workload import initial_module
-from lrtui.plancmd import planned_runs
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.modes.plan import planned_runs
 from lrtui.spec.experiment import Call
 
 

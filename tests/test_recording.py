@@ -8,8 +8,8 @@ import torch
 from helpers import steps_of, train
 
 from lrtui import RunRecorder
-from lrtui.cli import main
-from lrtui.config import Settings, build_experiment, build_ready
+from lrtui.commands.main import main
+from lrtui.modes.config import Settings, build_experiment, build_ready
 from lrtui.record.format import FORMAT, VERSION, decode, decode_header, encode, encode_header
 from lrtui.spec.events import (
     EpochEvent,
@@ -210,7 +210,7 @@ def test_export_of_a_missing_path_is_an_error(tmp_path, capsys):
 
 
 async def test_the_live_app_records_with_log_dir(tmp_path):
-    from lrtui.live import build_app
+    from lrtui.modes.live import build_app
     from lrtui.record.writer import LogDirSink
     from lrtui.spec.describe import run_infos
 

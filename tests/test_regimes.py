@@ -8,7 +8,7 @@ import torch
 from helpers import epochs_of, steps_of, train
 from torch.optim import lr_scheduler as L
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.record.format import decode, encode
 from lrtui.spec.events import MarkEvent, PlanEvent, PlateauCounters, PlateauEvent
 

@@ -6,7 +6,7 @@ import pytest
 from helpers import epochs_of, reference, steps_of, train
 from torch.optim import lr_scheduler as L
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.schedule.factors import FACTORS
 from lrtui.schedule.plan import plan
 from lrtui.schedule.registry import check_call, registry

@@ -10,10 +10,10 @@ import torch
 from appkit import replay_app, settle, stream
 from helpers import steps_of, train
 
-from lrtui.cli import main
-from lrtui.config import Settings, build_experiment, build_ready, parse_scheduler_flag
+from lrtui.commands.main import main
 from lrtui.engine.trainer import Trainer
-from lrtui.headless import run_headless
+from lrtui.modes.config import Settings, build_experiment, build_ready, parse_scheduler_flag
+from lrtui.modes.headless import run_headless
 from lrtui.spec.describe import run_infos
 from lrtui.spec.errors import SpecError
 from lrtui.state import leaderboard

@@ -1,13 +1,13 @@
-"""Pictures of the app, from fixed event streams (no clocks, no timing, no animation)."""
+"""Pictures of the app, from recorded event streams (no torch, no clocks, no timing, no
+animation): `tests/fixtures/record.py` trained them once."""
 
 import pytest
-from appkit import cut, failing_experiment, paused, replay_app, seed_experiment, settle, stream
+from appkit import cut, paused, recorded, replay_app, settle
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
-
-SEED = seed_experiment()
-SEED_EVENTS = stream(SEED)
+SEED = recorded("seed")
+SEED_EVENTS = SEED.events
 MID = cut(SEED_EVENTS, 170)  # epoch 5 of 11, step 170 of 440
+FAILING = recorded("failing")  # two healthy runs, one that cannot be built, one that diverges
 
 
 def test_grid_mid_run(snap_compare):
@@ -51,43 +51,21 @@ def test_wide_terminal(snap_compare):
 
 
 def test_failed_and_diverged_runs(snap_compare):
-    exp, events = failing_experiment()
-    assert snap_compare(replay_app(exp, events), run_before=settle, terminal_size=(100, 30))
+    assert snap_compare(replay_app(FAILING, FAILING.events), run_before=settle, terminal_size=(100, 30))
 
 
 def test_all_runs_done(snap_compare):
     assert snap_compare(replay_app(SEED, SEED_EVENTS), run_before=settle, terminal_size=(100, 30))
 
 
-@pytest.fixture(scope="module")
-def all_preset():
-    exp = build_experiment(Settings(preset="all", epochs=12, batches=20))
-    return exp, stream(exp, 150)
+def test_preset_all_grid(snap_compare):
+    everything = recorded("all")  # every schedule, recorded to step 150
+    assert snap_compare(replay_app(everything, everything.events), run_before=settle, terminal_size=(160, 50))
 
 
-def test_preset_all_grid(snap_compare, all_preset):
-    exp, events = all_preset
-    assert snap_compare(replay_app(exp, events), run_before=settle, terminal_size=(160, 50))
-
-
-REGIMES = build_experiment(
-    Settings(
-        runs=[
-            parse_scheduler_flag(s)
-            for s in (
-                "SequentialLR(schedulers=[LinearLR(start_factor=0.1, total_iters=2), "
-                "ReduceLROnPlateau(patience=1, factor=0.5, threshold=0.2)], milestones=[2])",
-                "OneCycleLR(max_lr=0.5)",
-                "CosineAnnealingWarmRestarts(T_0=3)",
-                "MultiStepLR(milestones=[3, 6], gamma=0.3)",
-            )
-        ],
-        epochs=9,
-        batches=20,
-        task="teacher",
-    )
-)
-REGIME_EVENTS = cut(stream(REGIMES), 150)
+# warm-up into a plateau, one cycle, warm restarts, milestones; the task "teacher"
+REGIMES = recorded("regimes")
+REGIME_EVENTS = cut(REGIMES.events, 150)
 
 
 def test_regime_markers_in_the_grid(snap_compare):
@@ -124,8 +102,9 @@ def test_leaderboard(snap_compare):
 
 
 def test_leaderboard_flags_failed_runs(snap_compare):
-    exp, events = failing_experiment()
-    assert snap_compare(replay_app(exp, events), run_before=settle, press=["b"], terminal_size=(110, 20))
+    assert snap_compare(
+        replay_app(FAILING, FAILING.events), run_before=settle, press=["b"], terminal_size=(110, 20)
+    )
 
 
 def test_grid_at_160x45(snap_compare):
@@ -159,8 +138,8 @@ def test_chart_on_a_light_theme(snap_compare, theme):
     )
 
 
-SEEDS = build_experiment(Settings(preset="seed", seeds=3, task="teacher", batches=40))
-SEEDS_EVENTS = stream(SEEDS)
+SEEDS = recorded("seeds")  # three seeds of each default schedule
+SEEDS_EVENTS = SEEDS.events
 
 
 def test_seeds_grid(snap_compare):

@@ -11,10 +11,10 @@ from helpers import plain_task_loop, steps_of
 from torch.nn import functional as F
 
 import lrtui
-from lrtui.cli import main
-from lrtui.config import Settings, build_ready, parse_scheduler_flag
+from lrtui.commands.main import main
 from lrtui.engine.trainer import Trainer
-from lrtui.launch import _Need
+from lrtui.modes.config import Settings, build_ready, parse_scheduler_flag
+from lrtui.modes.prepare import _Need
 from lrtui.record.format import decode
 from lrtui.spec.events import EvalEvent
 

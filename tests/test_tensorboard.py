@@ -10,8 +10,8 @@ import struct
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from lrtui.cli import main
-from lrtui.record import tfevents
+from lrtui.commands.main import main
+from lrtui.record.readers import tfevents
 from lrtui.record.watch import WatchSource
 from lrtui.spec.events import CorruptLines, RunAdded, ScalarBlock, StatusEvent, StepBlock
 from lrtui.state.runs import ExperimentState
@@ -174,3 +174,13 @@ def test_many_runs_in_one_directory(tmp_path):
     _, got = _watch(tmp_path)
     assert len([e for e in got if isinstance(e, RunAdded)]) == 120
     assert not any(isinstance(e, ScalarBlock) for e in got)
+
+
+def test_a_writers_files_are_read_in_the_order_written_past_the_ninth(tmp_path):
+    """SummaryWriter numbers its files per process: `.9` then `.10`, which sort the other way as text."""
+    from lrtui.record.readers.tb_tail import tb_files
+
+    names = [f"events.out.tfevents.1700000000.host.42.{n}" for n in (9, 10, 11)]
+    for name in reversed(names):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in tb_files(tmp_path)] == names

@@ -5,8 +5,8 @@ import threading
 import pytest
 from helpers import all_steps, epochs_of, last_status, steps_of, train
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.engine.trainer import Trainer
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.spec.events import RunStatus, StatusEvent, StepBlock
 
 
@@ -164,3 +164,16 @@ def test_cpu_training_leaves_a_core_to_the_thread_that_shows_the_events():
     assert cpu_threads(4, 16) == 4  # never more threads than torch was given
     assert cpu_threads(8, 1) == 1
     assert cpu_threads(2, 2, light=False) == 2  # your model: every core trains
+
+
+def test_a_plateau_run_ends_its_events_with_how_it_ended():
+    """ReduceLROnPlateau's counters change at the last epoch's end, in the same batch as the
+    run's `done`: they come before it, so a log (and `watch`) ends on the final status."""
+    from lrtui.spec.events import PlateauEvent
+
+    exp = build_experiment(
+        Settings(runs=[parse_scheduler_flag("ReduceLROnPlateau(patience=0)")], epochs=3, batches=4)
+    )
+    events = [e for e in train(exp) if getattr(e, "run", 0) == 0]
+    assert any(isinstance(e, PlateauEvent) for e in events)
+    assert isinstance(events[-1], StatusEvent) and events[-1].status is RunStatus.DONE

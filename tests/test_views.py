@@ -2,15 +2,15 @@
 
 import math
 
-from appkit import cut, replay_app, seed_experiment, settle, stream
+from appkit import cut, recorded, replay_app, settle
 from rich.text import Text
 
 from lrtui.ui.grid import MIN_PANEL_HEIGHT, MIN_PANEL_WIDTH, choose_layout
 from lrtui.ui.widgets.panel import RunPanel
 from lrtui.ui.widgets.spark import Scale, compact, levels, loss_scale, lr_scale
 
-SEED = seed_experiment()
-MID = cut(stream(SEED), 170)
+SEED = recorded("seed")  # the default six schedules, 11 epochs of 40 batches
+MID = cut(SEED.events, 170)
 
 
 def test_a_narrow_lr_range_is_drawn_from_zero_not_stretched():

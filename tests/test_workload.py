@@ -9,10 +9,10 @@ from helpers import plain_task_loop, steps_of
 from torch import nn
 from torch.nn import functional as F
 
-from lrtui.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.engine.builtin import BuiltinWorkload
 from lrtui.engine.trainer import Trainer
 from lrtui.engine.workload import Workload, default_loss, has_batched_loss
+from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
 from lrtui.spec.commands import Verb, toggle_verb
 
 EPOCHS, BATCHES = 3, 5

@@ -10,6 +10,10 @@ unless told otherwise, and the figures are printed side by side with their ratio
   (latency from a key press until the screen shows its effect);
 - history: the memory one run's display history holds after 1,000,000 steps.
 
+The parts live in `parts` (training), `appdrive` (the app driven by keys), `many` (many runs
+and files), `ownmodel` (your own model against plain loops), `tb` (TensorBoard runs) and
+`report` (running each part in its own process and printing the figures).
+
 `--sync-check` runs the trainer on CUDA with torch's sync debug mode and counts host-device
 synchronisations per training step (needs a GPU).
 """

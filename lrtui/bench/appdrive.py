@@ -107,7 +107,7 @@ def app_run(epochs: int, batches: int, keys: bool, deadline: float = 1800.0, iso
     the trainer in a process of its own, as the app does on the CPU; else in a thread."""
     from lrtui.engine.child import ChildTrainer, TrainerRecipe
     from lrtui.engine.trainer import Trainer
-    from lrtui.live import LIVE_FLUSH_SECONDS
+    from lrtui.modes.live import LIVE_FLUSH_SECONDS
     from lrtui.spec.describe import run_infos
     from lrtui.spec.events import RunStatus
     from lrtui.ui.app import LrTuiApp

@@ -76,9 +76,9 @@ def _ms(values: list[float]) -> list[float]:
 
 def part_many_runs(runs: int = 40, rounds: int = 5) -> dict:
     """40 runs training in the app: compare's open and close, and the focus key."""
-    from lrtui.config import Settings, build_experiment, parse_scheduler_flag
     from lrtui.engine.child import ChildTrainer, TrainerRecipe
-    from lrtui.live import LIVE_FLUSH_SECONDS
+    from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
+    from lrtui.modes.live import LIVE_FLUSH_SECONDS
     from lrtui.spec.describe import run_infos
     from lrtui.ui.app import LrTuiApp
 

@@ -56,7 +56,7 @@ def _plain(build, data, epochs: int, device) -> float:
     import torch
     from torch.nn import functional as F
 
-    from lrtui.config import Settings, build_experiment, parse_scheduler_flag
+    from lrtui.modes.config import Settings, build_experiment, parse_scheduler_flag
     from lrtui.schedule.build import build_watched
 
     exp = build_experiment(
@@ -85,9 +85,9 @@ def _plain(build, data, epochs: int, device) -> float:
 
 def _lrtui(build, data, epochs: int, device_name: str, engine: str) -> tuple[float, str]:
     """lrtui's trainer on the same task; its own training seconds and the engine it used."""
-    from lrtui.config import Settings, build_ready, parse_scheduler_flag
     from lrtui.engine.tasks import UserTask
     from lrtui.engine.trainer import Trainer
+    from lrtui.modes.config import Settings, build_ready, parse_scheduler_flag
     from lrtui.schedule.optimizers import parse_optimizer
 
     task = UserTask(SimpleNamespace(model=build, batches=lambda epoch: data), "bench", None)

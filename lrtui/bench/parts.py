@@ -12,7 +12,7 @@ def peak_mb() -> float:
 
 
 def experiment(epochs: int, batches: int, device: str = "cpu", engine: str = "auto"):
-    from lrtui.config import Settings, build_experiment
+    from lrtui.modes.config import Settings, build_experiment
 
     return build_experiment(
         Settings(preset="seed", epochs=epochs, batches=batches, device=device, engine=engine)
@@ -75,7 +75,7 @@ def part_headless(epochs: int, batches: int, engine: str) -> dict:
     import io
 
     from lrtui.engine.trainer import Trainer
-    from lrtui.headless import run_headless
+    from lrtui.modes.headless import run_headless
 
     exp = experiment(epochs, batches, engine=engine)
     made: list[Trainer] = []

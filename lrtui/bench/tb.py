@@ -58,10 +58,10 @@ def _lrtui_watch(directory: Path) -> tuple[float, float, int]:
 
 def _lrtui_export(directory: Path) -> float:
     from lrtui.record.export import export_to_file, input_files
-    from lrtui.record.tb_export import TbOptions
+    from lrtui.record.readers import ReadOptions
 
     start = time.perf_counter()
-    export_to_file(input_files(directory), str(directory.parent / "out.csv"), TbOptions(root=directory))
+    export_to_file(input_files(directory), str(directory.parent / "out.csv"), ReadOptions(root=directory))
     return time.perf_counter() - start
 
 

@@ -54,25 +54,38 @@ MODELS: dict[str, ModelKind] = {
         _mlp_batched,
     ),
 }
-DATA_TASKS = ("random", "teacher")  # the tasks of this module; charlm has its own
+MAX_SAMPLES = 20_000_000  # a built-in task's data is made up front: about 1 GB at most
+
+
+def _random_data(batches: int, batch_size: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """The tutorial's trainloader: each batch's inputs then its labels, drawn in that order."""
+    xs, ys = [], []
+    for _ in range(batches):
+        xs.append(torch.randn(batch_size, IN_FEATURES, generator=gen))
+        ys.append(torch.randint(0, CLASSES, (batch_size,), generator=gen))
+    return torch.stack(xs), torch.stack(ys)
+
+
+def _teacher_data(batches: int, batch_size: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Inputs labelled by a fixed random linear rule, a tenth of the labels flipped."""
+    teacher = torch.randn(IN_FEATURES, generator=gen)
+    x = torch.randn(batches, batch_size, IN_FEATURES, generator=gen)
+    flip = torch.rand(batches, batch_size, generator=gen) < 0.1
+    y = ((x @ teacher > 0) ^ flip).long()
+    return x, y
+
+
+MakeData = Callable[[int, int, torch.Generator], tuple[Tensor, Tensor]]
+# the data tasks of this module, by name (charlm has its own); each is a task of its own in
+# `engine.kinds.TASK_KINDS`, so a new one is a function here and its help line in spec.choices
+DATASETS: dict[str, MakeData] = {"random": _random_data, "teacher": _teacher_data}
 
 
 def make_dataset(task: str, batches: int, batch_size: int, seed: int) -> tuple[Tensor, Tensor]:
     """Inputs [batches, batch_size, 10] and labels [batches, batch_size], on the CPU."""
-    gen = torch.Generator().manual_seed(seed)
-    if task == "random":
-        xs, ys = [], []
-        for _ in range(batches):
-            xs.append(torch.randn(batch_size, IN_FEATURES, generator=gen))
-            ys.append(torch.randint(0, CLASSES, (batch_size,), generator=gen))
-        return torch.stack(xs), torch.stack(ys)
-    if task == "teacher":
-        teacher = torch.randn(IN_FEATURES, generator=gen)
-        x = torch.randn(batches, batch_size, IN_FEATURES, generator=gen)
-        flip = torch.rand(batches, batch_size, generator=gen) < 0.1
-        y = ((x @ teacher > 0) ^ flip).long()
-        return x, y
-    raise ValueError(f"unknown task {task!r}")
+    if task not in DATASETS:
+        raise ValueError(f"unknown task {task!r}")
+    return DATASETS[task](batches, batch_size, torch.Generator().manual_seed(seed))
 
 
 class BuiltinWorkload:

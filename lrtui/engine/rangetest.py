@@ -28,6 +28,7 @@ from lrtui.engine.workload import Workload
 from lrtui.schedule.optimizers import build_optimizer
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import Call
+from lrtui.spec.smoothing import DebiasedEma
 
 BETA = 0.98
 DIVERGED = 4.0
@@ -80,7 +81,7 @@ def range_test(
     opt = build_optimizer(optimizer, model.parameters(), start)
     gamma = (end / start) ** (1 / max(1, steps - 1))
     schedule = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
-    result, avg, best = RangeResult(), 0.0, math.inf
+    result, ema, best = RangeResult(), DebiasedEma(BETA), math.inf
     for k, batch in enumerate(_batches(workload, device, steps, seed), 1):
         if stopped():
             result.stopped = "stopped"
@@ -96,8 +97,7 @@ def range_test(
             raise SpecError(
                 f"the range test's first step gave a loss of {value} at LR {lr:g}: the task cannot train"
             )
-        avg = BETA * avg + (1 - BETA) * value
-        smooth = avg / (1 - BETA**k)
+        smooth = ema.add(value)
         result.lrs.append(lr)
         result.losses.append(value)
         result.smoothed.append(smooth)

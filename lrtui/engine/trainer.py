@@ -18,17 +18,16 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from lrtui.engine.builtin import DATA_TASKS, builtin_workload
 from lrtui.engine.device import cpu_threads, resolve_device
 from lrtui.engine.engines import Engine, make_engine
 from lrtui.engine.feed import EpochFeed
-from lrtui.engine.outbox import Outbox, PendingStep
+from lrtui.engine.kinds import load_workload, task_kind
+from lrtui.engine.outbox import Outbox, PendingStep, before_final_status
 from lrtui.engine.slot import RunSlot, shared_optimizer
-from lrtui.engine.workload import Batch, Workload, by_seed, initial_module
+from lrtui.engine.workload import Batch, WorkloadFactory, by_seed, initial_module
 from lrtui.schedule.build import build_watched, one_line
 from lrtui.schedule.optimizers import build_optimizer
-from lrtui.schedule.plan import Plan, plan
-from lrtui.schedule.registry import uses_metric
+from lrtui.schedule.plan import Plan, plan, step_marks
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
 from lrtui.spec.events import (
     MAX_MARKS,
@@ -44,7 +43,6 @@ from lrtui.spec.events import (
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.numbers import usable_lr
 
-WorkloadFactory = Callable[[torch.device], Workload]  # called on the trainer's thread
 FEED_TIDY_STEPS = 32  # batches every run has passed are dropped this often
 
 
@@ -65,17 +63,14 @@ class Trainer(Steerable):
     ) -> None:
         self.exp = exp
         self._sink = sink
-        self._make_workload = workload or (lambda device: builtin_workload(exp, device))
+        self._make_workload = workload or (lambda device: load_workload(exp, device))
         self._plans = plans
         self._linger = linger
         self._flush_interval = flush_interval
         self._clock = clock
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._runs = [
-            RunSlot(i, spec, uses_metric(spec.scheduler), paused=start_paused)
-            for i, spec in enumerate(exp.runs)
-        ]
+        self._runs = [RunSlot(i, spec, paused=start_paused) for i, spec in enumerate(exp.runs)]
         self._out = Outbox()
         self._shared: torch.optim.Optimizer | None = None
         self._plan_cache: dict[int, Plan | None] = {}
@@ -124,8 +119,8 @@ class Trainer(Steerable):
             light = bool(getattr(workload, "light", False))
             torch.set_num_threads(cpu_threads(torch.get_num_threads(), os.cpu_count() or 1, light))
         exp = self.exp
-        builtin = exp.task in DATA_TASKS  # its data is made from the seed: each seed gets its own
-        rebuild = (lambda k: builtin_workload(exp, self.device, k)) if builtin else None
+        kind = task_kind(exp.task)  # where its data is made from the seed, each seed gets its own
+        rebuild = (lambda k: kind.build(exp, self.device, k)) if kind.seeded_data else None
         self._workloads = by_seed(workload, sorted({r.spec.seed for r in self._runs}), exp.seed, rebuild)
         self._feeds = {k: EpochFeed(w, self.device, exp.batches) for k, w in self._workloads.items()}
         starts = {k: initial_module(w, exp.seed + k) for k, w in self._workloads.items()}
@@ -166,8 +161,7 @@ class Trainer(Steerable):
                 self._shared.param_groups[r.index] = r.optimizer.param_groups[0]
                 for p in r.optimizer.param_groups[0]["params"]:
                     self._shared.state.pop(p, None)
-            built = build_watched(r.spec.scheduler, r.optimizer)
-            r.scheduler, r.watch = built.scheduler, built.watch
+            r.watched = build_watched(r.spec.scheduler, r.optimizer)
             r.marks = 0
             r.counters = r.counters_sent = None
         except Exception as exc:  # a run that cannot start fails alone
@@ -183,8 +177,7 @@ class Trainer(Steerable):
             self._plan_cache[r.index] = plan(r.spec, self.exp)
         planned = self._plan_cache[r.index]
         if planned is not None:
-            per = 1 if r.spec.interval == "batch" else self.exp.batches
-            marks = tuple((k * per, kind, label) for k, kind, label in planned.marks)
+            marks = tuple(step_marks(planned, r.spec, self.exp))
             self._emit(PlanEvent(r.index, r.gen, planned.lrs, r.spec.interval, self.exp.batches, marks))
 
     def _fail(self, r: RunSlot, message: str, status: RunStatus = RunStatus.ERROR) -> None:
@@ -255,7 +248,7 @@ class Trainer(Steerable):
         """The task's validation loss for run `r`'s weights (None where the task has none)."""
         module = self._engine.module(r.index)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), r.evaluating():  # an optimizer with modes, in eval mode
                 value = self._workloads[r.spec.seed].evaluate(module)
         except Exception as exc:
             raise RuntimeError(f"evaluate failed: {_describe(exc)}") from exc
@@ -299,14 +292,15 @@ class Trainer(Steerable):
         if not self._out:
             return
         flushed = self._out.flush()
-        events = flushed.events
+        counters: list[Event] = []
         for r in self._runs:
             if (r.index, r.gen) in flushed.diverged:
                 r.status = RunStatus.DIVERGED
             c = r.counters  # counters change every step; only the newest matters
             if c is not None and c != r.counters_sent and (r.index, r.gen) not in flushed.diverged:
                 r.counters_sent = c
-                events.append(PlateauEvent(r.index, r.gen, r.counters_step, c))
+                counters.append(PlateauEvent(r.index, r.gen, r.counters_step, c))
+        events = before_final_status(flushed.events, counters)
         if events:
             self._sink(events)
 

@@ -53,6 +53,11 @@ class Workload(Protocol):
         ...
 
 
+# Builds the workload on the device it trains on; called on the thread (or in the process)
+# that trains, so a task's tensors are made where they are used.
+WorkloadFactory = Callable[[torch.device], Workload]
+
+
 def default_loss(model: nn.Module, batch: Batch) -> Tensor:
     """Cross-entropy for integer targets, mean squared error for floating ones."""
     x, y = batch[0], batch[1]

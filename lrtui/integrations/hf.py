@@ -22,8 +22,8 @@ import math
 from pathlib import Path
 
 from lrtui.integrations.plan import planned
+from lrtui.record.readers.tags import logged_epoch
 from lrtui.record.recorder import RunRecorder
-from lrtui.record.tags import logged_epoch
 
 try:
     from transformers import TrainerCallback

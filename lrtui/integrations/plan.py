@@ -2,22 +2,20 @@
 
 The copy is the trainer's own scheduler object, deep-copied onto a throwaway optimizer of
 one-element parameters (the model's weights are never copied), then stepped: every LR comes
-from the scheduler's own code. Regime marks are read from the copy as it steps, by the same
-watch lrtui uses for its own runs.
+from the scheduler's own code. It is stepped ahead as lrtui's own runs are planned
+(`schedule.plan.ahead`), its regime marks read by the same watch.
 """
 
 from __future__ import annotations
 
 import copy
-import warnings
 
 import torch
 
+from lrtui.schedule.build import Watched
+from lrtui.schedule.plan import MAX_PLAN, ahead
 from lrtui.schedule.regimes import Built, RegimeWatch
-from lrtui.spec.events import MAX_MARKS
 from lrtui.spec.experiment import Call
-
-MAX_PLAN = 200_000  # steps: longer runs are not planned (as lrtui's own)
 
 
 def _call_of(scheduler: object) -> Call:
@@ -50,16 +48,4 @@ def planned(scheduler: object, steps: int) -> tuple[list[float], list[tuple[int,
         shadow, dummy = _shadow(scheduler)
     except Exception:  # a scheduler that cannot be copied is simply not planned
         return [], []
-    group = dummy.param_groups[0]
-    watch = RegimeWatch([Built(_call_of(shadow), shadow)])
-    lrs, marks = [float(group["lr"])], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for k in range(1, steps + 1):
-            dummy.step()
-            watch.before(lrs[-1])
-            shadow.step()  # type: ignore[attr-defined]
-            lrs.append(float(group["lr"]))
-            if len(marks) < MAX_MARKS:
-                marks += [(k, m.kind, m.label) for m in watch.after(lrs[-1])]
-    return lrs, marks
+    return ahead(Watched(shadow, RegimeWatch([Built(_call_of(shadow), shadow)]), False, dummy), steps)

@@ -1,12 +1,11 @@
-"""`lrtui watch PATH`: tail events files written by any process, as a source for the app.
+"""`lrtui watch PATH`: tail logs written by any process, as a source for the app.
 
-PATH is one file or a directory: lrtui's events files (`*.jsonl`) and TensorBoard runs (every
-directory below holding `events.out.tfevents.*` files) become runs, joining as they appear.
-
-PATH is one events file or a directory of them; each file becomes a run, and files created
-later join as they appear. Reading copes with what live files do: a file that does not exist
-yet, a last line still being written, a file truncated or replaced (it is read again from the
-start, as a restart), and lines that are not valid (skipped and counted, never fatal).
+PATH is one run's file or a directory: every reader (`readers.READERS`: lrtui's `*.jsonl`,
+TensorBoard runs) finds its runs there, and runs created later join as they appear. Reading
+copes with what live files do: a file that does not exist yet, a last line still being
+written, a file truncated or replaced (it is read again from the start, as a restart), and
+lines that are not valid (skipped and counted, never fatal). One run that cannot be read says
+so in its own panel; the others go on.
 """
 
 from __future__ import annotations
@@ -15,10 +14,18 @@ import os
 import threading
 from pathlib import Path
 
-from lrtui.record.format import event_files
-from lrtui.record.jsonl_tail import JsonlTail, waiting
-from lrtui.record.tags import tag_map
-from lrtui.record.tb_tail import TB_PREFIX, TbTail
+from lrtui.record.readers import (
+    READERS,
+    Log,
+    LogReader,
+    ReadOptions,
+    Tail,
+    found_under,
+    named,
+    one_run,
+    reads,
+    waiting,
+)
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
 from lrtui.spec.errors import SpecError
 from lrtui.spec.events import (
@@ -32,7 +39,6 @@ from lrtui.spec.events import (
 from lrtui.spec.text import clean
 
 POLL_SECONDS = 0.2
-READS = "*.jsonl, or TensorBoard's events.out.tfevents.*"  # as export says it
 MAX_RUNS = 1000  # panels at most; more are counted in the status bar
 
 
@@ -47,14 +53,18 @@ class WatchSource(Steerable):
         *,
         lr_tag: str | None = None,
         loss_tag: str | None = None,
+        readers: tuple[LogReader, ...] = READERS,
     ) -> None:
         self.path = Path(path)
-        # a *.jsonl name or an existing file is one file; anything else is a directory, maybe not there yet
-        self.single_file = self.path.suffix == ".jsonl" or self.path.is_file()
+        self._readers = readers
+        # a run's file (maybe not there yet) is one run; anything else is a directory, maybe not there yet
+        self.single_file = one_run(self.path, readers)
         self._sink = sink
         self._poll = poll
-        self._tags = (lr_tag, loss_tag)
-        self._tails: dict[Path, JsonlTail | TbTail] = {}
+        # run names are paths under the folder watched (which may not be there yet) or the file's
+        root = self.path.parent if self.single_file else self.path
+        self._options = ReadOptions(lr_tag, loss_tag, root=root)
+        self._tails: dict[tuple[str, Path], Tail] = {}  # by reader and run: two readers may share a folder
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._commands: list[Command] = []
@@ -90,9 +100,9 @@ class WatchSource(Steerable):
         """One pass: apply commands, find files, read what is new, hand it over."""
         events: list[Event] = []
         self._apply_commands(events)
-        for path, kind in self._discover():
-            if path not in self._tails:
-                self._add_tail(path, kind)
+        for log in self._discover():
+            if (log.reader.name, log.path) not in self._tails:
+                self._add_tail(log)
         self._say_if_empty()
         for tail in self._tails.values():
             if not tail.paused:
@@ -112,20 +122,17 @@ class WatchSource(Steerable):
             self._notice("")
             return
         self._said_empty = True
-        self._notice(nothing_here(self.path))
+        self._notice(nothing_here(self.path, readers=self._readers))
 
-    def _add_tail(self, path: Path, kind: str) -> None:
+    def _add_tail(self, log: Log) -> None:
         if len(self._tails) >= MAX_RUNS:
             self._over_cap += 1
             self._notice(f"showing {MAX_RUNS} runs; {self._over_cap} more under {self.path} are not shown")
             return
-        run = len(self._tails)
-        root = self.path if self.path.is_dir() else self.path.parent
-        self._tails[path] = (
-            JsonlTail(path, run=run) if kind == "jsonl" else TbTail(path, root, run, tag_map(*self._tags))
-        )
+        tail = log.reader.tail(log.path, len(self._tails), self._options)
+        self._tails[log.reader.name, log.path] = tail
 
-    def _read_or_report(self, tail: JsonlTail | TbTail, events: list[Event]) -> None:
+    def _read_or_report(self, tail: Tail, events: list[Event]) -> None:
         """Read one file; one that cannot be read says why in its own panel, once, and is
         tried again at the next poll (the others keep going)."""
         try:
@@ -144,22 +151,17 @@ class WatchSource(Steerable):
             tail.error = ""
             events.append(StatusEvent(tail.run, tail.gen, RunStatus.RUNNING, ""))
 
-    def _discover(self) -> list[tuple[Path, str]]:
-        """lrtui's events files, and TensorBoard runs: every directory under PATH that holds
-        event files (TensorBoard's own rule), in name order."""
+    def _discover(self) -> list[Log]:
+        """The runs at PATH: the one its file stands for, or every reader's under the folder."""
         if self.single_file:
-            if self.path.name.startswith(TB_PREFIX):
-                return [(self.path.parent, "tb")]
-            return [(self.path, "jsonl")]
+            return [named(self.path, self._readers)]
         if not self.path.is_dir():
             return []
         try:
-            found = [(p, "jsonl") for p in event_files(self.path)]
-            found += [(d, "tb") for d in tb_runs(self.path)]
+            return found_under(self.path, self._readers)
         except OSError as exc:
             self._notice(f"cannot list {self.path}: {exc.strerror or exc}")
             return []
-        return found
 
     def _apply_commands(self, events: list[Event]) -> None:
         with self._lock:
@@ -180,24 +182,16 @@ class WatchSource(Steerable):
                     t.reset(events, "re-reading from the start")
 
 
-def nothing_here(path: Path, shown: int = 3) -> str:
+def nothing_here(path: Path, shown: int = 3, readers: tuple[LogReader, ...] = READERS) -> str:
     """Why a watched folder shows no runs, what lrtui reads, and the first few files it found
     there that it does not read."""
+    what = reads(readers)
     if not path.exists():
-        return f"{path}: no such file or directory yet; waiting for events files there ({READS})"
+        return f"{path}: no such file or directory yet; waiting for events files there ({what})"
     others: list[str] = []
     for _, _, files in os.walk(path):
         others += sorted(files)[: shown - len(others)]
         if len(others) >= shown:
             break
     found = f"; {', '.join(others)}{' ...' if len(others) >= shown else ''} not read" if others else ""
-    return f"{path}: no events files here ({READS}){found}; waiting for them"
-
-
-def tb_runs(root: Path) -> list[Path]:
-    """Directories under `root` (itself included) that hold TensorBoard event files."""
-    runs = []
-    for directory, _, files in os.walk(root):
-        if any(f.startswith(TB_PREFIX) for f in files):
-            runs.append(Path(directory))
-    return sorted(runs)
+    return f"{path}: no events files here ({what}){found}; waiting for them"

@@ -1,4 +1,5 @@
-"""Appending events files: one writer per file, and the `--log-dir` sink over many.
+"""Appending events files: one writer per file, the `--log-dir` sink over many, and the one
+tee that records a batch before a mode (the app, the headless table) takes it.
 
 Lines are buffered and written in batches (every so many lines or every second), each file is
 new (never another run's) and opened for appending, so a reader tailing it only ever sees
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lrtui.record.format import encode, encode_header
-from lrtui.spec.events import Event, RunInfo
+from lrtui.spec.events import Event, Notice, RunInfo, Sink
 
 MAX_NAME = 80  # characters of a run's name in its file name
 
@@ -156,3 +157,24 @@ class LogDirSink:
                 w.close()
         except OSError as exc:
             self._stop(exc)
+
+
+def recording_tee(
+    log_sink: LogDirSink, then: Sink | None = None, tell: Callable[[str], None] | None = None
+) -> Sink:
+    """A sink that hands every batch to the log directory first, then to `then`. When
+    recording stops (a full disk) training goes on, and whoever watches hears of it once:
+    through `tell`, or else as a `Notice` at the end of the batch `then` gets (the app shows
+    it in its status bar)."""
+
+    def both(events: list[Event]) -> None:
+        log_sink(events)
+        error = log_sink.untold_error()
+        if error is not None and tell is not None:
+            tell(error)
+        elif error is not None:
+            events = [*events, Notice(error)]
+        if then is not None:
+            then(events)
+
+    return both

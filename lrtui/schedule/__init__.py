@@ -1,10 +1,11 @@
 """The schedule layer: which schedules and optimizers exist, and how a spec becomes one.
 
 What lives here: the registry of torch's schedulers read from the installed torch and the
-checks a spec passes against their signatures (`registry`, `annotations`), named LR factors
-(`factors`), optimizers (`optimizers`), presets (`presets`), building a schedule with its regime
-watch (`build`), ReduceLROnPlateau inside composers (`composite`), regime marks (`regimes`) and
-the planned curve (`plan`).
+checks a spec passes against their signatures (`registry`, `annotations`), the ranges a
+parameter may take (`ranges`), named LR factors (`factors`), Hugging Face's schedules
+(`hf`), the optimizer kinds (`optimizers`), presets (`presets`), building a schedule with its
+regime watch and stepping it (`build`: `Watched.step`), ReduceLROnPlateau inside composers
+(`composite`), regime marks (`regimes`) and the planned curve (`plan`).
 
 May import: `lrtui.spec` and torch. Never textual, and never a layer above.
 """

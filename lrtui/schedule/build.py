@@ -9,6 +9,7 @@ builds the schedule once on a throwaway optimizer so that torch's own checks run
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,20 +21,46 @@ from lrtui.schedule.composite import MetricComposite, PlateauStage
 from lrtui.schedule.factors import build_factor
 from lrtui.schedule.hf import build_hf, derive_hf, is_hf
 from lrtui.schedule.optimizers import build_optimizer
-from lrtui.schedule.regimes import Built, RegimeWatch, watch_for
+from lrtui.schedule.regimes import Built, Mark, RegimeWatch, watch_for
 from lrtui.schedule.registry import check_call, registry, uses_metric
 from lrtui.spec.errors import SpecError
+from lrtui.spec.events import PlateauCounters
 from lrtui.spec.experiment import Call, ExperimentSpec, RunSpec
 
 
 @dataclass
 class Watched:
-    """A built schedule: the object to step, and the watch over its tree (None when the
-    schedule has no regime changes to mark)."""
+    """A built schedule: the object to step, the optimizer it drives, and the watch over its
+    tree (None when the schedule has no regime changes to mark).
+
+    `step` is the one way any schedule is stepped: by the trainer, by a plan stepping ahead
+    without training, and by the plan of a user's own scheduler (`integrations.plan`), so all
+    of them see the same marks.
+    """
 
     scheduler: object
     watch: RegimeWatch | None
     metric: bool  # stepped with the loss (ReduceLROnPlateau, alone or composed)
+    optimizer: torch.optim.Optimizer
+
+    def step(self, loss: Callable[[], float] | None = None) -> list[Mark]:
+        """Step the schedule once, with `loss()` where it follows the loss (read only then: on
+        a device, reading a loss waits for it); the regime changes the step made, read off
+        param group 0's LR just before and just after it."""
+        group = self.optimizer.param_groups[0]
+        if self.watch is not None:
+            self.watch.before(float(group["lr"]))
+        if self.metric:
+            if loss is None:
+                raise ValueError("a schedule that follows the loss is stepped with it")
+            self.scheduler.step(loss())  # type: ignore[attr-defined]
+        else:
+            self.scheduler.step()  # type: ignore[attr-defined]
+        return [] if self.watch is None else self.watch.after(float(group["lr"]))
+
+    def counters(self) -> PlateauCounters | None:
+        """ReduceLROnPlateau's own counters, where the schedule holds one."""
+        return None if self.watch is None else self.watch.counters()
 
 
 def build_watched(call: Call, optimizer: torch.optim.Optimizer) -> Watched:
@@ -44,7 +71,7 @@ def build_watched(call: Call, optimizer: torch.optim.Optimizer) -> Watched:
     """
     nodes: list[Built] = []
     scheduler = _build(call, optimizer, nodes, None, 0)
-    return Watched(scheduler, watch_for(nodes), uses_metric(call))
+    return Watched(scheduler, watch_for(nodes), uses_metric(call), optimizer)
 
 
 def _build(
@@ -178,10 +205,7 @@ def _dry_run(run: RunSpec, exp: ExperimentSpec) -> None:
     optimizer = probe_optimizer(exp)
     built = build_watched(run.scheduler, optimizer)
     optimizer.step()
-    if built.metric:
-        built.scheduler.step(1.0)  # type: ignore[attr-defined]
-    else:
-        built.scheduler.step()  # type: ignore[attr-defined]
+    built.step(lambda: 1.0)
 
 
 def one_line(exc: BaseException) -> str:

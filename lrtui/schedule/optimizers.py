@@ -1,29 +1,95 @@
-"""The optimizers a comparison can use, named like `--optimizer 'AdamW(weight_decay=0.01)'`."""
+"""The optimizers a comparison can use, named like `--optimizer 'AdamW(weight_decay=0.01)'`.
+
+Each family is one `OptimizerKind` in `OPTIMIZER_KINDS`: building it, its aliases, the memory
+its state takes and its train/eval modes are read from there, so a new family (schedule-free,
+say) is one entry here and its aliases in `spec.choices` (kept in step by a test).
+"""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from lrtui.schedule import annotations
-from lrtui.spec.choices import OPTIMIZER_ALIASES
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import Call
 from lrtui.spec.parse import parse_call
 from lrtui.spec.text import clean
 
-OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "SGD": torch.optim.SGD,
-    "Adam": torch.optim.Adam,
-    "AdamW": torch.optim.AdamW,
-    "RMSprop": torch.optim.RMSprop,
-    "Adagrad": torch.optim.Adagrad,
-}
+Kwargs = tuple[tuple[str, object], ...]
 
-ALIASES = OPTIMIZER_ALIASES
+
+@dataclass(frozen=True)
+class OptimizerKind:
+    """One optimizer family: how lrtui builds it, names it, and counts the memory it keeps."""
+
+    name: str
+    cls: type[torch.optim.Optimizer]
+    state: int  # tensors the size of a parameter it keeps per parameter, under its defaults
+    more_state: tuple[tuple[str, int], ...] = ()  # options that keep more when set: (name, tensors)
+    # train()/eval() switch the weights the model holds (schedule-free evaluates at an average
+    # of its iterates): evaluation runs in eval mode, training in train mode
+    has_modes: bool = False
+    defaults: Kwargs = ()  # keyword arguments lrtui passes unless the user sets them
+    aliases: tuple[tuple[str, Kwargs], ...] = ()  # short names besides its own lower-cased one
+
+    def state_per_param(self, call: Call) -> int:
+        """Tensors of each parameter's size the optimizer `call` keeps, for the memory count."""
+        options = dict(call.kwargs)
+        return self.state + sum(n for key, n in self.more_state if options.get(key))
+
+    def build(
+        self, call: Call, params: list[nn.Parameter], lr: float, **extra: object
+    ) -> torch.optim.Optimizer:
+        """The optimizer `call` over `params`, in train mode; `extra`: what lrtui sets itself."""
+        given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in call.kwargs}
+        optimizer = self.cls(params, lr=lr, **{**dict(self.defaults), **given, **extra})
+        self.to_train(optimizer)  # an optimizer with modes steps only in train mode
+        return optimizer
+
+    def to_eval(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.has_modes:
+            optimizer.eval()  # type: ignore[attr-defined]
+
+    def to_train(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.has_modes:
+            optimizer.train()  # type: ignore[attr-defined]
+
+
+_MOMENTUM: Kwargs = (("momentum", 0.9),)
+OPTIMIZER_KINDS: dict[str, OptimizerKind] = {
+    kind.name: kind
+    for kind in (
+        OptimizerKind(
+            "SGD",
+            torch.optim.SGD,
+            0,
+            (("momentum", 1),),
+            aliases=(("momentum", _MOMENTUM), ("nesterov", (*_MOMENTUM, ("nesterov", True)))),
+        ),
+        OptimizerKind("Adam", torch.optim.Adam, 2, (("amsgrad", 1),)),
+        OptimizerKind("AdamW", torch.optim.AdamW, 2, (("amsgrad", 1),)),
+        OptimizerKind("RMSprop", torch.optim.RMSprop, 1, (("momentum", 1), ("centered", 1))),
+        OptimizerKind("Adagrad", torch.optim.Adagrad, 1),
+    )
+}
+# read from the kinds; `spec.choices.OPTIMIZER_ALIASES` is the same, for `--help` without torch
+ALIASES: dict[str, Call] = {
+    alias: Call(kind.name, kwargs)
+    for kind in OPTIMIZER_KINDS.values()
+    for alias, kwargs in ((kind.name.lower(), ()), *kind.aliases)
+}
+_PLAIN = OptimizerKind("an optimizer lrtui did not build", torch.optim.Optimizer, 0)
+
+
+def kind_of(optimizer: torch.optim.Optimizer) -> OptimizerKind:
+    """The kind an optimizer was built from (one lrtui did not build has no modes)."""
+    return next((k for k in OPTIMIZER_KINDS.values() if type(optimizer) is k.cls), _PLAIN)
+
 
 # Set by lrtui itself: the learning rate comes from --lr, and these would change the numerics
 # or the device handling behind the user's back.
@@ -41,12 +107,12 @@ def parse_optimizer(text: str) -> Call:
 
 def _canonical(call: Call) -> Call | None:
     """The call with the optimizer's own name, whatever its case (`adam(eps=1)` is Adam)."""
-    if call.name in OPTIMIZERS:
+    if call.name in OPTIMIZER_KINDS:
         return call
     alias = ALIASES.get(call.name.lower())
     if alias is not None and not call.kwargs:
         return alias
-    named = next((n for n in OPTIMIZERS if n.lower() == call.name.lower()), None)
+    named = next((n for n in OPTIMIZER_KINDS if n.lower() == call.name.lower()), None)
     if named is None and alias is not None:
         named = alias.name
         call = Call(named, (*alias.kwargs, *call.kwargs))
@@ -56,10 +122,10 @@ def _canonical(call: Call) -> Call | None:
 def check_optimizer(call: Call) -> Call:
     found = _canonical(call)
     if found is None:
-        choices = ", ".join([*OPTIMIZERS, *ALIASES])
+        choices = ", ".join([*OPTIMIZER_KINDS, *ALIASES])
         raise SpecError(f"unknown optimizer {clean(call.name, 60)!r} (choose from {choices})")
     call = found
-    cls = OPTIMIZERS[call.name]
+    cls = OPTIMIZER_KINDS[call.name].cls
     params = inspect.signature(cls.__init__).parameters
     for key, value in call.kwargs:
         if key in _RESERVED:
@@ -92,9 +158,7 @@ def _dry_build(call: Call) -> None:
 
 
 def build_optimizer(call: Call, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    kwargs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in call.kwargs}
     params = list(params)
-    if params and params[0].device.type == "cpu":
-        # the per-tensor loop torch picks on CPU anyway, without re-deciding it every step
-        kwargs["foreach"] = False
-    return OPTIMIZERS[call.name](params, lr=lr, **kwargs)
+    # the per-tensor loop torch picks on CPU anyway, without re-deciding it every step
+    extra = {"foreach": False} if params and params[0].device.type == "cpu" else {}
+    return OPTIMIZER_KINDS[call.name].build(call, params, lr, **extra)

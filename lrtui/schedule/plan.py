@@ -9,10 +9,12 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-from lrtui.schedule.build import build_watched, probe_optimizer
+from lrtui.schedule.build import Watched, build_watched, probe_optimizer
 from lrtui.schedule.registry import uses_metric
 from lrtui.spec.events import MAX_MARKS
 from lrtui.spec.experiment import ExperimentSpec, RunSpec
+
+MAX_PLAN = 200_000  # steps: a longer run is not planned (a plan is made before training starts)
 
 
 @dataclass(frozen=True)
@@ -24,15 +26,21 @@ class Plan:
     marks: tuple[tuple[int, str, str], ...] = ()
 
 
-def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = 200_000) -> Plan | None:
+def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = MAX_PLAN) -> Plan | None:
     """The schedule ahead, on a throwaway optimizer. None when the schedule follows the loss,
     or when the run is too long to plan quickly."""
     steps = exp.steps_of(run)
     if uses_metric(run.scheduler) or steps > max_steps:
         return None
-    optimizer = probe_optimizer(exp)
-    built = build_watched(run.scheduler, optimizer)
-    scheduler, watch = built.scheduler, built.watch
+    lrs, marks = ahead(build_watched(run.scheduler, probe_optimizer(exp)), steps)
+    return Plan(tuple(lrs), tuple(marks))
+
+
+def ahead(watched: Watched, steps: int) -> tuple[list[float], list[tuple[int, str, str]]]:
+    """Step a schedule `steps` times on its own (throwaway) optimizer: param group 0's LR
+    before the first step and after each, and the regime marks on the way as (step, kind,
+    label). The optimizer steps first, as in training, so torch never warns of the order."""
+    optimizer = watched.optimizer
     group = optimizer.param_groups[0]
     lrs = [float(group["lr"])]
     marks: list[tuple[int, str, str]] = []
@@ -40,13 +48,11 @@ def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = 200_000) -> Plan | 
         warnings.simplefilter("ignore")
         for k in range(1, steps + 1):
             optimizer.step()
-            if watch is not None:
-                watch.before(lrs[-1])
-            scheduler.step()  # type: ignore[attr-defined]
+            stepped = watched.step()
             lrs.append(float(group["lr"]))
-            if watch is not None and len(marks) < MAX_MARKS:
-                marks.extend((k, m.kind, m.label) for m in watch.after(lrs[-1]))
-    return Plan(tuple(lrs), tuple(marks))
+            if len(marks) < MAX_MARKS:
+                marks.extend((k, m.kind, m.label) for m in stepped)
+    return lrs, marks
 
 
 def step_lrs(planned: Plan, run: RunSpec, exp: ExperimentSpec) -> list[float]:

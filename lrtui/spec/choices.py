@@ -18,6 +18,8 @@ TASKS: dict[str, str] = {
     "teacher": "random inputs labelled by a fixed linear rule with 10% label noise (learnable)",
     "charlm": "a small character-level transformer on the standard library's sources (validation loss)",
 }
+# the task name of a task given as Python objects (`lrtui.compare`): it has no name to load by
+IN_MEMORY_TASK = "compare()"
 
 OPTIMIZER_ALIASES: dict[str, Call] = {
     "sgd": Call("SGD"),

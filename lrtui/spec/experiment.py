@@ -96,7 +96,7 @@ class ExperimentSpec:
         return self.epochs * self.batches
 
 
-MAX_SEEDS = 16
+MAX_SEEDS = 16  # seeds a schedule may be trained under: every seed is a whole run more
 
 
 def with_seeds(runs: tuple[RunSpec, ...], seeds: int, first_seed: int) -> tuple[RunSpec, ...]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from lrtui.spec.errors import SpecError
+from lrtui.spec.experiment import MAX_SEEDS
 from lrtui.spec.text import clean
 
 # Far beyond any real comparison, and small enough that a typo fails at once instead of
@@ -15,7 +16,7 @@ LIMITS = {
     "batches": 100_000_000,
     "batch_size": 1_000_000,
     "seed": 2**63 - 100,  # room for --seeds above it
-    "seeds": 16,
+    "seeds": MAX_SEEDS,
 }
 
 

@@ -14,7 +14,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
-from lrtui.spec.events import RunStatus
+from lrtui.spec.events import MarkEvent, PlateauEvent, RunStatus
+from lrtui.state.runlike import RunLike
 from lrtui.state.runs import ExperimentState, RunView
 from lrtui.state.series import BucketSeries, Column
 
@@ -109,7 +110,11 @@ def spread(values: Sequence[float]) -> float:
 
 
 class GroupView:
-    """One schedule over its seeds, read by panels and charts as they read a run."""
+    """One schedule over its seeds, read by panels and charts as they read a run (`RunLike`).
+
+    What every seed shares (the plan, regime changes, epoch ends, timings) is read from the
+    first seed; what they each train is their mean (losses, LRs) or the least (steps, epochs).
+    """
 
     def __init__(self, label: str, members: Sequence[RunView], indices: Sequence[int]) -> None:
         self.members = list(members)
@@ -123,9 +128,44 @@ class GroupView:
         self.loss_series = MeanSeries(self.members, "loss_series")
         self.scalars: dict[str, BucketSeries] = {}
 
-    def __getattr__(self, name: str):
-        """What every seed shares (the plan, marks, epoch ends, timings) from the first."""
-        return getattr(self.members[0], name)
+    @property
+    def is_group(self) -> bool:
+        return True
+
+    @property
+    def _first(self) -> RunView:
+        return self.members[0]
+
+    @property
+    def time_series(self) -> BucketSeries:
+        return self._first.time_series
+
+    @property
+    def plan(self) -> tuple[float, ...] | None:
+        return self._first.plan
+
+    @property
+    def plan_batches(self) -> int:
+        return self._first.plan_batches
+
+    @property
+    def planned_marks(self) -> tuple[tuple[int, str, str], ...]:
+        return self._first.planned_marks
+
+    @property
+    def marks(self) -> list[MarkEvent]:
+        return self._first.marks
+
+    @property
+    def plateau(self) -> PlateauEvent | None:
+        return self._first.plateau
+
+    @property
+    def epoch_ends(self) -> list[int]:
+        return self._first.epoch_ends
+
+    def planned_lr_at(self, step: int) -> float | None:
+        return self._first.planned_lr_at(step)
 
     @property
     def version(self) -> int:
@@ -214,14 +254,25 @@ def group_views(runs: Sequence[RunView]) -> list[GroupView] | None:
     return [GroupView(label, [runs[i] for i in idx], idx) for label, idx in order.items()]
 
 
-def views(state: ExperimentState) -> list:
+def views(state: ExperimentState) -> list[RunLike]:
     """What the panels and charts show: the runs, or with several seeds one view per schedule,
     built once per set of runs."""
-    if state.view_cache[0] != len(state.runs):
-        state.view_cache = (len(state.runs), group_views(state.runs) or state.runs)
-    return state.view_cache[1]
+    return _view_set(state)[0]
 
 
 def members(state: ExperimentState, view: int) -> list[int]:
     """The runs behind view `view`: the schedule's seeds, or the run itself."""
-    return list(getattr(views(state)[view], "indices", [view]))
+    return list(_view_set(state)[1][view])
+
+
+def _view_set(state: ExperimentState) -> tuple[list[RunLike], list[list[int]]]:
+    """The views, and the runs' indices behind each (commands to a schedule go to its seeds)."""
+    if state.view_cache[0] != len(state.runs):
+        groups = group_views(state.runs)
+        if groups is None:
+            shown: list[RunLike] = list(state.runs)
+            behind = [[i] for i in range(len(state.runs))]
+        else:
+            shown, behind = list(groups), [g.indices for g in groups]
+        state.view_cache = (len(state.runs), shown, behind)
+    return state.view_cache[1], state.view_cache[2]

@@ -34,6 +34,7 @@ from lrtui.spec.events import (
     SystemFigures,
 )
 from lrtui.spec.numbers import all_finite, is_finite
+from lrtui.state.runlike import RunLike
 from lrtui.state.runview import RunView, StepHistory
 from lrtui.state.series import BucketSeries
 
@@ -69,7 +70,8 @@ class ExperimentState:
         self.machines: dict[str, SystemFigures] = {}
         self._finished_at: float | None = None
         self._progress_at = self.started  # the last step or change of state heard of
-        self.view_cache: tuple[int, list] = (-1, [])  # `groups.views`: built once per set of runs
+        # `groups.views`: the views and the runs behind each, built once per set of runs
+        self.view_cache: tuple[int, list[RunLike], list[list[int]]] = (-1, [], [])
         self._keep_steps = False
 
     def keep_steps(self) -> None:

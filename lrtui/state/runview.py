@@ -32,7 +32,7 @@ class StepHistory:
 
 @dataclass
 class RunView:
-    """One run as the UI sees it."""
+    """One run as the UI sees it (a `RunLike`)."""
 
     info: RunInfo
     gen: int = 0
@@ -79,6 +79,11 @@ class RunView:
         self.message = ""
         if self.history is not None:
             self.history = StepHistory()
+
+    @property
+    def is_group(self) -> bool:
+        """A run is one run (`RunLike`; a schedule's seeds read as one are a `GroupView`)."""
+        return False
 
     @property
     def loss_spread(self) -> float:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:  # the run view reads its smoothed loss from here: no import at run time
-    from lrtui.state.runview import RunView
+from lrtui.spec.smoothing import DebiasedEma
+from lrtui.state.runlike import RunLike
 
 X_AXES = ("step", "epoch", "time", "lr")
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "seconds", "lr": "learning rate"}
@@ -80,17 +81,16 @@ def _median(sorted_values: list[float]) -> float:
 
 
 def debiased_ema(means: list[float], counts: list[int], weight: float, skip: list[bool]) -> list[float]:
-    """The EMA after each bucket; skipped buckets (outliers) neither move it nor count."""
+    """The EMA after each bucket of `counts` steps (`DebiasedEma`); skipped buckets (outliers)
+    neither move it nor count."""
     if weight <= 0:
         return list(means)
-    avg = norm = 0.0
+    ema = DebiasedEma(weight)
     out = []
     for m, n, drop in zip(means, counts, skip, strict=True):
         if not drop:
-            decay = weight**n
-            avg = decay * avg + (1 - decay) * m
-            norm = decay * norm + (1 - decay)
-        out.append(avg / norm if norm else m)
+            ema.add(m, n)
+        out.append(ema.value if ema.norm else m)
     return out
 
 
@@ -111,7 +111,7 @@ def auto_smoothing(steps: int) -> int:
     )
 
 
-def x_values(run: RunView, steps: list[float], axis: str) -> list[float]:
+def x_values(run: RunLike, steps: list[float], axis: str) -> list[float]:
     """Each step of `run` as the chosen x quantity, from the run's own data only (against the
     LR: the LR it trained with at that step). Seconds and LRs logged every few steps are read
     between their points too (`values_at`): a chart point between two logged steps keeps its
@@ -128,7 +128,7 @@ def x_values(run: RunView, steps: list[float], axis: str) -> list[float]:
     return list(steps)
 
 
-def first_x(run: RunView, axis: str) -> float:
+def first_x(run: RunLike, axis: str) -> float:
     """The least positive x of the run's lines on `axis` (NaN before it has any): where a log
     x axis begins. Steps, epochs and seconds only grow with the step, so the first step drawn
     decides: the first logged (a run logged every 5 steps starts at 5), or step 1 where the
@@ -143,7 +143,7 @@ def first_x(run: RunView, axis: str) -> float:
     return x_values(run, [float(max(1, min(firsts)))], axis)[0]
 
 
-def _epoch_of(ends: list[int], step: float) -> float:
+def _epoch_of(ends: Sequence[int], step: float) -> float:
     """Fractional epoch of a step from the recorded epoch ends (runs of unknown epoch length)."""
     prev = 0
     for k, end in enumerate(ends):
@@ -190,7 +190,7 @@ def _smoothed(means: list[float], counts: list[int], weight: float) -> tuple[lis
     return debiased_ema(means, counts, weight, outlier), outlier, False
 
 
-def loss_trace(run: RunView, weight: float, axis: str = "step", limit: int = 1024) -> Trace:
+def loss_trace(run: RunLike, weight: float, axis: str = "step", limit: int = 1024) -> Trace:
     """The run's loss at its history's own resolution, at most `limit` points (a chart never
     shows more than its resolution; the filter and the smoothing cost per point), outliers
     marked, smoothed."""

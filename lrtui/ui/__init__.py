@@ -2,8 +2,9 @@
 
 What lives here: the app, which drains event batches from its source into state on a timer
 and redraws what changed (`app`), the panel grid (`grid`), every key once (`keys`), the
-screens (`screens/`: charts, leaderboard, help) and widgets (`widgets/`: run panel,
-sparklines, status bar). Each widget's styles sit beside it; `lrtui.tcss` holds the layout.
+command's exit code and one-line error from how the app ended (`exitcode`), the live LR range
+test (`find`), the `plan` preview (`plan`), the screens (`screens`) and widgets (`widgets`).
+Each widget's styles sit beside it; `lrtui.tcss` holds the layout.
 
 May import: `lrtui.spec`, `lrtui.state` and textual. Never torch: the app shows a trainer and a
 watched directory through the same `Source` protocol.

@@ -26,12 +26,14 @@ from lrtui.spec.commands import Command, Source, Verb
 from lrtui.spec.events import Event, RunInfo, Sink
 from lrtui.state.groups import members, views
 from lrtui.state.runs import ExperimentState
+from lrtui.ui.exitcode import failure_of
 from lrtui.ui.grid import RunGrid
 from lrtui.ui.keys import bindings, palette_entries
 from lrtui.ui.screens.charts import ChartBase, RunChartScreen
 from lrtui.ui.screens.compare import CompareScreen
 from lrtui.ui.screens.help import HelpScreen
 from lrtui.ui.screens.leaderboard import LeaderboardScreen
+from lrtui.ui.screens.live import LiveScreen
 from lrtui.ui.screens.ranks import RanksScreen
 from lrtui.ui.screens.style import ChartOptions
 from lrtui.ui.widgets.lines import shared_lr_scale
@@ -128,23 +130,19 @@ class LrTuiApp(App[int]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, lambda: self.call_next(self.action_quit))
 
-    def _fatal_error(self) -> None:
+    def _fatal_error(self) -> None:  # Textual's own, which prints a traceback: no public hook
         """An unhandled error ends the app with the terminal restored and, from the command,
         one line naming it (`failure`); `show_tracebacks` keeps Textual's traceback."""
         if self.show_tracebacks:
             super()._fatal_error()
             return
         self.bell()
-        self._close_messages_no_wait()
+        self.panic()  # closes the app as Textual's own report does, with nothing to print
 
     @property
     def failure(self) -> BaseException | None:
         """The error that ended the app, if one did."""
-        return self._exception
-
-    @property
-    def _columns(self) -> int:
-        return self.grid.columns
+        return failure_of(self)
 
     def panels(self) -> list[RunPanel]:
         return [w for w in self.grid.children if isinstance(w, RunPanel)]
@@ -167,10 +165,9 @@ class LrTuiApp(App[int]):
         if not self.screen_stack:
             return  # the app is closing: a last tick of the timer finds no screen to draw
         self.drain(data=self._frame % PANEL_EVERY == 0)
-        screen = self.screen
-        live = isinstance(screen, (ChartBase, LeaderboardScreen, RanksScreen))
         # a screen just pushed is on the stack before it has composed: it draws itself on mount
-        if live and screen.is_mounted and self._frame % CHART_EVERY == 0:
+        screen = self.screen
+        if isinstance(screen, LiveScreen) and screen.is_mounted and self._frame % CHART_EVERY == 0:
             screen.redraw()
 
     def drain(self, data: bool = True) -> None:
@@ -280,7 +277,7 @@ class LrTuiApp(App[int]):
         current = self.focused_run()
         if not panels or current is None:
             return
-        target = current + dx + dy * self._columns
+        target = current + dx + dy * self.grid.columns
         if 0 <= target < len(panels):
             panels[target].focus()
 

@@ -9,14 +9,16 @@ braille (2x4 dots a cell: the finest plotext draws, at the same cost); ticks are
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from textual.app import App
 from textual.color import Color
 from textual.message import Message
 from textual_plotext import PlotextPlot
 
-from lrtui.state.runs import RunView
+from lrtui.state.runlike import RunLike
 from lrtui.state.traces import Trace, first_x, x_values, y_limits
 from lrtui.ui.screens.axes import axis, even_axis
 from lrtui.ui.screens.style import ChartOptions
@@ -28,13 +30,15 @@ MIN_POINTS = 40  # ... but never fewer than this a line
 PLOT_CHROME_ROWS = 5  # a plot's rows that are not its canvas: title, frame, x ticks, x label
 MARKS_DRAWN = 40  # per line of marks: more would fill the chart
 
+T = TypeVar("T")
+
 
 def clamp(y: float) -> float:
     """A value plotext can scale without overflowing (LRs of 1e300 and losses of 1e308 exist)."""
     return max(-DRAW_LIMIT, min(DRAW_LIMIT, y))
 
 
-def plan_points(run: RunView, n: int) -> tuple[list[float], list[float]]:
+def plan_points(run: RunLike, n: int) -> tuple[list[float], list[float]]:
     total = run.total_steps
     if run.plan is None or not total:
         return [], []
@@ -42,21 +46,21 @@ def plan_points(run: RunView, n: int) -> tuple[list[float], list[float]]:
     return xs, [run.planned_lr_at(round(x)) or 0.0 for x in xs]
 
 
-def thin(items: list, limit: int = MARKS_DRAWN) -> list:
+def thin(items: Sequence[T], limit: int = MARKS_DRAWN) -> Sequence[T]:
     if len(items) <= limit:
         return items
     stride = math.ceil(len(items) / limit)
     return items[stride - 1 :: stride]
 
 
-def regime_marks(run: RunView) -> list[tuple[int, str, bool]]:
+def regime_marks(run: RunLike) -> list[tuple[int, str, bool]]:
     """(step, label, planned) of every regime change: the ones trained, then the plan's ahead."""
     done = [(m.step, m.label, False) for m in run.marks]
     ahead = [(step, label, True) for step, _, label in run.planned_marks if step > run.step]
     return done + ahead
 
 
-def x_limits(runs: list[RunView], axis: str, log: bool = False) -> tuple[float, float]:
+def x_limits(runs: list[RunLike], axis: str, log: bool = False) -> tuple[float, float]:
     """One x range for every run drawn: whole planned runs where their length is known. On a
     log axis it begins at the least positive x any run draws (`first_x`), not at 0, which a
     log axis cannot show."""
@@ -79,7 +83,7 @@ def x_limits(runs: list[RunView], axis: str, log: bool = False) -> tuple[float, 
     return min(firsts, default=min(1.0, hi)), hi
 
 
-def _lr_range(run: RunView) -> tuple[float, ...]:
+def _lr_range(run: RunLike) -> tuple[float, ...]:
     cols = run.lr_series.buckets()
     values = [c.low for c in cols] + [c.high for c in cols]
     return tuple(v for v in values if math.isfinite(v))
@@ -295,7 +299,7 @@ def loss_lines(
     return fit
 
 
-def val_line(canvas: Canvas, run: RunView, axis: str, color: int) -> list[float]:
+def val_line(canvas: Canvas, run: RunLike, axis: str, color: int) -> list[float]:
     """The run's validation losses, one point per evaluation, joined; the values drawn."""
     if not run.val_losses:
         return []

@@ -11,14 +11,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
 from lrtui.spec.text import clean
 from lrtui.state.configdiff import config_diff
 from lrtui.state.groups import views
-from lrtui.state.runs import ExperimentState, RunView
+from lrtui.state.runlike import RunLike
+from lrtui.state.runs import ExperimentState
 from lrtui.state.traces import SMOOTHING, X_AXES, X_LABELS, half_life, loss_trace, x_values
 from lrtui.ui.keys import bindings
 from lrtui.ui.screens.canvas import (
@@ -32,6 +32,7 @@ from lrtui.ui.screens.canvas import (
     val_line,
     x_limits,
 )
+from lrtui.ui.screens.live import LiveScreen
 from lrtui.ui.screens.style import (
     ENVELOPE_COLOR,
     EPOCH_COLOR,
@@ -48,7 +49,7 @@ from lrtui.ui.screens.style import (
 )
 
 
-class ChartBase(Screen[None]):
+class ChartBase(LiveScreen):
     SCOPE = "chart"
     BINDINGS = bindings("chart")
     DEFAULT_CSS = """
@@ -64,8 +65,7 @@ class ChartBase(Screen[None]):
     """
 
     def __init__(self, state: ExperimentState, options: ChartOptions | None = None) -> None:
-        super().__init__()
-        self.state = state
+        super().__init__(state)
         self.options = options if options is not None else ChartOptions()
         self._seen: tuple = ()
         self._resized = False  # a redraw for a new plot size is already on its way
@@ -82,7 +82,7 @@ class ChartBase(Screen[None]):
     def legend_entries(self) -> list[Entry]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def shown(self) -> list[RunView]:
+    def shown(self) -> list[RunLike]:
         """The runs this chart draws (compare can hide some): a schedule's seeds as one."""
         return views(self.state)
 
@@ -113,9 +113,6 @@ class ChartBase(Screen[None]):
             yield ChartPlot(id="loss-chart")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.redraw(force=True)  # the legend now (it takes room); the plots once they have a size
-
     def action_toggle_log(self) -> None:
         self.options.log_y = not self.options.log_y
         self.redraw(force=True)
@@ -143,7 +140,7 @@ class ChartBase(Screen[None]):
     def draw_scalar(
         self,
         canvas: Canvas,
-        runs: list[tuple[RunView, int]],
+        runs: list[tuple[RunLike, int]],
         xlim: tuple[float, float],
         xlabel: str,
         which: str,
@@ -231,7 +228,7 @@ class ChartBase(Screen[None]):
             parts.append(f"{outliers} outliers clipped")
         if o.envelope:
             parts.append("min/max shaded")
-        if any(hasattr(run, "members") for run in self.shown()):
+        if any(run.is_group for run in self.shown()):
             parts.append("mean over seeds, band: lowest to highest seed")
         return " · ".join(parts)
 
@@ -263,7 +260,7 @@ class RunChartScreen(ChartBase):
             )
         return Text("\n").join(Text(x) if isinstance(x, str) else x for x in lines)
 
-    def shown(self) -> list[RunView]:
+    def shown(self) -> list[RunLike]:
         return [views(self.state)[self.index]]
 
     def legend_entries(self) -> list[Entry]:
@@ -291,7 +288,7 @@ class RunChartScreen(ChartBase):
         if self.draw_scalar(loss, [(run, LOSS_COLOR)], xlim, xlabel, ""):
             return
         trace = loss_trace(run, self.weight, axis, loss.resolution)
-        seeds = hasattr(run, "members")
+        seeds = run.is_group
         fit = loss_lines(loss, trace, LOSS_COLOR, o, self.weight, RAW_COLOR, ENVELOPE_COLOR, band=seeds)
         fit += val_line(loss, run, axis, VAL_COLOR)
         loss.marks(mark_xs, [""] * len(marks), mark_colors, None, xlim)
@@ -300,7 +297,7 @@ class RunChartScreen(ChartBase):
     def draw_lr(
         self,
         lr: Canvas,
-        run: RunView,
+        run: RunLike,
         xlim: tuple[float, float],
         mark_xs: list[float],
         marks: list[tuple[int, str, bool]],

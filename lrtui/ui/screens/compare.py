@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Input, Static
 
 from lrtui.state.groups import views
-from lrtui.state.runs import RunView
+from lrtui.state.runlike import RunLike
 from lrtui.state.traces import X_LABELS, difference, loss_trace, x_values
 from lrtui.ui.keys import bindings
 from lrtui.ui.screens.canvas import POINTS, Canvas, ChartPlot, loss_lines, thin, val_line, x_limits
@@ -26,7 +26,7 @@ RAW_RUNS_MAX = 4  # more runs than this and their raw traces and regime lines ar
 HIDDEN_COLOR = "grey42"
 
 
-def matches(run: RunView, query: str) -> bool:
+def matches(run: RunLike, query: str) -> bool:
     """Whether every word of `query` is in the run's name or setup (any case)."""
     text = f"{run.info.label} {run.info.detail}".casefold()
     return all(word in text for word in query.casefold().split())
@@ -80,7 +80,7 @@ class CompareScreen(ChartBase):
             if i not in o.hidden and (not o.query or matches(run, o.query))
         ]
 
-    def shown(self) -> list[RunView]:
+    def shown(self) -> list[RunLike]:
         return [views(self.state)[i] for i in self.visible()]
 
     def baseline(self) -> int | None:
@@ -162,7 +162,7 @@ class CompareScreen(ChartBase):
             return
         self.draw_losses(loss, shown, xlim)
 
-    def draw_lrs(self, lr: Canvas, shown: list[tuple[int, RunView]], xlim: tuple[float, float]) -> None:
+    def draw_lrs(self, lr: Canvas, shown: list[tuple[int, RunLike]], xlim: tuple[float, float]) -> None:
         axis, fit = self.options.x_axis, []
         marked = len(shown) <= RAW_RUNS_MAX  # past a few runs, their marks would bar the chart
         for i, run in shown:
@@ -177,11 +177,11 @@ class CompareScreen(ChartBase):
         title = f"LR of {self.count(shown)} · {scale} · never smoothed · {marks}"
         lr.finish(title, "LR", X_LABELS[axis], xlim, fit)
 
-    def count(self, shown: list[tuple[int, RunView]]) -> str:
+    def count(self, shown: list[tuple[int, RunLike]]) -> str:
         total = len(views(self.state))
         return "every run" if len(shown) == total else f"{len(shown)} of {total} runs"
 
-    def draw_losses(self, loss: Canvas, shown: list[tuple[int, RunView]], xlim: tuple[float, float]) -> None:
+    def draw_losses(self, loss: Canvas, shown: list[tuple[int, RunLike]], xlim: tuple[float, float]) -> None:
         o, weight = self.options, self.weight
         traces = [(i, run, loss_trace(run, weight, o.x_axis, loss.resolution)) for i, run in shown]
         raw = weight > 0 and len(shown) <= RAW_RUNS_MAX
@@ -192,9 +192,7 @@ class CompareScreen(ChartBase):
         outliers = 0
         for i, run, trace in traces:
             color, marker, _ = run_style(i, self.dark())
-            fit += loss_lines(
-                loss, trace, color, o, weight, None, color, marker, raw, hasattr(run, "members")
-            )
+            fit += loss_lines(loss, trace, color, o, weight, None, color, marker, raw, run.is_group)
             fit += val_line(loss, run, o.x_axis, color)
             outliers += trace.outliers
         title = self.loss_title(f" of {self.count(shown)}", outliers)
@@ -203,7 +201,7 @@ class CompareScreen(ChartBase):
         loss.finish(title, "loss", X_LABELS[o.x_axis], xlim, fit)
 
     def draw_difference(
-        self, loss: Canvas, shown: list[tuple[int, RunView]], base: int, xlim: tuple[float, float]
+        self, loss: Canvas, shown: list[tuple[int, RunLike]], base: int, xlim: tuple[float, float]
     ) -> None:
         """Each run's smoothed loss less the baseline's, at the same x; the baseline is zero."""
         o, weight = self.options, self.weight

@@ -7,16 +7,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lrtui.state import leaderboard, seedboard
 from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells, headers, ties
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.keys import bindings
+from lrtui.ui.screens.live import LiveScreen
 
 
-class LeaderboardScreen(Screen[None]):
+class LeaderboardScreen(LiveScreen):
     SCOPE = "board"
     BINDINGS = bindings("board")
     DEFAULT_CSS = """
@@ -34,8 +34,7 @@ class LeaderboardScreen(Screen[None]):
     """
 
     def __init__(self, state: ExperimentState, threshold: float | None = None) -> None:
-        super().__init__()
-        self.state = state
+        super().__init__(state)
         self.threshold = threshold
         self.by: str | None = None  # None: the board's default (validation loss where there is one)
         self._seen: tuple = ()
@@ -50,9 +49,6 @@ class LeaderboardScreen(Screen[None]):
             yield table
             yield Static(id="board-note")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.redraw(force=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`v` (by validation loss) is offered, in the footer too, only once a run has one."""

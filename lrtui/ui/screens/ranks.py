@@ -6,18 +6,18 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lrtui.spec.text import clean
 from lrtui.state.ranks import STRAGGLER, WINDOW, rank_groups
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.keys import bindings
+from lrtui.ui.screens.live import LiveScreen
 
 HEADERS = ("run", "rank", "steps", "step time", "steps/s", "")
 
 
-class RanksScreen(Screen[None]):
+class RanksScreen(LiveScreen):
     SCOPE = "ranks"
     BINDINGS = bindings("ranks")
     DEFAULT_CSS = """
@@ -27,8 +27,7 @@ class RanksScreen(Screen[None]):
     """
 
     def __init__(self, state: ExperimentState) -> None:
-        super().__init__()
-        self.state = state
+        super().__init__(state)
         self._seen: tuple = ()
 
     def compose(self) -> ComposeResult:
@@ -42,9 +41,6 @@ class RanksScreen(Screen[None]):
             yield table
             yield Static(id="ranks-note")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.redraw(force=True)
 
     def redraw(self, force: bool = False) -> None:
         now = tuple(r.version for r in self.state.runs)

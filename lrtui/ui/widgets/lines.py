@@ -1,25 +1,59 @@
 """A run panel's lines as text: where the run stands, its numbers, its regime, and the data
-and scales of its sparklines. Plain functions of a run's view, so the widget only lays out."""
+and scales of its sparklines. Plain functions of a run's view, so the widget only lays out.
+
+No colour is named here: each part is drawn in a `LineStyles` role (running, paused, a
+regime change, ...), which the panel fills from its component classes, so the colours live
+beside it in CSS, where a theme's stylesheet can set them."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 
+from rich.style import Style
 from rich.text import Text
 
 from lrtui.spec.events import RunStatus
-from lrtui.state.runs import RunView
+from lrtui.state.runlike import RunLike
 from lrtui.ui.widgets.spark import Scale, SparkData, columns_values, compact, lr_scale
 
-STATUS_STYLE = {
-    RunStatus.PENDING: "dim",
-    RunStatus.RUNNING: "bold green",
-    RunStatus.PAUSED: "bold yellow",
-    RunStatus.DONE: "bold cyan",
-    RunStatus.DIVERGED: "bold red",
-    RunStatus.ERROR: "bold red",
-    RunStatus.STOPPED: "dim",
+BOLD, DIM, REVERSE, NONE = Style(bold=True), Style(dim=True), Style(reverse=True), Style()
+
+
+@dataclass(frozen=True)
+class LineStyles:
+    """What each part of a panel's lines is drawn in, by what it means. The defaults are the
+    text's weight alone (what a caller without a theme, such as a test, gets)."""
+
+    running: Style = BOLD
+    paused: Style = BOLD
+    done: Style = BOLD
+    failed: Style = BOLD
+    idle: Style = DIM  # pending, or stopped
+    progress: Style = NONE  # the part of the bar trained
+    track: Style = NONE  # the part of the bar ahead
+    warn: Style = BOLD  # a counter that has started (ReduceLROnPlateau's bad epochs)
+    mark: Style = NONE  # a regime change
+    cut: Style = BOLD  # ReduceLROnPlateau's cuts, once there are some
+
+    @classmethod
+    def roles(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def status(self, status: RunStatus) -> Style:
+        return getattr(self, STATUS_ROLE[status])
+
+
+STATUS_ROLE = {
+    RunStatus.PENDING: "idle",
+    RunStatus.RUNNING: "running",
+    RunStatus.PAUSED: "paused",
+    RunStatus.DONE: "done",
+    RunStatus.DIVERGED: "failed",
+    RunStatus.ERROR: "failed",
+    RunStatus.STOPPED: "idle",
 }
+PLAIN = LineStyles()
 LABEL_WIDTH = 5
 AXIS_WIDTH = 8  # the scale's top and bottom values, right of the sparkline
 
@@ -37,14 +71,14 @@ def fmt_loss(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
-def bar(fraction: float | None, width: int) -> Text:
+def bar(fraction: float | None, width: int, styles: LineStyles = PLAIN) -> Text:
     if fraction is None or width <= 0:
         return Text("")
     full = round(fraction * width)
-    return Text.assemble(("━" * full, "green"), ("━" * (width - full), "grey30"))
+    return Text.assemble(("━" * full, styles.progress), ("━" * (width - full), styles.track))
 
 
-def lr_data(v: RunView, width: int) -> SparkData:
+def lr_data(v: RunLike, width: int) -> SparkData:
     """The LR line: the whole planned run when the schedule is known ahead, else the run so far."""
     total = v.total_steps
     if v.plan is not None and total:
@@ -62,7 +96,7 @@ def lr_data(v: RunView, width: int) -> SparkData:
     return SparkData(values, len(values))
 
 
-def numbers_line(v: RunView, width: int) -> Text:
+def numbers_line(v: RunLike, width: int) -> Text:
     """The current LR, the smoothed loss (`loss~`) and its best, and where the task evaluates
     the validation loss: spaced wide where the panel allows, tight where it does not. The
     loss is the charts' smoothed one, so neither figure is one lucky batch."""
@@ -89,21 +123,21 @@ def status_word(status: RunStatus, viewing: bool) -> str:
     return "frozen" if viewing and status is RunStatus.PAUSED else status.value
 
 
-def where_line(v: RunView, width: int, viewing: bool = False) -> Text:
+def where_line(v: RunLike, width: int, viewing: bool = False, styles: LineStyles = PLAIN) -> Text:
     """State, epoch and step, and a progress bar in what is left: the epoch goes before the
     step count is cut."""
     info = v.info
-    badge = Text(f" {status_word(v.status, viewing)} ", style=STATUS_STYLE[v.status] + " reverse")
+    badge = Text(f" {status_word(v.status, viewing)} ", style=styles.status(v.status) + REVERSE)
     epochs = f"/{info.epochs}" if info.epochs else ""
     steps = f"/{info.total_steps:,}" if info.total_steps else ""
     step = f"step {v.step:,}{steps} "
     where = Text.assemble(badge, f" ep {v.epoch}{epochs} · {step}")
     if where.cell_len > width:
         where = Text.assemble(badge, f" {step}")
-    return where + bar(v.progress, width - where.cell_len)
+    return where + bar(v.progress, width - where.cell_len, styles)
 
 
-def regime_line(v: RunView) -> Text | None:
+def regime_line(v: RunLike, styles: LineStyles = PLAIN) -> Text | None:
     """ReduceLROnPlateau's live counters, or the last and next regime change of the schedule."""
     p = v.plateau.counters if v.plateau is not None else None
     if p is not None:
@@ -113,11 +147,11 @@ def regime_line(v: RunView) -> Text | None:
         return Text.assemble(
             ("plateau ", "bold"),
             ("bad ", "dim"),
-            (f"{p.bad_epochs}/{p.patience}", "bold yellow" if p.bad_epochs else ""),
+            (f"{p.bad_epochs}/{p.patience}", styles.warn if p.bad_epochs else ""),
             ("  cooldown ", "dim"),
             f"{p.cooldown_left}/{p.cooldown}",
             ("  cuts ", "dim"),
-            (str(p.cuts), "bold magenta" if p.cuts else ""),
+            (str(p.cuts), styles.cut if p.cuts else ""),
             ("  best ", "dim"),
             best,
         )
@@ -125,20 +159,20 @@ def regime_line(v: RunView) -> Text | None:
     ahead = next((m for m in v.planned_marks if m[0] > v.step), None)
     if last is None and ahead is None:
         return None
-    parts: list[tuple[str, str] | str] = []
+    parts: list[tuple[str, str | Style] | str] = []
     if last is not None:
-        parts += [("last ", "dim"), (last.label, "magenta"), (f" @{last.step:,}", "dim")]
+        parts += [("last ", "dim"), (last.label, styles.mark), (f" @{last.step:,}", "dim")]
     if ahead is not None:
         parts += [("  next " if parts else "next ", "dim"), ahead[2], (f" @{ahead[0]:,}", "dim")]
     return Text.assemble(*parts)
 
 
-def loss_data(v: RunView, width: int) -> SparkData:
+def loss_data(v: RunLike, width: int) -> SparkData:
     values = columns_values(v.loss_series.columns(width))
     return SparkData(values, len(values))
 
 
-def shared_lr_scale(views: list[RunView], width: int = 64) -> Scale | None:
+def shared_lr_scale(views: list[RunLike], width: int = 64) -> Scale | None:
     """One LR scale spanning every run (planned parts included), for panels read side by side."""
     return lr_scale([x for v in views for x in lr_data(v, width).values])
 

@@ -13,10 +13,11 @@ from rich.text import Text
 from textual.widget import Widget
 
 from lrtui.spec.events import RunStatus
-from lrtui.state.runs import RunView
+from lrtui.state.runlike import RunLike
 from lrtui.ui.widgets.lines import (
     AXIS_WIDTH,
     LABEL_WIDTH,
+    LineStyles,
     axis_labels,
     loss_data,
     lr_data,
@@ -38,7 +39,8 @@ MAX_MESSAGE_LINES = 3
 
 
 class RunPanel(Widget, can_focus=True):
-    """Reads its `RunView` when told that it changed; never holds data of its own."""
+    """Reads its view (a run, or a schedule over its seeds) when told that it changed;
+    never holds data of its own."""
 
     DEFAULT_CSS = """
     RunPanel {
@@ -98,6 +100,20 @@ class RunPanel(Widget, can_focus=True):
         color: $error;
         text-style: bold;
     }
+
+    /* the lines' roles (`LineStyles`): the state's badge, the progress bar, regime changes.
+       ANSI colours follow the theme's ANSI palette (the terminal's own under ansi-dark and
+       ansi-light); $success, $warning, $error would redraw every grid picture in new hues */
+    RunPanel > .run-panel--running { color: ansi_green; text-style: bold; }
+    RunPanel > .run-panel--paused { color: ansi_yellow; text-style: bold; }
+    RunPanel > .run-panel--done { color: ansi_cyan; text-style: bold; }
+    RunPanel > .run-panel--failed { color: ansi_red; text-style: bold; }
+    RunPanel > .run-panel--idle { text-style: dim; }
+    RunPanel > .run-panel--progress { color: ansi_green; }
+    RunPanel > .run-panel--track { color: #4e4e4e; }
+    RunPanel > .run-panel--warn { color: ansi_yellow; text-style: bold; }
+    RunPanel > .run-panel--mark { color: ansi_magenta; }
+    RunPanel > .run-panel--cut { color: ansi_magenta; text-style: bold; }
     """
     COMPONENT_CLASSES = {
         "run-panel--label",
@@ -106,9 +122,10 @@ class RunPanel(Widget, can_focus=True):
         "run-panel--plan",
         "run-panel--message",
         "run-panel--clip",
+        *(f"run-panel--{role}" for role in LineStyles.roles()),
     }
 
-    def __init__(self, index: int, view: RunView, viewing: bool = False) -> None:
+    def __init__(self, index: int, view: RunLike, viewing: bool = False) -> None:
         super().__init__(id=f"run-{index}", classes="run-panel")
         self.index = index
         self.view = view
@@ -118,6 +135,7 @@ class RunPanel(Widget, can_focus=True):
         self._title: tuple[str, str] = ("", "")
         self.shared_lr: Scale | None = None  # one LR scale for every panel, when asked for
         self._styles: tuple[str, dict[str, Style]] = ("", {})
+        self._line_styles: tuple[str, LineStyles] = ("", LineStyles())
         self._set_title()
 
     def on_mount(self) -> None:
@@ -157,9 +175,9 @@ class RunPanel(Widget, can_focus=True):
         width, height = self.content_size.width, self.content_size.height
         if width <= 0 or height <= 0:
             return Text("")
-        style = self._style
-        lines: list[Text] = [where_line(v, width, self.viewing), numbers_line(v, width)]
-        regime = regime_line(v)
+        style, roles = self._style, self._roles()
+        lines: list[Text] = [where_line(v, width, self.viewing, roles), numbers_line(v, width)]
+        regime = regime_line(v, roles)
         if regime is not None and height >= 7:
             lines.append(regime)
         if v.message and v.status in (RunStatus.DIVERGED, RunStatus.ERROR):
@@ -193,6 +211,14 @@ class RunPanel(Widget, can_focus=True):
         if found is None:
             found = self._styles[1][name] = self.get_component_rich_style(name)
         return found
+
+    def _roles(self) -> LineStyles:
+        """The lines' roles in this theme's colours (`run-panel--running`, ...), once per theme."""
+        theme = self.app.theme
+        if self._line_styles[0] != theme:
+            found = {role: self._style(f"run-panel--{role}") for role in LineStyles.roles()}
+            self._line_styles = (theme, LineStyles(**found))
+        return self._line_styles[1]
 
     def _spark(self, name: str, data: SparkData, fit: Scale | None, rows: int, kind: str) -> list[Text]:
         """One sparkline's rows: trained columns in `kind`'s colour, planned ones dimmed,

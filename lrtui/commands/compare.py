@@ -1,0 +1,72 @@
+"""`lrtui [options]`: the comparison itself, live or with `--headless` as the tutorial's table
+(and `--list-schedulers`). Its flags are read here; preparing and running the comparison is
+`modes.comparison`'s, imported only once the flags are good, since it brings torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from lrtui import __version__
+from lrtui.commands.flags import experiment_flags, experiment_settings, run_flags
+from lrtui.commands.parser import Parser
+from lrtui.spec.errors import SpecError
+
+COMMANDS = """commands:
+  lrtui [options]                 compare schedules live (or --headless: print the table)
+  lrtui plan -s SPEC ...          the planned LR curves and their key numbers, without training
+  lrtui find [--task T]           an LR range test: which peak LR to use
+  lrtui watch PATH [--poll S]     watch events files live: one panel per file
+  lrtui export PATH --csv OUT     write every recorded step as CSV
+  run `lrtui watch --help` or `lrtui export --help` for theirs"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog="lrtui",
+        description="Train a model once per learning-rate scheduler and watch LR and loss side by side.",
+        epilog="Scheduler specs are torch class names with keyword literals, e.g. "
+        "'StepLR(step_size=3, gamma=0.5)', optionally followed by @epoch or @batch.\n\n" + COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"lrtui {__version__}")
+    p.add_argument("--headless", action="store_true", help="train without the UI and print the LR table")
+    p.add_argument("--list-schedulers", action="store_true", help="list every scheduler with its parameters")
+    experiment_flags(p)
+    run_flags(p)
+    return p
+
+
+def compare(argv: list[str]) -> int:
+    """Parse, prepare (every user error ends here, as one line, before any training or UI),
+    then run the comparison in the mode the flags and the environment ask for."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_schedulers:
+        return list_schedulers()
+    from lrtui.modes.comparison import prepare_comparison, run_comparison  # torch from here on
+
+    try:
+        comparison = prepare_comparison(experiment_settings(args), args.config, headless=args.headless)
+    except SpecError as exc:
+        parser.fail(exc, debug=args.debug)
+    return run_comparison(comparison, as_json=args.json, debug=args.debug)
+
+
+def list_schedulers() -> int:
+    from lrtui.schedule.factors import describe_factors
+    from lrtui.schedule.hf import describe_hf
+    from lrtui.schedule.registry import describe_schedulers
+
+    print("Schedulers (torch.optim.lr_scheduler):")
+    for line in describe_schedulers():
+        print("  " + line)
+    print(
+        "\nHugging Face schedules (transformers, per batch; num_training_steps defaults to the run's length):"
+    )
+    for line in describe_hf():
+        print("  " + line)
+    print("\nFactors for LambdaLR / MultiplicativeLR (lr_lambda=...):")
+    for line in describe_factors():
+        print("  " + line)
+    return 0

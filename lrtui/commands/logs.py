@@ -1,0 +1,68 @@
+"""`lrtui watch` and `lrtui export`: the commands that read logs. Neither imports torch, so a
+laptop without it can watch or export a GPU box's runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lrtui.commands.flags import tag_flags
+from lrtui.commands.parser import Parser, checked
+from lrtui.spec.errors import SpecError
+from lrtui.spec.pipe import reader_gone
+from lrtui.spec.text import clean
+from lrtui.spec.values import poll_seconds
+
+
+def watch(argv: list[str]) -> int:
+    p = Parser(prog="lrtui watch", description="Watch events files live: one panel per file.")
+    p.add_argument(
+        "path", metavar="PATH", help="an events file, or a directory of them (*.jsonl, or TensorBoard runs)"
+    )
+    p.add_argument(
+        "--poll", type=checked(poll_seconds, "--poll"), default=0.2, help="seconds between reads (0.2)"
+    )
+    p.add_argument("--debug", action="store_true", help="show a traceback if the viewer fails")
+    tag_flags(p)
+    args = p.parse_args(argv)
+    from lrtui.modes.watch import run_watch
+
+    return run_watch(args.path, args.poll, args.lr_tag, args.loss_tag, debug=args.debug)
+
+
+def export(argv: list[str]) -> int:
+    from lrtui.record.export import ExportError, check_output, export_csv, export_to_file, input_files
+    from lrtui.record.readers import ReadOptions
+
+    p = Parser(prog="lrtui export", description="Write every recorded step of events files as CSV.")
+    p.add_argument(
+        "path", metavar="PATH", help="events files (*.jsonl) or TensorBoard runs: a file or a directory"
+    )
+    p.add_argument("--csv", required=True, metavar="OUT", help="the CSV file to write (- for stdout)")
+    p.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="TensorBoard: another scalar, a column"
+    )
+    tag_flags(p)
+    args = p.parse_args(argv)
+    path = Path(args.path)
+    options = ReadOptions(args.lr_tag, args.loss_tag, tuple(args.tag), path if path.is_dir() else path.parent)
+    try:
+        inputs = input_files(path)
+        if args.csv != "-":
+            check_output(args.csv, inputs)
+            result = export_to_file(inputs, args.csv, options)
+        else:
+            result = export_csv(inputs, sys.stdout, options)
+            sys.stdout.flush()
+    except (ExportError, SpecError) as exc:
+        p.fail(exc, limit=300)
+    except BrokenPipeError:  # `--csv - | head`: the reader has all it wanted
+        reader_gone()
+        return 0
+    except OSError as exc:
+        p.exit(2, f"lrtui: error: {clean(str(exc.filename or args.csv), 200)}: {exc.strerror or exc}\n")
+    where = clean(args.csv, 200)
+    print(f"lrtui: wrote {result.rows} rows from {result.files} runs to {where}", file=sys.stderr)
+    if result.corrupt:
+        print(f"lrtui: skipped {result.corrupt} corrupt lines or records", file=sys.stderr)
+    return 0

@@ -1,0 +1,90 @@
+"""The live mode: the trainer as the app's source (the one place both meet), in a thread of
+the app's process or, where `Ready.apart` says so, in a spawned process of its own."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lrtui.engine.child import ChildTrainer, TrainerRecipe
+from lrtui.engine.device import resolve_device
+from lrtui.engine.kinds import task_kind
+from lrtui.engine.trainer import Trainer
+from lrtui.modes.prepare import Ready
+from lrtui.record.system import SystemSampler
+from lrtui.record.writer import LogDirSink, recording_tee
+from lrtui.schedule.build import check_runs
+from lrtui.spec.describe import run_infos
+from lrtui.spec.events import Sink
+from lrtui.ui.app import LrTuiApp
+from lrtui.ui.exitcode import exit_code
+
+# Events reach the app in batches this often: a screen redraws panels once a second, so
+# smaller batches would only cost the UI thread more wake-ups.
+LIVE_FLUSH_SECONDS = 0.1
+
+
+FINAL_EVENTS_SECONDS = 5.0  # after quitting, how long the trainer may take to write its last events
+
+
+def check_unless_apart(ready: Ready) -> Ready:
+    """torch's checks of every run, now, unless the app's trainer will run in a process of its
+    own: that process checks them itself while the first screen is drawn (the checks import
+    torch._dynamo, 1.5 s), and a refusal ends the app with the same one-line error."""
+    if ready.apart:
+        return ready
+    check_runs(ready.exp)
+    return replace(ready, checked=True)
+
+
+def build_app(
+    ready: Ready,
+    log_sink: LogDirSink | None = None,
+    threshold: float | None = None,
+    debug: bool = False,
+    isolate: bool = True,
+) -> LrTuiApp:
+    """The app with the trainer as its source; `isolate=False` keeps the trainer in a thread
+    of this process even where `ready.apart` would spawn it."""
+    exp = ready.exp
+    device = resolve_device(exp.device)
+    optimizer = exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
+
+    def trainer(sink: Sink) -> Trainer:  # in a thread of this process
+        if not ready.checked:
+            check_runs(exp)
+        return Trainer(
+            exp, sink, workload=ready.workload, plans=True, linger=True, flush_interval=LIVE_FLUSH_SECONDS
+        )
+
+    # as preparation decided (on the CPU): a spawned process that loads the task again by name
+    apart = isolate and ready.apart
+    recipe = TrainerRecipe(exp, checked=ready.checked, flush_interval=LIVE_FLUSH_SECONDS)
+    child = ChildTrainer(recipe) if apart else None
+
+    def source(sink: Sink) -> Trainer | ChildTrainer:
+        out = sink if log_sink is None else recording_tee(log_sink, sink)
+        return child.attach(out) if child is not None else trainer(out)
+
+    what = task_kind(exp.task).label(exp)
+    label = f"{device.type} · {what} · {optimizer} · seed {exp.seed} · {ready.engine}"
+    return LrTuiApp(
+        run_infos(exp), source, source_label=label, threshold=threshold, show_tracebacks=debug,
+        side_sources=[SystemSampler],  # the machine's figures, sampled off the UI thread
+    )  # fmt: skip
+
+
+def run_app(
+    ready: Ready, log_sink: LogDirSink | None = None, threshold: float | None = None, debug: bool = False
+) -> int:
+    """The app until quit; then the trainer's last events (every run's final status) are
+    written before the log directory closes."""
+    return run_built(build_app(ready, log_sink, threshold, debug))
+
+
+def run_built(app: LrTuiApp) -> int:
+    """`run_app` for an app already built (`lrtui.compare` keeps it, to read its state after)."""
+    app.run()
+    done = getattr(app.source, "done", None)
+    if done is not None:
+        done.wait(FINAL_EVENTS_SECONDS)
+    return exit_code(app)
