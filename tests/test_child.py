@@ -152,7 +152,7 @@ def model():
 
 
 def batches(epoch):
-    return DataLoader(DATA, batch_size=64, shuffle=True)
+    return DataLoader(DATA, batch_size=64, shuffle=True, num_workers={workers})
 
 
 calls = 0
@@ -170,9 +170,9 @@ def loss(model, batch):
 """
 
 
-def _task_ready(tmp_path, die: str = "", epochs: int = 1):
+def _task_ready(tmp_path, die: str = "", epochs: int = 1, workers: int = 0):
     path = tmp_path / "cnn_task.py"
-    path.write_text(CNN_TASK.format(die=die))
+    path.write_text(CNN_TASK.format(die=die, workers=workers))
     flags = Settings(
         runs=[parse_scheduler_flag(s) for s in ("StepLR(step_size=1)", "CosineAnnealingLR(T_max=2)")],
         epochs=epochs, task=str(path), device="cpu", lr=0.05,
@@ -186,12 +186,14 @@ async def _until(app, pilot, done) -> None:
         app.drain()
 
 
-async def test_a_conv_net_with_batchnorm_trains_live_after_the_parent_ran_its_thread_pool(tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_a_conv_net_with_batchnorm_trains_live_after_the_parent_ran_its_thread_pool(tmp_path, workers):
     """The journey that hung: the parent's trial ran a conv step (torch's OpenMP pool started),
-    then the app's trainer sat at step 0 forever in a forked child. Spawned, it trains."""
+    then the app's trainer sat at step 0 forever in a forked child. Spawned, it trains; and a
+    DataLoader with workers (the child's own children: it is not daemonic) trains too."""
     torch.set_num_threads(max(2, torch.get_num_threads()))
     torch.nn.functional.conv2d(torch.randn(64, 16, 32, 32), torch.randn(16, 16, 3, 3))  # the pool, started
-    ready = _task_ready(tmp_path)
+    ready = _task_ready(tmp_path, workers=workers)
     app = build_app(ready)
     async with app.run_test(size=(100, 30)) as pilot:
         await _until(app, pilot, lambda a: all(r.status is RunStatus.DONE for r in a.state.runs))

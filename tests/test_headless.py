@@ -89,3 +89,71 @@ def test_exit_code_is_1_only_when_every_run_failed_or_diverged(capsys):
     assert main([*one_finishes, "-s", "LambdaLR(lr_lambda=constant(value=1e39))"]) == 0
     out, err = capsys.readouterr()
     assert "Diverged: loss became" in out and "every run failed" not in err
+
+
+HANGS_AT_EPOCH_2 = """
+import time
+import torch
+from torch import nn
+
+
+def model():
+    return nn.Linear(4, 2)
+
+
+def batches(epoch):
+    for i in range(20):
+        if epoch == 1 and i == 3:
+            time.sleep(10**6)  # a loader that never returns
+        yield torch.randn(8, 4), torch.randint(0, 2, (8,))
+"""
+
+
+def test_headless_stuck_in_the_tasks_code_still_stops_on_ctrl_c_with_every_log_finished(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lrtui.record.format import decode
+
+    task, logs = tmp_path / "hang.py", tmp_path / "logs"
+    task.write_text(HANGS_AT_EPOCH_2)
+    argv = [
+        "--task",
+        str(task),
+        "-s",
+        "StepLR(step_size=2)",
+        "--epochs",
+        "3",
+        "--headless",
+        "--log-dir",
+        str(logs),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lrtui", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    log = logs / "StepLR.jsonl"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and '"step": 20,' in log.read_text()):  # epoch 1 trained, then stuck
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    last = decode(log.read_text().splitlines()[-1], 0, 0)
+    assert last.status.value == "stopped" and "did not return" in last.message and last.step == 20
+
+
+def test_the_live_app_without_a_terminal_says_so_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "lrtui", "--epochs", "1", "--batches", "5"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        done.stderr.startswith("lrtui: error: the live app needs a terminal") and done.stderr.count("\n") == 1
+    )

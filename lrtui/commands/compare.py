@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lrtui import __version__
 from lrtui.commands.flags import experiment_flags, experiment_settings, run_flags
@@ -48,9 +49,20 @@ def compare(argv: list[str]) -> int:
 
     try:
         comparison = prepare_comparison(experiment_settings(args), args.config, headless=args.headless)
+        if not args.headless and not _on_a_terminal():
+            raise SpecError(
+                "the live app needs a terminal (standard input and output are not one here): "
+                "use --headless, with --log-dir DIR to watch it from elsewhere with lrtui watch DIR"
+            )
     except SpecError as exc:
         parser.fail(exc, debug=args.debug)
     return run_comparison(comparison, as_json=args.json, debug=args.debug)
+
+
+def _on_a_terminal() -> bool:
+    """Whether the app can take the screen and the keys (it would otherwise draw escape codes
+    into a file and wait for keys that never come)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def list_schedulers() -> int:

@@ -34,7 +34,7 @@ from lrtui.spec.events import Event, Fatal, Notice, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
 
 JOIN_SECONDS = 5.0  # after the last events, how long the child may take to exit
-STOP_SECONDS = 10.0  # after STOP, how long the child may take to stop before it is killed
+STOP_SECONDS = 3.0  # after STOP, how long the child may take to stop before it is killed
 
 
 def trains_apart(device: str, loadable: bool) -> bool:
@@ -69,7 +69,7 @@ class TrainerRecipe:
         )  # fmt: skip
 
 
-class _Finals:
+class FinalStatuses:
     """Each run's newest generation, step and whether it finished, read from the events that
     pass by: when the child dies, every unfinished run gets a final status from the app's side."""
 
@@ -85,9 +85,9 @@ class _Finals:
                 if ev.gen >= gen:
                     self.runs[ev.run] = (ev.gen, ev.step_numbers()[-1], finished and ev.gen == gen)
 
-    def failed(self, why: str) -> list[Event]:
+    def failed(self, why: str, status: RunStatus = RunStatus.ERROR) -> list[Event]:
         return [
-            StatusEvent(run, gen, RunStatus.ERROR, why, step)
+            StatusEvent(run, gen, status, why, step)
             for run, (gen, step, finished) in sorted(self.runs.items())
             if not finished
         ]
@@ -115,12 +115,14 @@ class ChildTrainer(Steerable):
         ctx = mp.get_context("spawn")
         self._events, events_end = ctx.Pipe(duplex=False)
         commands_end, self._commands = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_child, args=(make_trainer, events_end, commands_end), daemon=True)
+        # not daemonic: the user's DataLoader workers are the child's own children; the child
+        # still ends with the app (the pipe closes, or it is killed after STOP_SECONDS)
+        self._process = ctx.Process(target=_child, args=(make_trainer, events_end, commands_end))
         self._process.start()
         events_end.close()  # the child holds the only copies of its ends: EOF reaches each side
         commands_end.close()
         self._sink: Sink = lambda _: None
-        self._finals = _Finals()
+        self._finals = FinalStatuses()
         self.done = threading.Event()  # set once the child's last events are handed over
         self.train_seconds = 0.0
         self.stopped = False
@@ -139,10 +141,16 @@ class ChildTrainer(Steerable):
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join(JOIN_SECONDS)
-            if why is None:  # the pipe closed without a last word: the process died
+            status = RunStatus.ERROR
+            if why is None and self.stopped:  # quit while the task's code held on: stopped
+                why, status = (
+                    f"stopped (the task's code did not return within {STOP_SECONDS:.0f} s)",
+                    RunStatus.STOPPED,
+                )
+            elif why is None:  # the pipe closed without a last word: the process died
                 why = how_it_ended(self._process.exitcode)
             if why:  # every unfinished run gets a final status, in the panels and the logs
-                self._sink([*self._finals.failed(why), Notice(why)])
+                self._sink([*self._finals.failed(why, status), Notice(why)])
             self.done.set()
 
     def _relay(self) -> str | None:

@@ -75,6 +75,10 @@ class EpochFeed:
     def batch(self, epoch: int, index: int) -> Batch:
         return self._epoch(epoch).get(index)
 
+    def has(self, epoch: int) -> bool:
+        """Whether the task was already asked for this epoch's batches."""
+        return epoch in self._epochs
+
     def length(self, epoch: int) -> int:
         return self._epoch(epoch).length
 

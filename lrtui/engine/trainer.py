@@ -185,7 +185,11 @@ class Trainer(Steerable):
         self._emit(StatusEvent(r.index, r.gen, status, message, r.step))
 
     def _batches(self, active: list[RunSlot]) -> list[Batch]:
-        """The batch each active run trains on next: one, when they are all at the same one."""
+        """The batch each active run trains on next: one, when they are all at the same one.
+        Before the task is asked for a new epoch, what was trained is handed over: a task that
+        hangs there leaves every step before it on the screen and in the logs."""
+        if any(not self._feeds[r.spec.seed].has(r.epoch) for r in active):
+            self._flush()
         batches = [self._feeds[r.spec.seed].batch(r.epoch, r.batch) for r in active]
         return batches[:1] if all(b is batches[0] for b in batches) else batches
 

@@ -106,6 +106,9 @@ def compare(
         task=IN_MEMORY_TASK,
     )
     ready = build_ready(settings, task=_task(model, batches, loss, evaluate))
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.stderr.write("lrtui: no terminal here (a notebook, a pipe, nohup): training headless\n")
+        headless = True
     return _headless(ready) if headless else _live(ready)
 
 

@@ -21,9 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from lrtui.engine.child import STOP_SECONDS, FinalStatuses
 from lrtui.engine.trainer import Trainer
 from lrtui.engine.workload import WorkloadFactory
 from lrtui.record.writer import LogDirSink, recording_tee
+from lrtui.spec.commands import STALL_SECONDS
 from lrtui.spec.describe import run_infos
 from lrtui.spec.events import EpochEvent, Event, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
@@ -144,6 +146,9 @@ class _Progress:
         return True
 
 
+POLL_SECONDS = 0.5  # how often the pump looks at the clock while the trainer is silent
+
+
 class _Worker:
     """The trainer in a thread of its own, its event batches on a queue (None: it ended)."""
 
@@ -226,7 +231,7 @@ def train_to_table(
     with _stop_on_signals(worker) as heard:
         worker.thread.start()
         interrupted = _pump_to_pipe(worker, [t for t in takers if t is not None]) or bool(heard)
-    worker.thread.join()
+    worker.thread.join(STOP_SECONDS)  # a trainer stuck in the task's code is left behind
     if worker.failure is not None:
         printer.finish()
         raise worker.failure
@@ -289,16 +294,57 @@ def _pump_to_pipe(worker: _Worker, takers: list[Sink]) -> bool:
 
 
 def _pump(worker: _Worker, takers: list[Sink]) -> bool:
-    """Hand every batch to `takers` until the trainer ends; whether it was interrupted."""
-    interrupted = False
+    """Hand every batch to `takers` until the trainer ends; whether it was interrupted. A
+    silent trainer is said to be so; one stuck in the task's code after a stop is left behind,
+    each unfinished run given its final status first: every wait has a deadline."""
+    finals = FinalStatuses()
+    heard = _Heard()
     while True:
         try:
-            batch = worker.inbox.get()
+            batch = worker.inbox.get(timeout=POLL_SECONDS)
         except KeyboardInterrupt:
-            interrupted = True
-            worker.trainer.stop()
+            heard.stop(worker)
+            continue
+        except queue.Empty:
+            if heard.gave_up(worker):
+                why = f"stopped (the task's code did not return within {STOP_SECONDS:.0f} s)"
+                for take in takers:
+                    take(finals.failed(why, RunStatus.STOPPED))
+                return True
+            heard.maybe_stalled()
             continue
         if batch is None:
-            return interrupted
+            return heard.interrupted
+        heard.progress()
+        finals.see(batch)
         for take in takers:
             take(batch)
+
+
+class _Heard:
+    """When the pump last heard from the trainer, and when it asked it to stop."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.stop_asked: float | None = None
+        self.said_stalled = False
+        self.interrupted = False
+
+    def progress(self) -> None:
+        self.last = time.monotonic()
+        self.said_stalled = False
+
+    def stop(self, worker: _Worker) -> None:
+        self.interrupted = True
+        worker.trainer.stop()
+
+    def gave_up(self, worker: _Worker) -> bool:
+        if self.stop_asked is None and worker.trainer.stopped:
+            self.stop_asked = time.monotonic()
+        return self.stop_asked is not None and time.monotonic() - self.stop_asked > STOP_SECONDS
+
+    def maybe_stalled(self) -> None:
+        silent = time.monotonic() - self.last
+        if silent >= STALL_SECONDS and not self.said_stalled and self.stop_asked is None:
+            self.said_stalled = True
+            sys.stderr.write(f"lrtui: no step for {silent:.0f} s — still in batches()/loss()?\n")

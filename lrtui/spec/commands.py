@@ -67,3 +67,6 @@ class Steerable:
 
     def stop(self) -> None:
         self.send(Command(Verb.STOP))
+
+
+STALL_SECONDS = 30.0  # a trainer this long without a step is said to be stuck (live and headless)

@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from lrtui.spec.commands import STALL_SECONDS
 from lrtui.state.runs import ExperimentState
 
 STATE_STYLE = {
@@ -16,7 +17,6 @@ STATE_STYLE = {
     "waiting": "dim",
 }
 
-STALL_SECONDS = 30.0  # live, a trainer this long without a step is said to be stuck
 MIN_SOURCE = 24  # cells the source keeps when the line is short of room
 
 
