@@ -106,10 +106,7 @@ def compare(
         task=IN_MEMORY_TASK,
     )
     ready = build_ready(settings, task=_task(model, batches, loss, evaluate))
-    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        sys.stderr.write("lrtui: no terminal here (a notebook, a pipe, nohup): training headless\n")
-        headless = True
-    return _headless(ready) if headless else _live(ready)
+    return _headless(ready) if headless or not _terminal_here() else _live(ready)
 
 
 def _headless(ready) -> Results:
@@ -121,6 +118,15 @@ def _headless(ready) -> Results:
     state.keep_steps()
     run_headless(ready.exp, sys.stdout, workload=ready.workload, state=state)
     return results(state.runs)
+
+
+def _terminal_here() -> bool:
+    """Whether the app can take the screen and the keys; where not (a notebook, a pipe,
+    nohup), the comparison trains headless and says so."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return True
+    sys.stderr.write("lrtui: no terminal here (a notebook, a pipe, nohup): training headless\n")
+    return False
 
 
 def _live(ready) -> Results:
