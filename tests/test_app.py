@@ -258,6 +258,18 @@ def test_elapsed_time_stops_when_every_run_has_finished():
     assert state.overall() == "finished" and state.elapsed() == 9.0
 
 
+def test_every_run_failed_is_said_as_failed_not_finished():
+    from lrtui.spec.events import RunStatus, StatusEvent
+    from lrtui.state.runs import ExperimentState
+
+    state = ExperimentState(SEED.infos, lambda: 0.0)
+    bad = [RunStatus.ERROR, RunStatus.DIVERGED] * 3
+    state.apply([StatusEvent(i, 0, s) for i, s in enumerate(bad)])
+    assert state.overall() == "failed"
+    state.apply([StatusEvent(0, 1, RunStatus.DONE)])  # one run restarted and finished well
+    assert state.overall() == "finished"
+
+
 async def test_chart_keys_change_smoothing_envelope_and_the_shared_x_axis():
     app = replay_app(SEED, MID)
     async with app.run_test(size=(110, 34)) as pilot:

@@ -219,7 +219,7 @@ async def test_a_child_that_dies_is_named_and_every_run_and_log_gets_a_final_sta
     app = build_app(ready, log_sink)
     async with app.run_test(size=(100, 30)) as pilot:
         await _until(app, pilot, lambda a: all(r.status.finished for r in a.state.runs))
-        assert said in app.state.notice
+        assert said in app.state.notice and app.state.overall() == "failed"
         assert {r.status for r in app.state.runs} == {RunStatus.ERROR}
         assert all(said in r.message for r in app.state.runs)
         await pilot.press("q")

@@ -23,7 +23,7 @@ from lrtui.schedule.optimizers import (
     build_optimizer,
     kind_of,
 )
-from lrtui.spec.choices import OPTIMIZER_ALIASES, TASKS
+from lrtui.spec.choices import MODEL_TASKS, OPTIMIZER_ALIASES, TASKS
 from lrtui.spec.events import EvalEvent
 from lrtui.spec.experiment import Call, ExperimentSpec
 
@@ -40,6 +40,11 @@ def test_every_builtin_task_is_registered_once_and_help_lists_exactly_them():
     assert all(kind.name == name and kind.builtin for name, kind in TASK_KINDS.items())
     assert _help_of("--task").startswith(f"{', '.join(TASK_KINDS)}, or your own")
     assert all(task_kind(name) is kind for name, kind in TASK_KINDS.items())
+
+
+def test_the_tasks_that_take_a_model_are_named_in_spec_as_in_the_registry():
+    """A run's recorded setup names `--model` only where it picks the network (spec's names)."""
+    assert set(MODEL_TASKS) == {k.name for k in TASK_KINDS.values() if k.takes_model}
 
 
 def test_any_other_name_is_a_task_file_and_compare_objects_stay_where_given():

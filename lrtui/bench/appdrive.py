@@ -77,7 +77,7 @@ async def _drive(app, probe: _Probe | None, runs: int, deadline: float) -> dict:
     paused_for = 0.0
     async with app.run_test(size=(120, 40)):
         start = time.perf_counter()  # the app is up; the trainer builds its data from here on
-        while app.state.overall() != "finished":
+        while app.state.overall() not in ("finished", "failed"):
             if time.perf_counter() - start > deadline:
                 raise TimeoutError(f"training did not finish within {deadline:g} s")
             if probe is None or app.state.total_steps == 0:

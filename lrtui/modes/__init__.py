@@ -11,4 +11,5 @@ so `import lrtui` (which takes `compare` from here) stays light.
 - `distributed`: the runs shared out over torchrun's ranks, the table printed by rank 0
 - `compare`: `lrtui.compare(...)`, the same from a Python script or notebook
 - `plan`: `lrtui plan`'s curves; `find`: `lrtui find`'s range test; `watch`: logs in the app
+- `guard`: the app's run, with a deadline once its terminal has hung up
 """

@@ -3,12 +3,14 @@ the app's process or, where `Ready.apart` says so, in a spawned process of its o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from lrtui.engine.child import ChildTrainer, TrainerRecipe
 from lrtui.engine.device import resolve_device
 from lrtui.engine.kinds import task_kind
 from lrtui.engine.trainer import Trainer
+from lrtui.modes.guard import run_guarded
 from lrtui.modes.prepare import Ready
 from lrtui.record.system import SystemSampler
 from lrtui.record.writer import LogDirSink, recording_tee
@@ -78,12 +80,15 @@ def run_app(
 ) -> int:
     """The app until quit; then the trainer's last events (every run's final status) are
     written before the log directory closes."""
-    return run_built(build_app(ready, log_sink, threshold, debug))
+    close = log_sink.close if log_sink is not None else None
+    return run_built(build_app(ready, log_sink, threshold, debug), close)
 
 
-def run_built(app: LrTuiApp) -> int:
-    """`run_app` for an app already built (`lrtui.compare` keeps it, to read its state after)."""
-    app.run()
+def run_built(app: LrTuiApp, close: Callable[[], None] | None = None) -> int:
+    """`run_app` for an app already built (`lrtui.compare` keeps it, to read its state after).
+    `close`: what to close (the log directory) should the terminal hang up and the app never
+    return (`run_guarded`)."""
+    run_guarded(app, close, FINAL_EVENTS_SECONDS)
     done = getattr(app.source, "done", None)
     if done is not None:
         done.wait(FINAL_EVENTS_SECONDS)

@@ -3,6 +3,7 @@ No torch: the app and the readers need none."""
 
 from __future__ import annotations
 
+from lrtui.modes.guard import run_guarded
 from lrtui.record.watch import WatchSource
 from lrtui.spec.events import Sink
 from lrtui.spec.text import clean
@@ -17,5 +18,5 @@ def run_watch(path: str, poll: float, lr_tag: str | None, loss_tag: str | None, 
         return WatchSource(path, sink, poll=poll, lr_tag=lr_tag, loss_tag=loss_tag)
 
     app = WatchApp([], source, source_label=f"watching {clean(path, 120)}", show_tracebacks=debug)
-    app.run()
+    run_guarded(app)
     return exit_code(app)

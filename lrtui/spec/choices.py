@@ -18,6 +18,7 @@ TASKS: dict[str, str] = {
     "teacher": "random inputs labelled by a fixed linear rule with 10% label noise (learnable)",
     "charlm": "a small character-level transformer on the standard library's sources (validation loss)",
 }
+MODEL_TASKS = ("random", "teacher")  # the built-in tasks whose network `--model` picks
 # the task name of a task given as Python objects (`lrtui.compare`): it has no name to load by
 IN_MEMORY_TASK = "compare()"
 

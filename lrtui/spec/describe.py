@@ -3,6 +3,7 @@ setup pairs a comparison diffs to say what sets one run apart."""
 
 from __future__ import annotations
 
+from lrtui.spec.choices import MODEL_TASKS, TASKS
 from lrtui.spec.events import RunInfo
 from lrtui.spec.experiment import Call, ExperimentSpec, RunSpec, format_value
 
@@ -32,11 +33,12 @@ def run_config(exp: ExperimentSpec, run: RunSpec) -> tuple[tuple[str, str], ...]
         ("seed", str(exp.seed_of(run))),
         ("optimizer", str(exp.optimizer)),
         ("lr", f"{exp.lr:g}"),
-        ("model", exp.model),
+        *([("model", exp.model)] if exp.task in MODEL_TASKS else []),
         ("task", exp.task),
         ("epochs", str(exp.epochs)),
         ("batches", str(exp.batches)),
-        ("batch_size", str(exp.batch_size)),
+        # a task of the user's makes its own batches: lrtui's model and batch size are not its
+        *([("batch_size", str(exp.batch_size))] if exp.task in TASKS else []),
     ]
     return tuple(items)
 

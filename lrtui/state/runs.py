@@ -108,7 +108,7 @@ class ExperimentState:
             if isinstance(ev, (StepBlock, StatusEvent)):
                 self._progress_at = self._clock()
         self._rate_window.append((self._clock(), self.total_steps))
-        finished = self.overall() == "finished"
+        finished = self.overall() in ("finished", "failed")
         if finished and self._finished_at is None:
             self._finished_at = self._clock()
         elif not finished:
@@ -219,12 +219,15 @@ class ExperimentState:
         return end - self.started
 
     def overall(self) -> str:
-        """running, paused, finished or waiting, judged from every run."""
+        """running, paused, finished, failed (every run failed or diverged) or waiting, judged
+        from every run."""
         statuses = {r.status for r in self.runs}
         if statuses & {RunStatus.RUNNING}:
             return "running"
         if RunStatus.PAUSED in statuses:
             return "paused"
+        if statuses and statuses <= {RunStatus.ERROR, RunStatus.DIVERGED}:
+            return "failed"
         if statuses and all(s.finished for s in statuses):
             return "finished"
         return "waiting"

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -71,6 +72,7 @@ class LrTuiApp(App[int]):
         super().__init__()
         self.viewing = viewing  # watching files: keys freeze and re-read views
         self.fatal = ""  # why the source could not go on (the app ended with code 2)
+        self.hung_up = threading.Event()  # the terminal went away (SIGHUP)
         self.show_tracebacks = show_tracebacks
         self._side_factories = list(side_sources)  # e.g. the machine's figures, beside training
         self._side: list[Source] = []
@@ -125,10 +127,17 @@ class LrTuiApp(App[int]):
 
     def _listen_for_signals(self, loop: asyncio.AbstractEventLoop) -> None:
         """SIGTERM and SIGHUP end the app as `q` does: the source stops, its last events are
-        written, the terminal is restored."""
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        written, the terminal is restored. A hang-up is also told (`hung_up`): with the
+        terminal gone, Textual's own shutdown can block on writing to it."""
+
+        def hang_up() -> None:
+            self.hung_up.set()
+            self.call_next(self.action_quit)
+
+        handlers = {signal.SIGTERM: lambda: self.call_next(self.action_quit), signal.SIGHUP: hang_up}
+        for sig, handler in handlers.items():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, lambda: self.call_next(self.action_quit))
+                loop.add_signal_handler(sig, handler)
 
     def _fatal_error(self) -> None:  # Textual's own, which prints a traceback: no public hook
         """An unhandled error ends the app with the terminal restored and, from the command,

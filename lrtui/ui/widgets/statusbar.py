@@ -14,6 +14,7 @@ STATE_STYLE = {
     "paused": "bold yellow",
     "frozen": "bold yellow",
     "finished": "bold cyan",
+    "failed": "bold red",
     "waiting": "dim",
 }
 

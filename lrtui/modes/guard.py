@@ -1,0 +1,36 @@
+"""The app's run with a deadline after a hang-up (no torch: `lrtui watch` uses it too)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+
+from lrtui.ui.app import LrTuiApp
+
+HANGUP_GRACE_SECONDS = 5.0  # after a hang-up, how long the app may take to return by itself
+
+
+def run_guarded(app: LrTuiApp, close: Callable[[], None] | None = None, final_seconds: float = 5.0) -> None:
+    """`app.run()`, with a deadline after a hang-up: with its terminal gone, Textual's shutdown
+    can block for ever on writing to it (seen: `lrtui watch` left running after its tmux pane
+    closed, one try in three). Past the deadline the source's last events are awaited, `close`
+    runs (the logs get every run's final status) and the process exits: nobody is looking."""
+    returned = threading.Event()
+
+    def guard() -> None:
+        app.hung_up.wait()
+        if returned.wait(HANGUP_GRACE_SECONDS):
+            return
+        done = getattr(app.source, "done", None)
+        if done is not None:
+            done.wait(final_seconds)
+        if close is not None:
+            close()
+        os._exit(0)
+
+    threading.Thread(target=guard, name="lrtui-hangup", daemon=True).start()
+    try:
+        app.run()
+    finally:
+        returned.set()
