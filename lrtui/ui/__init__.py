@@ -2,7 +2,8 @@
 
 What lives here: the app, which drains event batches from its source into state on a timer
 and redraws what changed (`app`), the panel grid (`grid`), every key once (`keys`), the
-command's exit code and one-line error from how the app ended (`exitcode`), the live LR range
+command's exit code and one-line error from how the app ended (`exitcode`), the signals it
+answers (`signals`), the live LR range
 test (`find`), the `plan` preview (`plan`), the screens (`screens`) and widgets (`widgets`).
 Each widget's styles sit beside it; `lrtui.tcss` holds the layout.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import signal
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ from lrtui.ui.screens.leaderboard import LeaderboardScreen
 from lrtui.ui.screens.live import LiveScreen
 from lrtui.ui.screens.ranks import RanksScreen
 from lrtui.ui.screens.style import ChartOptions
+from lrtui.ui.signals import listen_for_signals
 from lrtui.ui.widgets.lines import shared_lr_scale
 from lrtui.ui.widgets.machine import MachineBar
 from lrtui.ui.widgets.panel import RunPanel
@@ -109,7 +109,7 @@ class LrTuiApp(App[int]):
         # full collections (40-150 ms, keys waiting) every FULL_GC_SECONDS in `frame`, not ~1/s
         gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], 1_000_000)
         loop = asyncio.get_running_loop()
-        self._listen_for_signals(loop)
+        listen_for_signals(loop, self.action_quit, self.call_next, self.hung_up)
 
         def sink(batch: list[Event]) -> None:  # called on the worker thread
             with contextlib.suppress(RuntimeError):  # the app has closed: nobody is watching
@@ -124,20 +124,6 @@ class LrTuiApp(App[int]):
         # the first screen is drawn before training takes the CPU: it shows at once, and
         # laying it out does not compete with the trainer for the GIL
         self.call_after_refresh(self._run_source)
-
-    def _listen_for_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        """SIGTERM and SIGHUP end the app as `q` does: the source stops, its last events are
-        written, the terminal is restored. A hang-up is also told (`hung_up`): with the
-        terminal gone, Textual's own shutdown can block on writing to it."""
-
-        def hang_up() -> None:
-            self.hung_up.set()
-            self.call_next(self.action_quit)
-
-        handlers = {signal.SIGTERM: lambda: self.call_next(self.action_quit), signal.SIGHUP: hang_up}
-        for sig, handler in handlers.items():
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, handler)
 
     def _fatal_error(self) -> None:  # Textual's own, which prints a traceback: no public hook
         """An unhandled error ends the app with the terminal restored and, from the command,
