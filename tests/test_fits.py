@@ -41,6 +41,17 @@ async def test_a_long_source_gives_way_to_the_counters_at_120_columns():
         assert LONG in _bar_text(app)  # room enough: said whole
 
 
+async def test_a_long_source_keeps_the_status_bar_one_row_high_at_80_columns():
+    """The line is drawn before layout (no width to cut it for): once laid out, it is one row
+    again, or the grid loses a row and scrolls (seen at 80x24 in tmux)."""
+    app = replay_app(SEED, MID, label=LONG)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app._status()
+        await pilot.pause()
+        assert app.query_one("#status").size.height == 1
+
+
 def test_shorten_keeps_a_least_part_and_whole_words():
     assert shorten("a short one", 40) == "a short one"
     assert shorten("alpha beta gamma delta epsilon", 20, least=10) == "alpha beta gamma…"

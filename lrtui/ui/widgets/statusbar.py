@@ -30,6 +30,7 @@ def fmt_duration(seconds: float) -> str:
 
 class StatusBar(Static):
     _notice_shown = ""
+    _width_shown = 0
     DEFAULT_CSS = """
     StatusBar {
         height: auto;
@@ -45,8 +46,11 @@ class StatusBar(Static):
         # the source's own trouble (nothing to read here, recording stopped) has a line of its
         # own under the rest, wrapped rather than cut, as it says what to do
         shown = Group(line, Text(f" {notice}", style="bold red")) if notice else line
-        self.update(shown, layout=notice != self._notice_shown)  # its height may change
-        self._notice_shown = notice
+        # its height may change with the notice, and with the width the line was cut for (the
+        # first line, drawn before layout, is cut for no width and measured two rows high)
+        width = self.size.width
+        self.update(shown, layout=notice != self._notice_shown or width != self._width_shown)
+        self._notice_shown, self._width_shown = notice, width
 
 
 def status_line(state: ExperimentState, source: str, viewing: bool = False, width: int = 0) -> Text:
