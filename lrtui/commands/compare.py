@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from lrtui import __version__
 from lrtui.commands.flags import experiment_flags, experiment_settings, run_flags
 from lrtui.commands.parser import Parser
 from lrtui.spec.errors import SpecError
+from lrtui.spec.pipe import on_a_terminal
 
 COMMANDS = """commands:
   lrtui [options]                 compare schedules live (or --headless: print the table)
@@ -48,21 +48,12 @@ def compare(argv: list[str]) -> int:
     from lrtui.modes.comparison import prepare_comparison, run_comparison  # torch from here on
 
     try:
-        comparison = prepare_comparison(experiment_settings(args), args.config, headless=args.headless)
-        if not args.headless and not _on_a_terminal():
-            raise SpecError(
-                "the live app needs a terminal (standard input and output are not one here): "
-                "use --headless, with --log-dir DIR to watch it from elsewhere with lrtui watch DIR"
-            )
+        comparison = prepare_comparison(
+            experiment_settings(args), args.config, headless=args.headless, terminal=on_a_terminal()
+        )
     except SpecError as exc:
         parser.fail(exc, debug=args.debug)
     return run_comparison(comparison, as_json=args.json, debug=args.debug)
-
-
-def _on_a_terminal() -> bool:
-    """Whether the app can take the screen and the keys (it would otherwise draw escape codes
-    into a file and wait for keys that never come)."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def list_schedulers() -> int:

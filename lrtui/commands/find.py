@@ -10,6 +10,7 @@ import sys
 from lrtui.commands.flags import debug_flag, device_flag, experiment_flags, experiment_settings
 from lrtui.commands.parser import Parser, checked
 from lrtui.spec.errors import SpecError
+from lrtui.spec.pipe import on_a_terminal
 from lrtui.spec.values import positive
 
 
@@ -45,7 +46,7 @@ def find(argv: list[str]) -> int:
         settings = experiment_settings(args)
         settings.task = settings.task or "teacher"
         test = prepare_range_test(settings, args.config, Span(args.start_lr, args.end_lr, args.steps))
-        result = run_range_test(test, live=not args.headless and sys.stdout.isatty())
+        result = run_range_test(test, live=not args.headless and on_a_terminal())
         if result is None:
             return 0  # quit before the end
     except SpecError as exc:

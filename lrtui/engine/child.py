@@ -32,9 +32,11 @@ from lrtui.spec.commands import Command, Steerable, Verb
 from lrtui.spec.errors import SpecError
 from lrtui.spec.events import Event, Fatal, Notice, RunStatus, Sink, StatusEvent, StepBlock
 from lrtui.spec.experiment import ExperimentSpec
+from lrtui.spec.text import clean
 
 JOIN_SECONDS = 5.0  # after the last events, how long the child may take to exit
 STOP_SECONDS = 3.0  # after STOP, how long the child may take to stop before it is killed
+STOPPED_STUCK = f"stopped (the task's code did not return within {STOP_SECONDS:.0f} s)"
 
 
 def trains_apart(device: str, loadable: bool) -> bool:
@@ -56,7 +58,6 @@ class TrainerRecipe:
     flush_interval: float = 0.1
 
     def __call__(self, sink: Sink) -> object:
-        from lrtui.engine.kinds import load_workload
         from lrtui.engine.trainer import Trainer
         from lrtui.schedule.build import check_runs
 
@@ -64,7 +65,7 @@ class TrainerRecipe:
             check_runs(self.exp)  # a refusal is a SpecError: the app ends with one line
         exp = self.exp
         return Trainer(
-            exp, sink, workload=lambda device: load_workload(exp, device), plans=self.plans,
+            exp, sink, plans=self.plans,  # the trainer's own default loads the task by its name
             linger=self.linger, flush_interval=self.flush_interval,
         )  # fmt: skip
 
@@ -210,7 +211,9 @@ def _child(make_trainer: Callable[[Sink], object], events: Connection, commands:
     except SpecError as exc:
         reply = ("spec", str(exc))
     except BaseException as exc:  # told to the app in one line, whatever it was
-        reply = ("error", f"{type(exc).__name__}: {exc}")
+        from lrtui.engine.trainer import describe_error
+
+        reply = ("error", clean(describe_error(exc), 300))  # the task's text never steers the terminal
     with contextlib.suppress(OSError):
         events.send(reply)
     os._exit(0)

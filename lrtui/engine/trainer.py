@@ -165,7 +165,7 @@ class Trainer(Steerable):
             r.marks = 0
             r.counters = r.counters_sent = None
         except Exception as exc:  # a run that cannot start fails alone
-            self._fail(r, f"cannot build {r.spec.scheduler.name}: {_describe(exc)}")
+            self._fail(r, f"cannot build {r.spec.scheduler.name}: {describe_error(exc)}")
             return
         r.status = RunStatus.RUNNING
         self._emit(StatusEvent(r.index, r.gen, RunStatus.PAUSED if r.paused else RunStatus.RUNNING, step=0))
@@ -188,7 +188,7 @@ class Trainer(Steerable):
         """The batch each active run trains on next: one, when they are all at the same one.
         Before the task is asked for a new epoch, what was trained is handed over: a task that
         hangs there leaves every step before it on the screen and in the logs."""
-        if any(not self._feeds[r.spec.seed].has(r.epoch) for r in active):
+        if any(r.batch == 0 and not self._feeds[r.spec.seed].has(r.epoch) for r in active):
             self._flush()
         batches = [self._feeds[r.spec.seed].batch(r.epoch, r.batch) for r in active]
         return batches[:1] if all(b is batches[0] for b in batches) else batches
@@ -198,7 +198,7 @@ class Trainer(Steerable):
             losses = self._engine.forward_backward([r.index for r in active], self._batches(active))
         except Exception as exc:
             for r in active:
-                self._fail(r, f"training step failed: {_describe(exc)}")
+                self._fail(r, f"training step failed: {describe_error(exc)}")
             return
         base = self._out.add_losses(losses)
         now = self._clock()
@@ -216,7 +216,7 @@ class Trainer(Steerable):
                         ),
                     )
                 except Exception as exc:
-                    self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {_describe(exc)}")
+                    self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {describe_error(exc)}")
         self._steps_taken += 1
         if self._steps_taken % FEED_TIDY_STEPS == 0 or any(r.batch == 0 for r in active):
             going = [r for r in self._runs if not r.status.finished]
@@ -255,7 +255,7 @@ class Trainer(Steerable):
             with torch.no_grad(), r.evaluating():  # an optimizer with modes, in eval mode
                 value = self._workloads[r.spec.seed].evaluate(module)
         except Exception as exc:
-            raise RuntimeError(f"evaluate failed: {_describe(exc)}") from exc
+            raise RuntimeError(f"evaluate failed: {describe_error(exc)}") from exc
         finally:
             module.train()  # evaluate may switch the model to eval mode; training goes on
         return None if value is None else float(value)
@@ -277,7 +277,7 @@ class Trainer(Steerable):
             for j, r in enumerate(active):
                 if ok[j]:
                     ok[j] = False
-                    self._fail(r, f"optimizer step failed: {_describe(exc)}")
+                    self._fail(r, f"optimizer step failed: {describe_error(exc)}")
         for r in active:  # paused runs must never see these gradients again
             r.drop_grads()
         return ok
@@ -344,5 +344,6 @@ class Trainer(Steerable):
                 self._emit(StatusEvent(r.index, r.gen, RunStatus.RUNNING, "", r.step))
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """An exception in one line: its type and its message's first line."""
     return f"{type(exc).__name__}: {one_line(exc)}" if str(exc).strip() else type(exc).__name__

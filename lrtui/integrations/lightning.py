@@ -70,7 +70,7 @@ class LrtuiCallback(L.Callback):
             epochs=epochs_of(total, per_epoch, trainer.max_epochs),
             config={"scheduler": spec, "optimizer": type(trainer.optimizers[0]).__name__},
         )  # fmt: skip
-        self._plan(configs, total, trainer.num_training_batches)
+        self._plan(configs, total, per_epoch)  # optimizer steps an epoch, as `total` counts
 
     def _plan(self, configs, total: int, batches) -> None:
         if not configs or self.recorder is None:
@@ -80,7 +80,7 @@ class LrtuiCallback(L.Callback):
         steps = total if per_step else max(1, total // max(1, int(batches or 1)))
         lrs, marks = planned(config.scheduler, steps)
         if lrs and not per_step:  # per epoch: each planned LR holds for an epoch's batches
-            per = max(1, int(batches))
+            per = max(1, int(batches or 1))
             lrs = [lr for lr in lrs[:-1] for _ in range(per)] + lrs[-1:]
             marks = [(k * per, kind, label) for k, kind, label in marks]
         if lrs:

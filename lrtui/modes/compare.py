@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from lrtui.spec.choices import IN_MEMORY_TASK
+from lrtui.spec.pipe import on_a_terminal
 from lrtui.spec.settings import Settings, parse_scheduler_flag
 from lrtui.state.results import Results, results
 
@@ -123,7 +124,7 @@ def _headless(ready) -> Results:
 def _terminal_here() -> bool:
     """Whether the app can take the screen and the keys; where not (a notebook, a pipe,
     nohup), the comparison trains headless and says so."""
-    if sys.stdin.isatty() and sys.stdout.isatty():
+    if on_a_terminal():
         return True
     sys.stderr.write("lrtui: no terminal here (a notebook, a pipe, nohup): training headless\n")
     return False

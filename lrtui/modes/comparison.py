@@ -29,9 +29,12 @@ class Comparison:
     log_sink: LogDirSink | None
 
 
-def prepare_comparison(settings: Settings, config_path: str | None, headless: bool) -> Comparison:
+def prepare_comparison(
+    settings: Settings, config_path: str | None, headless: bool, terminal: bool = True
+) -> Comparison:
     """Merge, load, try and check everything: torch's checks of the runs too, unless the live
-    trainer runs apart and does them itself after the first screen (`live.check_unless_apart`)."""
+    trainer runs apart and does them itself after the first screen (`live.check_unless_apart`).
+    Live needs a `terminal`: refused before the log directory is opened (no empty logs left)."""
     # live, the default comparison trains on a task where the loss can fall; --headless keeps
     # the tutorial's random labels, so its table is the tutorial's digit for digit
     default_task = None if headless else "teacher"
@@ -43,6 +46,11 @@ def prepare_comparison(settings: Settings, config_path: str | None, headless: bo
     ranks = ranks_from_env()
     if ranks is not None and not headless:  # watch torchrun's ranks with lrtui watch
         raise SpecError("under torchrun, use --headless --log-dir DIR, and watch with: lrtui watch DIR")
+    if not headless and not terminal:
+        raise SpecError(
+            "the live app needs a terminal (standard input and output are not one here): "
+            "use --headless, with --log-dir DIR to watch it from elsewhere with lrtui watch DIR"
+        )
     log_dir = ready.settings.log_dir
     log_sink = _log_sink(log_dir, ready.exp) if log_dir and ranks is None else None
     return Comparison(ready, headless, ranks, log_sink)

@@ -111,7 +111,7 @@ def report_lines(result: RangeResult, found: Suggestions, command: list[str]) ->
     peaks = list(dict.fromkeys(f"{lr:.3g}" for _, lr in ranked))  # two that round alike: one run
     if peaks:
         schedules = [arg for peak in peaks for arg in ("-s", f"OneCycleLR(max_lr={peak})")]
-        lines.append("Try: " + shlex.join(command + schedules))
+        lines.append("Try: " + clean(shlex.join(command + schedules)))  # a path may hold escapes
     return lines
 
 

@@ -9,9 +9,12 @@ from collections.abc import Callable
 from lrtui.ui.app import LrTuiApp
 
 HANGUP_GRACE_SECONDS = 5.0  # after a hang-up, how long the app may take to return by itself
+FINAL_EVENTS_SECONDS = 5.0  # after quitting, how long the trainer may take to write its last events
 
 
-def run_guarded(app: LrTuiApp, close: Callable[[], None] | None = None, final_seconds: float = 5.0) -> None:
+def run_guarded(
+    app: LrTuiApp, close: Callable[[], None] | None = None, final_seconds: float = FINAL_EVENTS_SECONDS
+) -> None:
     """`app.run()`, with a deadline after a hang-up: with its terminal gone, Textual's shutdown
     can block for ever on writing to it (seen: `lrtui watch` left running after its tmux pane
     closed, one try in three). Past the deadline the source's last events are awaited, `close`
@@ -19,7 +22,9 @@ def run_guarded(app: LrTuiApp, close: Callable[[], None] | None = None, final_se
     returned = threading.Event()
 
     def guard() -> None:
-        app.hung_up.wait()
+        while not app.hung_up.wait(0.5):  # ends with the app, hung up or not (no thread kept)
+            if returned.is_set():
+                return
         if returned.wait(HANGUP_GRACE_SECONDS):
             return
         done = getattr(app.source, "done", None)

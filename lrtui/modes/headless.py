@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from lrtui.engine.child import STOP_SECONDS, FinalStatuses
+from lrtui.engine.child import STOP_SECONDS, STOPPED_STUCK, FinalStatuses
 from lrtui.engine.trainer import Trainer
 from lrtui.engine.workload import WorkloadFactory
 from lrtui.record.writer import LogDirSink, recording_tee
@@ -307,9 +307,8 @@ def _pump(worker: _Worker, takers: list[Sink]) -> bool:
             continue
         except queue.Empty:
             if heard.gave_up(worker):
-                why = f"stopped (the task's code did not return within {STOP_SECONDS:.0f} s)"
                 for take in takers:
-                    take(finals.failed(why, RunStatus.STOPPED))
+                    take(finals.failed(STOPPED_STUCK, RunStatus.STOPPED))
                 return True
             heard.maybe_stalled()
             continue

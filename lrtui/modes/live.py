@@ -10,7 +10,7 @@ from lrtui.engine.child import ChildTrainer, TrainerRecipe
 from lrtui.engine.device import resolve_device
 from lrtui.engine.kinds import task_kind
 from lrtui.engine.trainer import Trainer
-from lrtui.modes.guard import run_guarded
+from lrtui.modes.guard import FINAL_EVENTS_SECONDS, run_guarded
 from lrtui.modes.prepare import Ready
 from lrtui.record.system import SystemSampler
 from lrtui.record.writer import LogDirSink, recording_tee
@@ -23,9 +23,6 @@ from lrtui.ui.exitcode import exit_code
 # Events reach the app in batches this often: a screen redraws panels once a second, so
 # smaller batches would only cost the UI thread more wake-ups.
 LIVE_FLUSH_SECONDS = 0.1
-
-
-FINAL_EVENTS_SECONDS = 5.0  # after quitting, how long the trainer may take to write its last events
 
 
 def check_unless_apart(ready: Ready) -> Ready:
@@ -88,7 +85,7 @@ def run_built(app: LrTuiApp, close: Callable[[], None] | None = None) -> int:
     """`run_app` for an app already built (`lrtui.compare` keeps it, to read its state after).
     `close`: what to close (the log directory) should the terminal hang up and the app never
     return (`run_guarded`)."""
-    run_guarded(app, close, FINAL_EVENTS_SECONDS)
+    run_guarded(app, close)
     done = getattr(app.source, "done", None)
     if done is not None:
         done.wait(FINAL_EVENTS_SECONDS)

@@ -1,5 +1,6 @@
-"""The one rule for a closed standard output (`lrtui plan --csv - | head`): the reader has all
-it wanted, so lrtui ends quietly, as a success."""
+"""The rules for the standard streams: a closed standard output (`lrtui plan --csv - | head`)
+means the reader has all it wanted, so lrtui ends quietly, as a success; and an app needs a
+terminal on both standard input and output."""
 
 from __future__ import annotations
 
@@ -14,3 +15,9 @@ def reader_gone() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def on_a_terminal() -> bool:
+    """Whether an app can take the screen and the keys (it would otherwise draw escape codes
+    into a file, a pipe or a notebook, and wait for keys that never come)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()

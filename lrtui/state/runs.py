@@ -83,6 +83,7 @@ class ExperimentState:
                 run.history = StepHistory()
 
     def apply(self, events: Iterable[Event]) -> None:
+        steps_before, moved = self.total_steps, False
         for ev in events:
             if isinstance(ev, RunAdded):
                 self._add(ev)
@@ -105,12 +106,14 @@ class ExperimentState:
                 run.reset(ev.gen)
             _FOLDS[type(ev)](self, run, ev)
             run.version += 1
-            if isinstance(ev, (StepBlock, StatusEvent)):
-                self._progress_at = self._clock()
-        self._rate_window.append((self._clock(), self.total_steps))
+            moved = moved or isinstance(ev, StatusEvent)
+        now = self._clock()
+        if moved or self.total_steps != steps_before:  # a step (in any form) or a change of state
+            self._progress_at = now
+        self._rate_window.append((now, self.total_steps))
         finished = self.overall() in ("finished", "failed")
         if finished and self._finished_at is None:
-            self._finished_at = self._clock()
+            self._finished_at = now
         elif not finished:
             self._finished_at = None  # restarted
 
