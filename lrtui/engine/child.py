@@ -211,7 +211,7 @@ def _child(make_trainer: Callable[[Sink], object], events: Connection, commands:
     except SpecError as exc:
         reply = ("spec", str(exc))
     except BaseException as exc:  # told to the app in one line, whatever it was
-        from lrtui.engine.trainer import describe_error
+        from lrtui.schedule.build import describe_error
 
         reply = ("error", clean(describe_error(exc), 300))  # the task's text never steers the terminal
     with contextlib.suppress(OSError):

@@ -133,18 +133,3 @@ class _Gather:
         if item.epoch_lrs is not None:
             self._close(key)
             self.events.append(EpochEvent(item.run, item.gen, item.epoch, item.step, item.epoch_lrs, loss))
-
-
-def before_final_status(events: list[Event], counters: list[Event]) -> list[Event]:
-    """`events` with each run's newest plateau counters added, ahead of that run's final
-    status where the batch holds one: a run's log (and its panel) ends with how it ended."""
-    if not counters:
-        return events
-    final = {(e.run, e.gen) for e in events if isinstance(e, StatusEvent) and e.status.finished}
-    ahead = {(c.run, c.gen): c for c in counters if (c.run, c.gen) in final}  # type: ignore[union-attr]
-    out: list[Event] = []
-    for e in events:
-        if isinstance(e, StatusEvent) and e.status.finished and (e.run, e.gen) in ahead:
-            out.append(ahead.pop((e.run, e.gen)))
-        out.append(e)
-    return out + [c for c in counters if (c.run, c.gen) not in final]  # type: ignore[union-attr]

@@ -22,10 +22,10 @@ from lrtui.engine.device import cpu_threads, resolve_device
 from lrtui.engine.engines import Engine, make_engine
 from lrtui.engine.feed import EpochFeed
 from lrtui.engine.kinds import load_workload, task_kind
-from lrtui.engine.outbox import Outbox, PendingStep, before_final_status
+from lrtui.engine.outbox import Outbox, PendingStep
 from lrtui.engine.slot import RunSlot, shared_optimizer
 from lrtui.engine.workload import Batch, WorkloadFactory, by_seed, initial_module
-from lrtui.schedule.build import build_watched, one_line
+from lrtui.schedule.build import build_watched, describe_error
 from lrtui.schedule.optimizers import build_optimizer
 from lrtui.schedule.plan import Plan, plan, step_marks
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
@@ -109,8 +109,7 @@ class Trainer(Steerable):
         self.train_seconds = self._clock() - start
         for r in self._runs:
             if not r.status.finished:
-                self._emit(StatusEvent(r.index, r.gen, RunStatus.STOPPED, "stopped", r.step))
-                r.status = RunStatus.STOPPED
+                self._end(r, RunStatus.STOPPED, "stopped")
         self._flush()
 
     def _setup(self) -> None:
@@ -180,8 +179,16 @@ class Trainer(Steerable):
             marks = tuple(step_marks(planned, r.spec, self.exp))
             self._emit(PlanEvent(r.index, r.gen, planned.lrs, r.spec.interval, self.exp.batches, marks))
 
-    def _fail(self, r: RunSlot, message: str, status: RunStatus = RunStatus.ERROR) -> None:
+    def _fail(self, r: RunSlot, message: str) -> None:
+        self._end(r, RunStatus.ERROR, message)
+
+    def _end(self, r: RunSlot, status: RunStatus, message: str = "") -> None:
+        """Run `r` ends: its newest plateau counters first, then its final status, so a run's
+        log (and `watch`) ends with how it ended."""
         r.status = status
+        if r.counters is not None and r.counters != r.counters_sent:
+            r.counters_sent = r.counters
+            self._emit(PlateauEvent(r.index, r.gen, r.counters_step, r.counters))
         self._emit(StatusEvent(r.index, r.gen, status, message, r.step))
 
     def _batches(self, active: list[RunSlot]) -> list[Batch]:
@@ -245,8 +252,7 @@ class Trainer(Steerable):
         if val is not None:
             self._emit(EvalEvent(r.index, r.gen, r.epoch, r.step, val))
         if end_of_epoch and r.epoch == self.exp.epochs:
-            r.status = RunStatus.DONE
-            self._emit(StatusEvent(r.index, r.gen, RunStatus.DONE, "", r.step))
+            self._end(r, RunStatus.DONE)
 
     def _evaluate(self, r: RunSlot) -> float | None:
         """The task's validation loss for run `r`'s weights (None where the task has none)."""
@@ -296,15 +302,14 @@ class Trainer(Steerable):
         if not self._out:
             return
         flushed = self._out.flush()
-        counters: list[Event] = []
+        events = flushed.events
         for r in self._runs:
             if (r.index, r.gen) in flushed.diverged:
                 r.status = RunStatus.DIVERGED
             c = r.counters  # counters change every step; only the newest matters
             if c is not None and c != r.counters_sent and (r.index, r.gen) not in flushed.diverged:
                 r.counters_sent = c
-                counters.append(PlateauEvent(r.index, r.gen, r.counters_step, c))
-        events = before_final_status(flushed.events, counters)
+                events.append(PlateauEvent(r.index, r.gen, r.counters_step, c))
         if events:
             self._sink(events)
 
@@ -342,8 +347,3 @@ class Trainer(Steerable):
             elif verb is Verb.RESUME and r.paused:
                 r.paused = False
                 self._emit(StatusEvent(r.index, r.gen, RunStatus.RUNNING, "", r.step))
-
-
-def describe_error(exc: BaseException) -> str:
-    """An exception in one line: its type and its message's first line."""
-    return f"{type(exc).__name__}: {one_line(exc)}" if str(exc).strip() else type(exc).__name__

@@ -212,3 +212,8 @@ def one_line(exc: BaseException) -> str:
     """The first line of an exception's message, for a one-line error."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception in one line: its type and its message's first line."""
+    return f"{type(exc).__name__}: {one_line(exc)}" if str(exc).strip() else type(exc).__name__
