@@ -18,10 +18,9 @@ epoch is 1 epoch, whatever `num_train_epochs` says). HF logs the epoch as the sh
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from lrtui.integrations.plan import planned
+from lrtui.integrations.plan import epochs_of, optimizer_steps, planned
 from lrtui.record.readers.tags import logged_epoch
 from lrtui.record.recorder import RunRecorder
 
@@ -37,22 +36,12 @@ def _name(value: object) -> str:
 
 
 def steps_per_epoch(args, train_dataloader) -> int | None:
-    """Optimizer steps an epoch, as HF's Trainer counts them: ⌈batches / accumulation⌉ (None
-    for a loader without a length)."""
+    """Optimizer steps an epoch of HF's Trainer (None for a loader without a length)."""
     try:
         batches = len(train_dataloader)
     except TypeError:  # None, or an iterable dataset
         return None
-    return max(1, math.ceil(batches / max(1, args.gradient_accumulation_steps)))
-
-
-def epochs_of(total: int, per_epoch: int | None, state) -> int | None:
-    """The epochs `total` steps take; without an epoch's length, the trainer's own count
-    (which is `sys.maxsize` for an endless loader: then none)."""
-    if per_epoch:
-        return math.ceil(total / per_epoch)
-    count = int(getattr(state, "num_train_epochs", 0) or 0)
-    return count if 0 < count < 2**31 else None
+    return optimizer_steps(batches, args.gradient_accumulation_steps)
 
 
 class LrtuiCallback(TrainerCallback):
@@ -73,7 +62,8 @@ class LrtuiCallback(TrainerCallback):
         config |= {"warmup_steps": args.get_warmup_steps(total), "optimizer": _name(args.optim)}
         self.recorder = RunRecorder(
             self.log_dir, name, spec=schedule, total_steps=total,
-            epochs=epochs_of(total, per_epoch, state), batches=per_epoch, config=config,
+            epochs=epochs_of(total, per_epoch, int(getattr(state, "num_train_epochs", 0) or 0)),
+            batches=per_epoch, config=config,
         )  # fmt: skip
         lrs, marks = planned(lr_scheduler, total) if lr_scheduler is not None else ([], [])
         warmup = args.get_warmup_steps(total)

@@ -17,10 +17,9 @@ is 2 epochs, not `max_epochs` (-1 or 1000 when only `max_steps` is given).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from lrtui.integrations.plan import planned
+from lrtui.integrations.plan import epochs_of, optimizer_steps, planned
 from lrtui.record.recorder import RunRecorder
 
 try:
@@ -30,18 +29,9 @@ except ImportError:  # pragma: no cover - the error names what to install
 
 
 def steps_per_epoch(trainer) -> int | None:
-    """Optimizer steps an epoch: ⌈batches / accumulation⌉ (None for an endless loader)."""
+    """Optimizer steps an epoch of Lightning's Trainer (None for an endless loader: inf)."""
     batches = trainer.num_training_batches
-    if not isinstance(batches, int) or batches <= 0:  # inf for an iterable dataset
-        return None
-    return max(1, math.ceil(batches / max(1, trainer.accumulate_grad_batches)))
-
-
-def epochs_of(total: int, per_epoch: int | None, max_epochs: int | None) -> int | None:
-    """The epochs `total` steps take; without an epoch's length, `max_epochs` where set."""
-    if per_epoch:
-        return math.ceil(total / per_epoch)
-    return max_epochs if max_epochs is not None and max_epochs > 0 else None
+    return optimizer_steps(batches if isinstance(batches, int) else None, trainer.accumulate_grad_batches)
 
 
 def _loss(outputs):

@@ -9,6 +9,7 @@ from the scheduler's own code. It is stepped ahead as lrtui's own runs are plann
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 
@@ -49,3 +50,19 @@ def planned(scheduler: object, steps: int) -> tuple[list[float], list[tuple[int,
     except Exception:  # a scheduler that cannot be copied is simply not planned
         return [], []
     return ahead(Watched(shadow, RegimeWatch([Built(_call_of(shadow), shadow)]), False, dummy), steps)
+
+
+def optimizer_steps(batches: int | None, accumulation: int) -> int | None:
+    """Optimizer steps an epoch, as the trainers count them: ⌈batches / accumulation⌉ (None
+    without an epoch's length: an iterable dataset, an endless loader)."""
+    if not batches or batches <= 0:
+        return None
+    return max(1, math.ceil(batches / max(1, accumulation)))
+
+
+def epochs_of(total: int, per_epoch: int | None, fallback: int | None) -> int | None:
+    """The epochs `total` optimizer steps take; without an epoch's length, the trainer's own
+    count where it is one (HF says `sys.maxsize` for an endless loader, Lightning -1)."""
+    if per_epoch:
+        return math.ceil(total / per_epoch)
+    return fallback if fallback is not None and 0 < fallback < 2**31 else None
