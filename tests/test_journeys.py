@@ -191,9 +191,10 @@ def test_find_prints_a_command_that_trains_the_same_task_with_the_same_optimizer
     assert argv[argv.index("--optimizer") + 1].lower().startswith("adam")
     with Terminal(shlex.join([sys.executable, "-m", "lrtui", *argv]), 250, 40) as term:  # the whole label
         screen = term.wait_for(_training, timeout=90)
-        top = screen.splitlines()[0]
-        assert "cnn_task.py" in top and "Adam" in top
         assert "OneCycleLR" in screen
+        term.press("Enter")  # the run's chart names its whole setup, whatever the width
+        setup = "".join(term.wait_for("same for all", timeout=30).split())
+        assert "optimizer=Adam(" in setup and f"task={task_file}" in setup
         term.press("q")
         _ends_well(term)
 
