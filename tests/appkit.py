@@ -136,8 +136,10 @@ def replay_app(
     runs: Recorded | ExperimentSpec | Sequence[RunInfo],
     events: list[Event],
     label: str = "cpu · linear · SGD",
+    forecast: bool = False,
 ) -> LrTuiApp:
-    """The app with a replay source; `app.source.commands` records what keys sent."""
+    """The app with a replay source; `app.source.commands` records what keys sent. Its live
+    forecast is off unless asked for: a fit on its own thread would make pictures racy."""
     if isinstance(runs, Recorded):
         infos = list(runs.infos)
     elif isinstance(runs, ExperimentSpec):
@@ -150,6 +152,7 @@ def replay_app(
 
     app = LrTuiApp(infos, factory, source_label=label, clock=lambda: 0.0)
     app.animation_level = "none"
+    app.forecast.enabled = forecast
     return app
 
 

@@ -42,7 +42,9 @@ class Terminal:
         self.marker = f"lrtui-journey-{uuid.uuid4().hex[:12]}"
         self.name = self.marker
         env = f"LRTUI_JOURNEY={self.marker} TERM=xterm-256color COLORTERM=truecolor"
-        script = f'env {env} {command}; echo "{EXIT_SAID}$?."; exec sleep 3600'
+        # COLUMNS and LINES from whichever process started the tmux server (pytest's 80x24)
+        # would override the pane's size: the app must measure the pane itself
+        script = f'env -u COLUMNS -u LINES {env} {command}; echo "{EXIT_SAID}$?."; exec sleep 3600'
         self._tmux(
             "new-session", "-d", "-s", self.name, "-x", str(cols), "-y", str(rows), "-c", str(cwd),
             shlex.join(["bash", "--norc", "--noprofile", "-c", script]),

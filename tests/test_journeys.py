@@ -244,11 +244,36 @@ def test_every_live_screen_ends_cleanly(case: str, how: str, tmp_path: Path, tas
             term.hang_up()
         if how in ("q", "SIGTERM"):
             _ends_well(term)
+        if how == "SIGHUP" and logs is not None:  # a recording app detaches: training goes on
+            _stop_handed_over(term, logs)
         assert term.leftovers() == []
         if logs is not None:  # every run's log ends with its last status
             assert {s.status for s in _final_statuses(logs)} <= {RunStatus.STOPPED, RunStatus.DONE}
     finally:
         term.close()
+
+
+def _stop_handed_over(term: Terminal, logs: Path) -> None:
+    """The background trainer a recording app handed its comparison to as its terminal hung
+    up: once it listens on its socket, SIGTERM stops it as Ctrl-C would (final statuses).
+    Where every run had finished there is none, and every process ends by itself."""
+    import os
+    import socket
+    import time
+
+    from terminal import marked_pids
+
+    deadline = time.monotonic() + 120
+    while True:
+        with socket.socket(socket.AF_UNIX) as probe:
+            if probe.connect_ex(str(logs / "control.sock")) == 0:
+                break
+        if not marked_pids(term.marker):
+            return
+        assert time.monotonic() < deadline, "no background trainer after the hang-up"
+        time.sleep(0.1)
+    for pid in marked_pids(term.marker):
+        os.kill(pid, signal.SIGTERM)
 
 
 # ---- a Hugging Face Trainer watched live, then exported ----------------------------------
@@ -351,3 +376,164 @@ def test_torchrun_with_two_processes_then_watched(tmp_path: Path):
         assert "CyclicLR" in shown
         term.press("q")
         _ends_well(term)
+
+
+# ---- a run is an optimizer and its schedule ------------------------------------------------------
+
+
+def test_the_optimizers_preset_trains_each_run_with_its_own_optimizer_and_says_so():
+    """AdamW under two schedules, schedule-free AdamW and SGD-momentum with one-cycle on the
+    character model: each panel's title names its optimizer, the status bar what trained how."""
+    argv = ("--preset", "optimizers", "--task", "charlm", "--epochs", "1", "--batches", "6")
+    with Terminal(lrtui_command(*argv), 160, 45) as term:
+        done = term.wait_for(lambda s: " finished " in s.splitlines()[0], timeout=180)
+        titles = [line for line in done.splitlines() if re.search(r"[┏╭]━*─* ?\d ", line)]
+        joined = "\n".join(titles)
+        for title in (
+            "1 AdamW · cosine  AdamW |",
+            "2 AdamW · WSD  AdamW |",
+            "3 schedule-free AdamW  schedule-free · AdamW",
+            "4 SGD-momentum · one-cycle  SGD(momentum=0.9",
+        ):
+            assert title in joined, done
+        assert "AdamW x2 · AdamWScheduleFree (schedule-free) · SGD" in done.splitlines()[0]
+        assert done.count("step 6/6") == 4
+        term.press("q")
+        _ends_well(term)
+
+
+# ---- a comparison that outlives its process: kill -9, then lrtui resume ---------------------
+
+
+def test_a_live_comparison_killed_with_kill_9_goes_on_live_with_lrtui_resume(tmp_path: Path, task_file: Path):
+    logs = tmp_path / "runs"
+    flags = ["--task", str(task_file), *TASK_FLAGS, "--log-dir", str(logs), "--checkpoint-every", "10"]
+    with Terminal(lrtui_command(*flags), 120, 40) as term:
+        term.wait_for(lambda s: _steps(s) >= 50 and any((logs / "checkpoints").glob("*.pt")), timeout=180)
+        term.signal(signal.SIGKILL)  # the app and its spawned trainer, gone without a word
+        assert term.exit_status() == 128 + signal.SIGKILL
+        assert term.leftovers() == []
+    with Terminal(lrtui_command("resume", str(logs)), 120, 40) as term:
+        # the panels' last mark, until a later regime change takes its place
+        term.wait_for(lambda s: "resumed at step" in s or " finished " in s.splitlines()[0], timeout=90)
+        done = term.wait_for(lambda s: " finished " in s.splitlines()[0], timeout=240)
+        assert done.count("step 60/60") == 2
+        term.press("q")
+        _ends_well(term)
+    for path in sorted(logs.glob("*.jsonl")):
+        events = [decode(line, 0, 0) for line in path.read_text().splitlines()[1:]]
+        steps = [e.step for e in events if type(e).__name__ == "StepEvent"]
+        assert steps == list(range(1, 61))  # no step twice, no gap
+        marks = [e.step for e in events if type(e).__name__ == "MarkEvent" and e.kind == "resumed"]
+        assert len(marks) == 1 and 10 <= marks[0] < 60  # at a checkpoint: every 10 steps
+        assert [e.status for e in events if isinstance(e, StatusEvent)][-1] is RunStatus.DONE
+    assert not (logs / "checkpoints").exists()  # finished: nothing left to resume
+
+
+# ---- the app always ends when its terminal does ---------------------------------------------
+
+FORTY = [flag for k in range(1, 41) for flag in ("-s", f"StepLR(step_size={k}, gamma=0.9)")]
+
+
+@pytest.mark.parametrize("heard", ["SIGHUP", "no SIGHUP"])
+def test_forty_runs_end_when_their_terminal_is_killed_mid_draw(heard: str, tmp_path: Path):
+    """40 runs training, `c` pressed, the terminal killed as the comparison draws (an SSH drop),
+    ten times each way: with SIGHUP delivered, and with none reaching the app (`setsid`: no
+    controlling terminal; what a loop stuck writing to the dead terminal amounts to, as it can
+    no longer run its handler). No process may be left. (Not recording: a comparison that
+    records is handed over to the background instead, `test_live_detach.py`; its logs' final
+    statuses after a hang-up are `test_every_live_screen_ends_cleanly`'s.)"""
+    for attempt in range(10):
+        command = lrtui_command(*FORTY, "--task", "random", "--epochs", "2", "--batches", "5000")
+        with Terminal(command if heard == "SIGHUP" else f"setsid -w {command}", 160, 50) as term:
+            term.wait_for(_training, timeout=120)
+            term.press("c")
+            term.hang_up()
+            assert term.leftovers(timeout=20) == [], f"attempt {attempt}"
+
+
+def test_attach_and_detach_a_headless_comparison_three_times_then_stop_it(tmp_path: Path, task_file: Path):
+    logs = tmp_path / "runs"
+    flags = ["--task", str(task_file), *TASK_FLAGS[:-1], "40", "--log-dir", str(logs), "--no-summary"]
+    training = subprocess.Popen(
+        [sys.executable, "-m", "lrtui", "--headless", *flags], stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        import time
+
+        deadline = time.monotonic() + 120  # the socket is there once training has started
+        while not (logs / "control.sock").exists():
+            assert training.poll() is None and time.monotonic() < deadline, "no control socket"
+            time.sleep(0.1)
+        seen = 0
+        for cycle in range(3):
+            with Terminal(lrtui_command("attach", str(logs)), 120, 40) as term:
+                screen = term.wait_for(
+                    lambda s, seen=seen: _steps(s) > seen, timeout=120
+                )  # the past, then live
+                assert "attached" in screen.splitlines()[0]
+                term.press("space")  # every key steers: pause, then go on
+                term.wait_for(lambda s: " paused " in s.splitlines()[0])
+                term.press("space")
+                term.wait_for(lambda s: " running " in s.splitlines()[0])
+                seen = _steps(term.screen())
+                if cycle < 2:
+                    term.press("d")  # detach: the app ends, training goes on
+                    _ends_well(term)
+                    assert training.poll() is None
+                    continue
+                term.press("q")
+                term.wait_for("stop training, or only detach?")
+                term.press("s")
+                _ends_well(term)
+        assert training.wait(timeout=60) == 0
+        assert "Interrupted" in training.stdout.read()  # type: ignore[union-attr]
+    finally:
+        training.kill()
+        training.wait()
+    for path in sorted(logs.glob("*.jsonl")):
+        events = [decode(line, 0, 0) for line in path.read_text().splitlines()[1:]]
+        steps = [e.step for e in events if type(e).__name__ == "StepEvent"]
+        assert steps == list(range(1, len(steps) + 1)) and len(steps) < 40 * 20  # stopped, nothing lost
+        statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+        assert statuses.count(RunStatus.PAUSED) == 3 and statuses[-1] is RunStatus.STOPPED
+    assert not (logs / "control.sock").exists()
+
+
+def test_background_training_outlives_its_terminal_and_is_attached_again(tmp_path: Path, task_file: Path):
+    logs = tmp_path / "runs"
+    flags = ["--task", str(task_file), *TASK_FLAGS[:-1], "40", "--log-dir", str(logs), "--background"]
+    first = Terminal(lrtui_command(*flags), 120, 40)  # closed last: closing kills what it started
+    try:
+        first.wait_for(lambda s: _training(s) and s.startswith(" lrtui "), timeout=180)
+        first.hang_up()  # the SSH connection drops: the app detaches, training goes on
+        with Terminal(lrtui_command("attach", str(logs)), 120, 40) as term:
+            term.wait_for(lambda s: "attached" in s.splitlines()[0] and _training(s), timeout=60)
+            term.press("d")
+            assert term.exit_status(timeout=15) == 0 and term.restored()
+        with Terminal(lrtui_command("attach", str(logs)), 120, 40) as term:
+            term.wait_for(lambda s: "attached" in s.splitlines()[0] and _training(s), timeout=60)
+            term.press("q")
+            term.wait_for("stop training, or only detach?")
+            term.press("s")
+            _ends_well(term)
+        assert first.leftovers(timeout=30) == []  # the background training has ended too
+        assert any((logs / "checkpoints").glob("*.pt"))  # stopped, so resumable
+        again = Terminal(lrtui_command("resume", str(logs), "--background"), 120, 40)
+        try:  # on from the checkpoint, in the background again, this terminal attached
+            again.wait_for(lambda s: "attached" in s.splitlines()[0] and _training(s), timeout=180)
+            again.press("q")
+            again.wait_for("stop training, or only detach?")
+            again.press("s")
+            _ends_well(again)
+        finally:
+            again.close()
+    finally:
+        first.close()
+    for path in sorted(logs.glob("*.jsonl")):
+        events = [decode(line, 0, 0) for line in path.read_text().splitlines()[1:]]
+        steps = [e.step for e in events if type(e).__name__ == "StepEvent"]
+        assert steps == list(range(1, len(steps) + 1))  # no step twice, no gap
+        assert len([e for e in events if type(e).__name__ == "MarkEvent" and e.kind == "resumed"]) == 1
+        assert [e.status for e in events if isinstance(e, StatusEvent)][-1] is RunStatus.STOPPED

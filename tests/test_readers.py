@@ -108,8 +108,9 @@ def test_a_new_reader_is_exported_beside_the_others(tmp_path):
 
 
 def test_what_is_read_is_said_from_the_readers(tmp_path):
-    assert reads() == "*.jsonl, or TensorBoard's events.out.tfevents.*"
-    assert reads(WITH_TOY) == "*.jsonl, TensorBoard's events.out.tfevents.*, or toy's *.toy"
+    assert reads().startswith("*.jsonl, TensorBoard's events.out.tfevents.*, W&B run-*.wandb, ")
+    assert reads().endswith(", or Ray Tune result.json")
+    assert reads(WITH_TOY) == reads().replace(", or ", ", ") + ", or toy's *.toy"
     (tmp_path / "notes.txt").write_text("")
     assert f"no events files here ({reads(WITH_TOY)})" in nothing_here(tmp_path, readers=WITH_TOY)
     with pytest.raises(ExportError, match=r"\*\.toy"):
@@ -117,9 +118,9 @@ def test_what_is_read_is_said_from_the_readers(tmp_path):
 
 
 def test_a_folder_no_reader_claims_is_not_taken_for_tensorboard(tmp_path, capsys):
-    """A Lightning CSVLogger folder: nothing lrtui reads, said on one line."""
+    """A folder of checkpoints: nothing lrtui reads, said on one line naming its files."""
     (tmp_path / "version_0").mkdir()
-    (tmp_path / "version_0" / "metrics.csv").write_text("epoch,step,train_loss\n0,1,0.5\n")
+    (tmp_path / "version_0" / "model.ckpt").write_text("weights")
     (tmp_path / "hparams.yaml").write_text("lr: 0.1\n")
     with pytest.raises(SystemExit) as exit_:
         main(["export", str(tmp_path), "--csv", "-"])
@@ -127,7 +128,8 @@ def test_a_folder_no_reader_claims_is_not_taken_for_tensorboard(tmp_path, capsys
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"lrtui: error: {tmp_path}: no events files here (*.jsonl, or TensorBoard's events.out.tfevents.*)\n"
+        f"lrtui: error: {tmp_path}: no events files here ({reads()}); "
+        "not read: hparams.yaml, version_0/model.ckpt\n"
     )
 
 

@@ -87,20 +87,22 @@ def test_a_missing_directory_waits_and_says_so(tmp_path):
 
 
 def test_a_folder_with_nothing_readable_says_what_it_reads(tmp_path):
-    """A Lightning CSVLogger folder (metrics.csv, hparams.yaml): nothing lrtui reads."""
+    """A folder of checkpoints (model.ckpt, hparams.yaml): nothing lrtui reads."""
+    from lrtui.record.readers import reads
+
     (tmp_path / "version_0").mkdir()
-    (tmp_path / "version_0" / "metrics.csv").write_text("epoch,step,train_loss\n0,1,0.5\n")
+    (tmp_path / "version_0" / "model.ckpt").write_text("weights")
     (tmp_path / "version_0" / "hparams.yaml").write_text("lr: 0.1\n")
     assert nothing_here(tmp_path) == (
-        f"{tmp_path}: no events files here (*.jsonl, or TensorBoard's events.out.tfevents.*); "
-        "hparams.yaml, metrics.csv not read; waiting for them"
+        f"{tmp_path}: no events files here ({reads()}); "
+        "not read: version_0/hparams.yaml, version_0/model.ckpt; waiting for them"
     )
 
 
 async def test_the_watch_screen_says_there_is_nothing_to_read(tmp_path):
     from lrtui.ui.app import WatchApp
 
-    (tmp_path / "metrics.csv").write_text("epoch,step,train_loss\n")
+    (tmp_path / "model.ckpt").write_text("weights")
 
     def factory(sink):
         src = WatchSource(tmp_path, sink)
@@ -116,7 +118,7 @@ async def test_the_watch_screen_says_there_is_nothing_to_read(tmp_path):
         shown = [strip.text for strip in bar.render_lines(Region(0, 0, bar.size.width, bar.size.height))]
         assert "0 steps" in shown[0] and len(shown) == bar.size.height >= 2
         said = " ".join(shown[1:]).split()  # on lines of its own, wrapped where it is long
-        assert said == nothing_here(tmp_path).split() and "metrics.csv" in said
+        assert said == nothing_here(tmp_path).split() and "model.ckpt;" in said
 
 
 def test_a_half_written_last_line_waits_for_its_end(tmp_path):

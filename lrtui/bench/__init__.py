@@ -11,7 +11,13 @@ unless told otherwise, and the figures are printed side by side with their ratio
 - history: the memory one run's display history holds after 1,000,000 steps.
 
 The parts live in `parts` (training), `appdrive` (the app driven by keys), `many` (many runs
-and files), `ownmodel` (your own model against plain loops), `tb` (TensorBoard runs) and
+and files), `ownmodel` (your own model against plain loops), `steps` (the trainer's step
+time split by phase, fused and unfused), `capture` (one stacked step torch's way, fused, and
+captured as CUDA graphs, `--capture`), `processes` (on a GPU, `--own`'s plain loops in one
+process each, all at once), `checkpoint` (what a checkpoint of a comparison costs:
+`python -m lrtui.bench.checkpoint`), `tb` (TensorBoard runs), `wandb_run` (a W&B offline
+run, `--wandb`), `forecast` (the loss laws'
+held-out errors on charlm, `--forecast`; its chart drawn by `forecast_chart`) and
 `report` (running each part in its own process and printing the figures).
 
 `--sync-check` runs the trainer on CUDA with torch's sync debug mode and counts host-device

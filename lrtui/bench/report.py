@@ -16,9 +16,10 @@ import sys
 import warnings
 
 TIMED = ("tutorial", "engine", "headless", "sequential", "app")
-EXTRA = ("keys", "keys-thread", "many", "files", "history")  # once each, after the timed rounds
+EXTRA = ("keys", "keys-thread", "many", "files", "history", "steps")  # once each, after the timed rounds
 KEYS_EPOCHS = 8  # keys are pressed for as long as this trains: enough presses to count
-PARTS = {*TIMED, *EXTRA, "sync-check", "own-mlp", "own-cnn", "tb", "logs", "startup"}
+PARTS = {*TIMED, *EXTRA, "sync-check", "own-mlp", "own-cnn", "tb", "logs", "startup", "wandb"}
+PARTS |= {"capture-mlp", "capture-cnn"}
 ROWS = (
     ("tutorial", "tutorial loop (plain PyTorch, one run after another)"),
     ("engine", "lrtui trainer alone, main thread, events dropped"),
@@ -30,7 +31,7 @@ ROWS = (
 
 def _part(name: str, args: argparse.Namespace) -> dict:
     """Run one part in this process (the child's side of `_run_part`)."""
-    from lrtui.bench import appdrive, many, ownmodel, parts, tb
+    from lrtui.bench import appdrive, capture, many, ownmodel, parts, steps, tb, wandb_run
 
     e, b = args.epochs, args.batches
     return {
@@ -47,9 +48,13 @@ def _part(name: str, args: argparse.Namespace) -> dict:
         "startup": lambda: many.part_startup(),
         "history": lambda: parts.part_history(args.history_steps, 1),
         "sync-check": lambda: parts.part_sync_check(b),
-        "own-mlp": lambda: ownmodel.part_own("mlp", args.device),
-        "own-cnn": lambda: ownmodel.part_own("cnn", args.device),
+        "own-mlp": lambda: ownmodel.part_own("mlp", args.device, runs=args.runs),
+        "own-cnn": lambda: ownmodel.part_own("cnn", args.device, runs=args.runs),
         "tb": lambda: tb.part_tb(args.tb_steps),
+        "wandb": lambda: wandb_run.part_wandb(args.wandb_steps),
+        "steps": lambda: steps.part_steps(e, b),
+        "capture-mlp": lambda: capture.part_capture("mlp", args.device, args.runs),
+        "capture-cnn": lambda: capture.part_capture("cnn", args.device, args.runs),
     }[name]()
 
 
@@ -64,6 +69,10 @@ def _run_part(name: str, args: argparse.Namespace) -> dict:
         args.device,
         "--tb-steps",
         str(args.tb_steps),
+        "--wandb-steps",
+        str(args.wandb_steps),
+        "--runs",
+        str(args.runs),
     ]
     cmd += [
         "--epochs",
@@ -174,9 +183,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sync-check", action="store_true", help="count CUDA syncs per step (needs a GPU)")
     p.add_argument("--own", action="store_true", help="your own model: MLP and CNN against plain loops")
     p.add_argument("--device", default="cpu", help="for --own: cpu, cuda or auto (default cpu)")
+    p.add_argument("--runs", type=int, default=6, help="for --own: runs, the six schedules repeated (6)")
     p.add_argument("--tb", action="store_true", help="TensorBoard logs: lrtui's reader against tensorboard's")
     p.add_argument("--tb-steps", type=int, default=200_000, help="for --tb: steps in the run (200,000)")
+    p.add_argument("--wandb", action="store_true", help="a W&B offline run: watched and exported")
+    p.add_argument("--wandb-steps", type=int, default=1_000_000, help="for --wandb: steps (1,000,000)")
     p.add_argument("--logs", action="store_true", help="a 1,000,000-step log: export and watch it; start-up")
+    p.add_argument("--forecast", action="store_true", help="loss laws on charlm: held-out errors")
+    p.add_argument("--forecast-runs", metavar="DIR", help="--forecast: recorded runs (trained if absent)")
+    p.add_argument("--forecast-svg", metavar="OUT", help="--forecast: also draw predicted vs observed as SVG")
+    p.add_argument("--steps", action="store_true", help="the trainer's step time by phase, fused and unfused")
+    p.add_argument("--capture", action="store_true", help="one stacked step: torch's, fused, captured")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return p
 
@@ -226,17 +243,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.sync_check:
         print(json.dumps(_run_part("sync-check", args), indent=2))
         return 0
-    if args.tb:
-        from lrtui.bench.tb import report as tb_report
+    if args.tb or args.wandb:
+        return _log_part("tb" if args.tb else "wandb", args)
+    if args.forecast:
+        from lrtui.bench.forecast import main_forecast
 
-        result = _run_part("tb", args)
-        tb_report(result)
-        _write_json(args.json, result)
-        return 0
+        return main_forecast(args.forecast_runs, args.forecast_svg)
     if args.logs:
         from lrtui.bench.many import report_logs
 
         report_logs(_run_part("logs", args), _run_part("startup", args))
+        return 0
+    if args.capture:
+        from lrtui.bench.capture import report as capture_report
+
+        capture_report([_run_part("capture-mlp", args), _run_part("capture-cnn", args)])
+        return 0
+    if args.steps:
+        from lrtui.bench.steps import report as steps_report
+
+        steps_report(_run_part("steps", args))
         return 0
     if args.own:
         from lrtui.bench.ownmodel import report
@@ -251,7 +277,20 @@ def main(argv: list[str] | None = None) -> int:
     _print_keys(results["keys"], results["keys-thread"])
     _print_many(results["many"], results["files"])
     _print_history(results["history"], args.history_steps)
+    from lrtui.bench.steps import report as steps_report
+
+    steps_report(results["steps"])
     _write_json(args.json, results)
+    return 0
+
+
+def _log_part(name: str, args: argparse.Namespace) -> int:
+    """A log reader's part (`tb`, `wandb`): run, reported, written as JSON if asked."""
+    from lrtui.bench import tb, wandb_run
+
+    result = _run_part(name, args)
+    {"tb": tb.report, "wandb": wandb_run.report}[name](result)
+    _write_json(args.json, result)
     return 0
 
 

@@ -9,4 +9,8 @@ flags are good.
 - `compare`: `lrtui [options]`, the comparison itself, and `--list-schedulers`
 - `plan`, `find`: `lrtui plan`, `lrtui find`
 - `logs`: `lrtui watch`, `lrtui export`
+- `forecast`: `lrtui forecast LOGDIR`, each run's final loss from a fitted loss law
+- `resume`: `lrtui resume DIR`, a checkpointed comparison continued
+- `attach`: `lrtui attach DIR`, the app on a comparison training without a terminal
+- `serve`: `lrtui serve`, the app in a browser through textual-serve, on 127.0.0.1
 """

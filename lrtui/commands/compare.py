@@ -19,6 +19,10 @@ COMMANDS = """commands:
   lrtui find [--task T]           an LR range test: which peak LR to use
   lrtui watch PATH [--poll S]     watch events files live: one panel per file
   lrtui export PATH --csv OUT     write every recorded step as CSV
+  lrtui forecast LOGDIR           each run's final loss from a loss law fitted on the runs
+  lrtui resume DIR [--headless]   continue a comparison recorded with --log-dir DIR from its checkpoints
+  lrtui attach DIR                the app on a comparison training in the background; d detaches
+  lrtui serve [--port P] [...]    the app in a browser on 127.0.0.1 (ssh -L P:127.0.0.1:P HOST)
   run `lrtui watch --help` or `lrtui export --help` for theirs"""
 
 
@@ -33,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"lrtui {__version__}")
     p.add_argument("--headless", action="store_true", help="train without the UI and print the LR table")
     p.add_argument("--list-schedulers", action="store_true", help="list every scheduler with its parameters")
+    p.add_argument(
+        "--background",
+        action="store_true",
+        help="with --log-dir: train in a process that outlives this terminal and attach to it "
+        "(d detaches; lrtui attach DIR comes back)",
+    )
     experiment_flags(p)
     run_flags(p)
     return p
@@ -45,6 +55,8 @@ def compare(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.list_schedulers:
         return list_schedulers()
+    if args.background:
+        return background(parser, args, argv)
     from lrtui.modes.comparison import prepare_comparison, run_comparison  # torch from here on
 
     try:
@@ -54,6 +66,24 @@ def compare(argv: list[str]) -> int:
     except SpecError as exc:
         parser.fail(exc, debug=args.debug)
     return run_comparison(comparison, as_json=args.json, debug=args.debug)
+
+
+def background(parser: Parser, args: argparse.Namespace, argv: list[str]) -> int:
+    """`--background`: training in a process that outlives this terminal, this app attached."""
+    if not args.log_dir or args.headless:
+        parser.fail(
+            SpecError("--background trains with --log-dir DIR (it records there), without --headless")
+        )
+    if not on_a_terminal():
+        parser.fail(SpecError("--background attaches this terminal: use --headless --log-dir DIR instead"))
+    from lrtui.modes.attach import in_background
+
+    try:
+        rest = [a for a in argv if a != "--background"]
+        live_task = [] if args.task or args.config else ["--task", "teacher"]  # live's default task
+        return in_background(["--headless", *rest, *live_task], args.log_dir, args.debug)
+    except SpecError as exc:
+        parser.fail(exc, debug=args.debug)
 
 
 def list_schedulers() -> int:

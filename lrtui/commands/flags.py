@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from lrtui.commands.parser import checked, parsed
+from lrtui.spec.cadence import cadence
 from lrtui.spec.choices import ENGINES, MODELS, OPTIMIZER_ALIASES, PRESETS, TASKS
 from lrtui.spec.experiment import MAX_SEEDS, Call
 from lrtui.spec.settings import Settings, parse_scheduler_flag
@@ -31,12 +32,15 @@ def experiment_flags(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SPEC",
         type=parsed(parse_scheduler_flag, "--scheduler"),
-        help="a scheduler to compare, e.g. 'OneCycleLR(max_lr=0.1)@batch' (repeatable)",
+        help="a run to compare: a scheduler, e.g. 'OneCycleLR(max_lr=0.1)@batch', optionally after "
+        "its own optimizer, 'AdamW(lr=3e-3) | CosineAnnealingLR(T_max=10)', or an optimizer alone "
+        "(repeatable)",
     )
     p.add_argument(
         "--preset",
         type=checked(lambda v, n: choice(v, n, PRESETS), "--preset"),
-        help="seed: the tutorial's six schedulers (default); all: every torch scheduler",
+        help="seed: the tutorial's six schedulers (default); all: every torch scheduler; "
+        "lm: a language model's schedules; optimizers: each run its own optimizer and schedule",
     )
     p.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (flags win)")
     p.add_argument(
@@ -92,6 +96,7 @@ def run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--log-dir", metavar="DIR", help="also record every run to DIR as events files (lrtui watch DIR)"
     )
+    checkpoint_flag(p)
     p.add_argument(
         "--loss-threshold",
         type=checked(positive, "--loss-threshold"),
@@ -113,6 +118,16 @@ def run_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def checkpoint_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--checkpoint-every",
+        type=checked(cadence, "--checkpoint-every"),
+        metavar="N|Nm",
+        help="with --log-dir: checkpoint every run every N steps or N minutes (default 5m); "
+        "continue with lrtui resume DIR",
+    )
+
+
 def debug_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error in your task file")
 
@@ -127,7 +142,7 @@ def tag_flags(p: argparse.ArgumentParser) -> None:
 
 # Settings read from the flag of the same name, where the command has that flag.
 _VALUED = ("preset", "epochs", "batches", "batch_size", "lr", "optimizer", "model", "task", "device",
-           "seed", "seeds", "engine", "log_dir", "loss_threshold")  # fmt: skip
+           "seed", "seeds", "engine", "log_dir", "loss_threshold", "checkpoint_every")  # fmt: skip
 # On/off flags: off means "not set here" (None), so a config file's `true` still counts.
 _SWITCHES = ("amp", "no_summary")
 

@@ -31,12 +31,21 @@ def watch(argv: list[str]) -> int:
 
 
 def export(argv: list[str]) -> int:
-    from lrtui.record.export import ExportError, check_output, export_csv, export_to_file, input_files
+    from lrtui.record.export import (
+        ExportError,
+        check_output,
+        export_csv,
+        export_to_file,
+        input_files,
+        what_was_read,
+    )
     from lrtui.record.readers import ReadOptions
 
     p = Parser(prog="lrtui export", description="Write every recorded step of events files as CSV.")
     p.add_argument(
-        "path", metavar="PATH", help="events files (*.jsonl) or TensorBoard runs: a file or a directory"
+        "path",
+        metavar="PATH",
+        help="a run's file or a directory (*.jsonl, TensorBoard, W&B, MLflow, Lightning, HF, Ray Tune)",
     )
     p.add_argument("--csv", required=True, metavar="OUT", help="the CSV file to write (- for stdout)")
     p.add_argument(
@@ -48,6 +57,7 @@ def export(argv: list[str]) -> int:
     options = ReadOptions(args.lr_tag, args.loss_tag, tuple(args.tag), path if path.is_dir() else path.parent)
     try:
         inputs = input_files(path)
+        held = what_was_read(path, inputs)  # which reader took which runs, what none reads
         if args.csv != "-":
             check_output(args.csv, inputs)
             result = export_to_file(inputs, args.csv, options)
@@ -55,14 +65,22 @@ def export(argv: list[str]) -> int:
             result = export_csv(inputs, sys.stdout, options)
             sys.stdout.flush()
     except (ExportError, SpecError) as exc:
-        p.fail(exc, limit=300)
+        p.fail(exc, limit=500)
     except BrokenPipeError:  # `--csv - | head`: the reader has all it wanted
         reader_gone()
         return 0
     except OSError as exc:
         p.exit(2, f"lrtui: error: {clean(str(exc.filename or args.csv), 200)}: {exc.strerror or exc}\n")
     where = clean(args.csv, 200)
-    print(f"lrtui: wrote {result.rows} rows from {result.files} runs to {where}", file=sys.stderr)
+    rows, runs = _count(result.rows, "row"), _count(result.files, "run")
+    print(f"lrtui: wrote {rows} from {runs} to {where}", file=sys.stderr)
+    if held:
+        print(f"lrtui: {clean(held, 500)}", file=sys.stderr)
     if result.corrupt:
         print(f"lrtui: skipped {result.corrupt} corrupt lines or records", file=sys.stderr)
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 run`, `2 runs`: the count with its noun."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

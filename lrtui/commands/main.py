@@ -14,13 +14,20 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
+from lrtui.commands.attach import attach
 from lrtui.commands.compare import compare
 from lrtui.commands.find import find
+from lrtui.commands.forecast import forecast
 from lrtui.commands.logs import export, watch
 from lrtui.commands.plan import plan
+from lrtui.commands.resume import resume
+from lrtui.commands.serve import serve
 
 Command = Callable[[list[str]], int]  # the arguments after the subcommand's name -> exit code
-SUBCOMMANDS: dict[str, Command] = {"watch": watch, "export": export, "plan": plan, "find": find}
+SUBCOMMANDS: dict[str, Command] = {
+    "watch": watch, "export": export, "plan": plan, "find": find, "forecast": forecast,
+    "resume": resume, "attach": attach, "serve": serve,
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,11 +22,17 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import shutil
 import signal
+import sysconfig
+import tempfile
 import threading
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lrtui.spec.commands import Command, Steerable, Verb
 from lrtui.spec.errors import SpecError
@@ -34,9 +40,16 @@ from lrtui.spec.events import Event, Fatal, Notice, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.text import clean
 
+if TYPE_CHECKING:  # torch comes with it: the child imports it when it builds the trainer
+    from lrtui.engine.checkpoint import CheckpointPolicy
+
 JOIN_SECONDS = 5.0  # after the last events, how long the child may take to exit
 STOP_SECONDS = 3.0  # after STOP, how long the child may take to stop before it is killed
 STOPPED_STUCK = f"stopped (the task's code did not return within {STOP_SECONDS:.0f} s)"
+STDERR_TAIL_CHARS = 4000  # of a dead child's standard error, how much is read for its last line
+_NOT_USERS = tuple(
+    str(Path(p).resolve()) for p in {*sysconfig.get_paths().values(), str(Path(__file__).parents[1])}
+)  # the standard library, site-packages and lrtui itself: the user's code is anywhere else
 
 
 def trains_apart(device: str, loadable: bool) -> bool:
@@ -56,17 +69,18 @@ class TrainerRecipe:
     plans: bool = True
     linger: bool = True
     flush_interval: float = 0.1
+    checkpoints: CheckpointPolicy | None = None
 
     def __call__(self, sink: Sink) -> object:
-        from lrtui.engine.trainer import Trainer
+        from lrtui.engine.resumable import make_trainer
         from lrtui.schedule.build import check_runs
 
         if not self.checked:
             check_runs(self.exp)  # a refusal is a SpecError: the app ends with one line
         exp = self.exp
-        return Trainer(
+        return make_trainer(
             exp, sink, plans=self.plans,  # the trainer's own default loads the task by its name
-            linger=self.linger, flush_interval=self.flush_interval,
+            linger=self.linger, flush_interval=self.flush_interval, checkpoints=self.checkpoints,
         )  # fmt: skip
 
 
@@ -94,17 +108,44 @@ class FinalStatuses:
         ]
 
 
-def how_it_ended(exitcode: int | None) -> str:
-    """A dead process's exit in words: its code, or the signal that killed it."""
+def how_it_ended(exitcode: int | None, stderr: Path | None = None) -> str:
+    """A dead process's exit in words: its code, or the signal that killed it, and the last
+    line it wrote to its standard error (`stderr`, a file), which is usually the reason: an
+    error in the spawn's own start-up, before the child could say anything over the pipe."""
     if exitcode is None:
-        return "the training process stopped answering"
-    if exitcode < 0:
+        said = "the training process stopped answering"
+    elif exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
-        return f"the training process was killed by {name}"
-    return f"the training process exited with code {exitcode}"
+        said = f"the training process was killed by {name}"
+    else:
+        said = f"the training process exited with code {exitcode}"
+    last = last_line(stderr) if stderr is not None else ""
+    return f"{said}: {last}" if last else said
+
+
+def last_line(path: Path) -> str:
+    """The last non-blank line of a file's tail, cleaned for the terminal ('' if none)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - STDERR_TAIL_CHARS))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    said = [line.strip() for line in lines if line.strip()]
+    return clean(said[-1], 300) if said else ""
+
+
+def where_in_users_code(exc: BaseException) -> str:
+    """' (file:line)' of the innermost frame of the user's own code (the task file) in an
+    error's traceback, or '': the place to look is theirs, not lrtui's or a library's."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        name = frame.filename
+        if not name.startswith("<") and not str(Path(name).resolve()).startswith(_NOT_USERS):
+            return f" ({name}:{frame.lineno})"
+    return ""
 
 
 class ChildTrainer(Steerable):
@@ -114,12 +155,16 @@ class ChildTrainer(Steerable):
 
     def __init__(self, make_trainer: Callable[[Sink], object]) -> None:
         ctx = mp.get_context("spawn")
+        # the child's standard error, where an error before it can use the pipe is written
+        self._folder = Path(tempfile.mkdtemp(prefix="lrtui-trainer-"))
+        self._stderr = self._folder / "stderr.txt"
         self._events, events_end = ctx.Pipe(duplex=False)
         commands_end, self._commands = ctx.Pipe(duplex=False)
         # not daemonic: the user's DataLoader workers are the child's own children; the child
         # still ends with the app (the pipe closes, or it is killed after STOP_SECONDS)
         self._process = ctx.Process(target=_child, args=(make_trainer, events_end, commands_end))
-        self._process.start()
+        with _stderr_into(self._stderr):  # inherited: an error in the spawn's own start-up lands there
+            self._process.start()
         events_end.close()  # the child holds the only copies of its ends: EOF reaches each side
         commands_end.close()
         self._sink: Sink = lambda _: None
@@ -149,7 +194,8 @@ class ChildTrainer(Steerable):
                     RunStatus.STOPPED,
                 )
             elif why is None:  # the pipe closed without a last word: the process died
-                why = how_it_ended(self._process.exitcode)
+                why = how_it_ended(self._process.exitcode, self._stderr)
+            shutil.rmtree(self._folder, ignore_errors=True)
             if why:  # every unfinished run gets a final status, in the panels and the logs
                 self._sink([*self._finals.failed(why, status), Notice(why)])
             self.done.set()
@@ -190,12 +236,27 @@ class ChildTrainer(Steerable):
             self._process.kill()
 
 
+@contextlib.contextmanager
+def _stderr_into(path: Path) -> Iterator[None]:
+    """This process's standard error (descriptor 2) into `path` while a child is started: the
+    child inherits it from its first instruction on, before any of lrtui's code runs in it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    saved = os.dup(2)
+    os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
+
+
 def _child(make_trainer: Callable[[Sink], object], events: Connection, commands: Connection) -> None:
-    """The child: quiet (the app owns the terminal), deaf to the terminal's signals (the app
-    quits it, with every run's last status), stopping when the app's end of the pipe closes."""
+    """The child: quiet (the app owns the terminal: its standard error is a file the app reads
+    should it die without a word), deaf to the terminal's signals (the app quits it, with every
+    run's last status), stopping when the app's end of the pipe closes."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
 
@@ -213,7 +274,10 @@ def _child(make_trainer: Callable[[Sink], object], events: Connection, commands:
     except BaseException as exc:  # told to the app in one line, whatever it was
         from lrtui.schedule.build import describe_error
 
-        reply = ("error", clean(describe_error(exc), 300))  # the task's text never steers the terminal
+        reply = (
+            "error",
+            clean(describe_error(exc) + where_in_users_code(exc), 300),
+        )  # the task's text never steers the terminal
     with contextlib.suppress(OSError):
         events.send(reply)
     os._exit(0)

@@ -2,7 +2,9 @@
 
 Both engines give each run its own `nn.Parameter`s, which the run's own torch optimizer owns;
 they differ only in how the forward and backward pass that fills those parameters' `.grad`
-is done. Neither reads a value back from the device.
+is done. Neither reads a value back from the device. The stacked engine also offers one
+optimizer step for all its runs (`fused_optimizer`, see `fused`) and, on CUDA, its pass
+replayed as CUDA graphs (`capture`, see `capture`).
 
 The stacked engine needs every run's loss from stacked weights: the workload's own batched
 form where it has one (the built-in tasks), else one derived from its model and loss with
@@ -22,6 +24,8 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
+from lrtui.engine.capture import CAPTURE_DEVICES, CapturedLoss, reduce_overhead
+from lrtui.engine.fused import FUSED_DEVICES, fuse
 from lrtui.engine.workload import Batch, Workload, has_batched_loss
 
 BatchedLoss = Callable[[dict[str, Tensor], Batch], Tensor]
@@ -39,6 +43,15 @@ class Engine(Protocol):
 
     def module(self, run: int) -> nn.Module:
         """A module holding run `run`'s current weights, for the task's `evaluate`."""
+        ...
+
+    def fused_optimizer(self, runs: Sequence[int], optimizers: Sequence[torch.optim.Optimizer]):
+        """One step for these runs' stacked weights (`fused.FusedStep`), or None."""
+        ...
+
+    @property
+    def capture_note(self) -> str | None:
+        """Why the pass is not replayed as CUDA graphs where that was asked for, else None."""
         ...
 
 
@@ -149,9 +162,30 @@ class StackedEngine:
             [nn.Parameter(self._storage[name][i]) for name in self._storage] for i in range(n_runs)
         ]
         self._n = n_runs
+        self._grads: tuple[list[int], list[Tensor]] | None = None  # the last pass's, stacked
 
     def params(self, run: int) -> list[nn.Parameter]:
         return self._params[run]
+
+    def weights(self) -> list[Tensor]:
+        return list(self._storage.values())
+
+    def last_grads(self) -> tuple[list[int], list[Tensor]] | None:
+        return self._grads
+
+    def fused_optimizer(self, runs: Sequence[int], optimizers: Sequence[torch.optim.Optimizer]):
+        return fuse(self, runs, optimizers) if self._device.type in FUSED_DEVICES else None
+
+    def capture(self, compile=reduce_overhead) -> str | None:
+        """Replay the stacked pass as CUDA graphs where the task allows (`capture`); why not."""
+        if not isinstance(self._loss, CapturedLoss):
+            self._loss = CapturedLoss(self._loss, self._device, compile)
+        return self._loss.why
+
+    @property
+    def capture_note(self) -> str | None:
+        """How the stacked pass runs now, where it was asked to be captured: why it is not."""
+        return self._loss.why if isinstance(self._loss, CapturedLoss) else None
 
     def reset(self, run: int) -> None:
         with torch.no_grad():
@@ -166,9 +200,11 @@ class StackedEngine:
             leaves = {k: v.detach().requires_grad_() for k, v in self._storage.items()}
         else:
             leaves = {k: torch.stack([v[r] for r in runs]).requires_grad_() for k, v in self._storage.items()}
+        self._grads = None  # the last pass's gradients are freed before this one's
         with autocast(self._device, self._amp):
             losses = self._loss(leaves, stack_batches(batches, len(runs)))
         losses.float().sum().backward()
+        self._grads = (list(runs), [leaf.grad for leaf in leaves.values()])
         for k, leaf in enumerate(leaves.values()):
             for r, grad in zip(runs, leaf.grad.unbind(0), strict=True):
                 self._params[r][k].grad = grad
@@ -215,6 +251,13 @@ class SequentialEngine:
     def module(self, run: int) -> nn.Module:
         return self._modules[run]
 
+    def fused_optimizer(self, runs: Sequence[int], optimizers: Sequence[torch.optim.Optimizer]) -> None:
+        return None  # separate modules: nothing stacked to step at once
+
+    @property
+    def capture_note(self) -> str | None:
+        return None  # never asked to capture: nothing stacked to replay
+
 
 def make_engine(
     workload: Workload, init: Inits, n_runs: int, device: torch.device, choice: str, amp: bool = False
@@ -223,4 +266,7 @@ def make_engine(
     if not plan_engine(workload, first, choice).stacked:
         return SequentialEngine(workload, init, n_runs, device, amp)
     loss = workload.batched_loss if has_batched_loss(workload) else vmapped_loss(workload, first, device)
-    return StackedEngine(loss, init, n_runs, device, amp)  # type: ignore[arg-type]
+    engine = StackedEngine(loss, init, n_runs, device, amp)  # type: ignore[arg-type]
+    if device.type in CAPTURE_DEVICES:
+        engine.capture()
+    return engine

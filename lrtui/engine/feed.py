@@ -10,6 +10,7 @@ it, until it resumes).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 import torch
 
@@ -33,7 +34,9 @@ class _Epoch:
     def __init__(self, source: Iterable, limit: int | None, device: torch.device) -> None:
         self._device = device
         if not hasattr(source, "__len__"):
-            source = list(source)  # a generator: its length is only known once it has run
+            # a generator: its length is only known once it has run, and one that never ends
+            # is read `limit` (--batches) deep
+            source = list(islice(source, limit) if limit else source)
         length = len(source)  # type: ignore[arg-type]
         self.length = min(length, limit) if limit else length
         self._it: Iterator = iter(source)
@@ -83,8 +86,19 @@ class EpochFeed:
         return self._epoch(epoch).length
 
     def keep(self, positions: list[tuple[int, int]]) -> None:
-        """Forget what no run needs: epochs no run is in, batches every run there has passed."""
+        """Forget what no run needs: epochs no run is in (asked of the task again when a run
+        gets there: the same batches, `seeding`), and batches every run there has passed,
+        unless a run in an earlier epoch (one restarted or paused) will read this one from its
+        first batch."""
         for e in [e for e in self._epochs if all(pe != e for pe, _ in positions)]:
             del self._epochs[e]
         for e, epoch in self._epochs.items():
-            epoch.drop_before(min(i for pe, i in positions if pe == e))
+            behind = any(pe < e for pe, _ in positions)
+            epoch.drop_before(0 if behind else min(i for pe, i in positions if pe == e))
+
+
+def tidy(feeds: dict[int, EpochFeed], going: list[tuple[int, int, int]]) -> None:
+    """Each seed's feed keeps what its unfinished runs still need; `going`: their (seed, epoch,
+    batch)."""
+    for seed, feed in feeds.items():
+        feed.keep([(epoch, batch) for s, epoch, batch in going if s == seed])

@@ -4,7 +4,8 @@
 `:name` for an object inside it. The object (the module itself by default; a class is
 instantiated with no arguments) provides `model()` -> nn.Module and `batches(epoch)` -> an
 iterable of batches (a DataLoader is fine), and optionally `loss(model, batch)` -> scalar
-tensor and `evaluate(model)` -> float. A task file is the user's own code and runs as such
+tensor, `evaluate(model)` -> float and `param_groups(model)` -> torch's param groups
+(`paramgroups`). A task file is the user's own code and runs as such
 (its folder first on `sys.path`, as `python file.py` would); every error it raises is reported
 with its file and line.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from torch import Tensor, nn
 
+from lrtui.engine.paramgroups import GroupLayout, ParamGroupsError, layout_of
 from lrtui.engine.workload import Batch, default_loss
 from lrtui.spec.errors import SpecError
 
@@ -145,7 +147,7 @@ class UserTask:
             if not callable(getattr(obj, required, None)):
                 raise TaskError(
                     f"{shown}:1: the task has no {required}() (a task provides model() and batches(epoch), "
-                    "and may provide loss(model, batch) and evaluate(model))"
+                    "and may provide loss(model, batch), evaluate(model) and param_groups(model))"
                 )
         self._loss = getattr(obj, "loss", None)
         self._evaluate = getattr(obj, "evaluate", None)
@@ -191,3 +193,14 @@ class UserTask:
 
     def batched_loss(self, params: dict[str, Tensor], batch: Batch) -> Tensor | None:
         return None
+
+    def param_groups(self, model: nn.Module) -> GroupLayout | None:
+        """The task's own param groups (`param_groups(model)`, optional) as a layout over every
+        run's parameters (`paramgroups`); None where the task has none."""
+        if not callable(getattr(self._obj, "param_groups", None)):
+            return None
+        groups = self.call("param_groups", model)
+        try:
+            return layout_of(groups, model)
+        except ParamGroupsError as exc:
+            raise TaskError(f"{self.where('param_groups')}: {exc}") from None

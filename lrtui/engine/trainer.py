@@ -14,16 +14,19 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor
 
+from lrtui.engine.averaged import evaluate_run
 from lrtui.engine.device import cpu_threads, resolve_device
 from lrtui.engine.engines import Engine, make_engine
-from lrtui.engine.feed import EpochFeed
+from lrtui.engine.feed import EpochFeed, tidy
 from lrtui.engine.kinds import load_workload, task_kind
 from lrtui.engine.outbox import Outbox, PendingStep
-from lrtui.engine.slot import RunSlot, shared_optimizer
+from lrtui.engine.paramgroups import task_layout, with_groups
+from lrtui.engine.slot import RunSlot, StepGroups
 from lrtui.engine.workload import Batch, WorkloadFactory, by_seed, initial_module
 from lrtui.schedule.build import build_watched, describe_error
 from lrtui.schedule.optimizers import build_optimizer
@@ -34,6 +37,7 @@ from lrtui.spec.events import (
     EvalEvent,
     Event,
     MarkEvent,
+    Notice,
     PlanEvent,
     PlateauEvent,
     RunStatus,
@@ -41,9 +45,10 @@ from lrtui.spec.events import (
     StatusEvent,
 )
 from lrtui.spec.experiment import ExperimentSpec
-from lrtui.spec.numbers import usable_lr
+from lrtui.spec.text import clean
 
 FEED_TIDY_STEPS = 32  # batches every run has passed are dropped this often
+MESSAGE_LIMIT = 500  # characters of a run's final message (a task's error text, cleaned)
 
 
 class Trainer(Steerable):
@@ -72,12 +77,13 @@ class Trainer(Steerable):
         self._stop = threading.Event()
         self._runs = [RunSlot(i, spec, paused=start_paused) for i, spec in enumerate(exp.runs)]
         self._out = Outbox()
-        self._shared: torch.optim.Optimizer | None = None
+        self._steps: StepGroups | None = None  # optimizer steps, grouped by optimizer kind
         self._plan_cache: dict[int, Plan | None] = {}
         self.device = resolve_device(exp.device)
         self.train_seconds = 0.0  # from the start of the loop to its end, for benchmarks
         self.done = threading.Event()  # set when `run` has handed over its last events
         self._steps_taken = 0
+        self._note: str | None = None  # the capture note last told (`capture.CapturedLoss.why`)
 
     # ---- control, from any thread -------------------------------------------------------
     def send(self, command: Command) -> None:
@@ -93,8 +99,19 @@ class Trainer(Steerable):
     def run(self) -> None:
         try:
             self._run()
+        except (SystemExit, KeyboardInterrupt) as exc:  # raised by the task's own code, in this thread
+            self._abandon(f"the task raised {describe_error(exc)}")
         finally:
             self.done.set()
+
+    def _abandon(self, message: str) -> None:
+        """The task ended training its own way (`sys.exit`, `raise KeyboardInterrupt`): every
+        step trained so far is handed over, and every unfinished run ends failed, so the logs
+        end with a final status and the command exits non-zero, as for any other error."""
+        for r in self._runs:
+            if not r.status.finished:
+                self._fail(r, message)
+        self._flush()
 
     def _run(self) -> None:
         self._setup()
@@ -124,10 +141,11 @@ class Trainer(Steerable):
         self._feeds = {k: EpochFeed(w, self.device, exp.batches) for k, w in self._workloads.items()}
         starts = {k: initial_module(w, exp.seed + k) for k, w in self._workloads.items()}
         inits = [starts[r.spec.seed] for r in self._runs]
+        self._layout = task_layout(workload, inits[0])  # the task's own param groups, if any
         self._engine: Engine = make_engine(workload, inits, len(self._runs), self.device, exp.engine, exp.amp)
         for r in self._runs:
             self._start(r)
-        self._shared = shared_optimizer(self._runs)
+        self._steps = StepGroups(self._runs, self._engine.fused_optimizer)
         self._flush()
 
     def _loop(self) -> None:
@@ -155,11 +173,11 @@ class Trainer(Steerable):
         r.started = self._clock()
         self._engine.reset(r.index)
         try:
-            r.optimizer = build_optimizer(self.exp.optimizer, self._engine.params(r.index), self.exp.lr)
-            if self._shared is not None:  # a restart: the fresh group and state replace the old
-                self._shared.param_groups[r.index] = r.optimizer.param_groups[0]
-                for p in r.optimizer.param_groups[0]["params"]:
-                    self._shared.state.pop(p, None)
+            own = self.exp.optimizer_of(r.spec)  # the run's own optimizer, or --optimizer
+            groups = with_groups(self._layout, self._engine.params(r.index))
+            r.optimizer = build_optimizer(own, groups, self.exp.lr_of(r.spec))
+            if self._steps is not None:  # a restart: the fresh group and state replace the old
+                self._steps.restart(r)
             r.watched = build_watched(r.spec.scheduler, r.optimizer)
             r.marks = 0
             r.counters = r.counters_sent = None
@@ -177,7 +195,8 @@ class Trainer(Steerable):
         planned = self._plan_cache[r.index]
         if planned is not None:
             marks = tuple(step_marks(planned, r.spec, self.exp))
-            self._emit(PlanEvent(r.index, r.gen, planned.lrs, r.spec.interval, self.exp.batches, marks))
+            interval = "batch" if planned.per_batch else r.spec.interval  # an LR per step where so planned
+            self._emit(PlanEvent(r.index, r.gen, planned.lrs, interval, self.exp.batches, marks))
 
     def _fail(self, r: RunSlot, message: str) -> None:
         self._end(r, RunStatus.ERROR, message)
@@ -186,10 +205,12 @@ class Trainer(Steerable):
         """Run `r` ends: its newest plateau counters first, then its final status, so a run's
         log (and `watch`) ends with how it ended."""
         r.status = status
+        r.to_final_weights()
         if r.counters is not None and r.counters != r.counters_sent:
             r.counters_sent = r.counters
             self._emit(PlateauEvent(r.index, r.gen, r.counters_step, r.counters))
-        self._emit(StatusEvent(r.index, r.gen, status, message, r.step))
+        # a task's own error text is shown, never obeyed: no escape of it steers a terminal
+        self._emit(StatusEvent(r.index, r.gen, status, clean(message, MESSAGE_LIMIT), r.step))
 
     def _batches(self, active: list[RunSlot]) -> list[Batch]:
         """The batch each active run trains on next: one, when they are all at the same one.
@@ -226,15 +247,15 @@ class Trainer(Steerable):
                     self._fail(r, f"{r.spec.scheduler.name} failed at step {r.step}: {describe_error(exc)}")
         self._steps_taken += 1
         if self._steps_taken % FEED_TIDY_STEPS == 0 or any(r.batch == 0 for r in active):
-            going = [r for r in self._runs if not r.status.finished]
-            for seed, feed in self._feeds.items():
-                feed.keep([(r.epoch, r.batch) for r in going if r.spec.seed == seed])
+            tidy(self._feeds, [(r.spec.seed, r.epoch, r.batch) for r in self._runs if not r.status.finished])
 
     def _after_step(self, r: RunSlot, losses: Tensor, j: int, pending: PendingStep) -> None:
         """Count the step, step the scheduler where it steps, evaluate at an epoch's end, and
         queue the step's record."""
-        if self._shared is None:
-            r.optimizer.step()  # type: ignore[union-attr]
+        applied = None  # what an optimizer that scales its LR itself applied (schedule-free)
+        if self._steps is None or not self._steps.steps(r):
+            applied = r.step_alone()
+            pending.lrs = applied or pending.lrs
         r.step += 1
         r.batch += 1
         if r.spec.interval == "batch":
@@ -242,10 +263,12 @@ class Trainer(Steerable):
         end_of_epoch = r.batch == self._feeds[r.spec.seed].length(r.epoch)
         val = None
         if end_of_epoch:
-            val = self._evaluate(r)
+            module = partial(self._engine.module, r.index)  # read only in eval mode
+            val = evaluate_run(r, module, self._workloads[r.spec.seed], self.device)
             if r.spec.interval == "epoch":  # a plateau follows the validation loss where there is one
                 self._step_scheduler(r, (lambda: val) if val is not None else (lambda: float(losses[j])))
-            pending.epoch_lrs = tuple(float(g["lr"]) for g in r.optimizer.param_groups)  # type: ignore[union-attr]
+            # schedule-free keeps only its base LR in the groups: say the LR its last step applied
+            pending.epoch_lrs = applied or tuple(float(g["lr"]) for g in r.optimizer.param_groups)  # type: ignore[union-attr]
             r.epoch += 1
             r.batch = 0
         self._out.add(pending)
@@ -254,39 +277,9 @@ class Trainer(Steerable):
         if end_of_epoch and r.epoch == self.exp.epochs:
             self._end(r, RunStatus.DONE)
 
-    def _evaluate(self, r: RunSlot) -> float | None:
-        """The task's validation loss for run `r`'s weights (None where the task has none)."""
-        module = self._engine.module(r.index)
-        try:
-            with torch.no_grad(), r.evaluating():  # an optimizer with modes, in eval mode
-                value = self._workloads[r.spec.seed].evaluate(module)
-        except Exception as exc:
-            raise RuntimeError(f"evaluate failed: {describe_error(exc)}") from exc
-        finally:
-            module.train()  # evaluate may switch the model to eval mode; training goes on
-        return None if value is None else float(value)
-
     def _optimizer_step(self, active: list[RunSlot], lrs: list[tuple[float, ...]]) -> list[bool]:
-        """Step every active run's parameters in one call; which runs took the step."""
-        ok = [True] * len(active)
-        if self._shared is None:
-            return ok
-        for j, r in enumerate(active):
-            bad = next((lr for lr in lrs[j] if not usable_lr(lr)), None)
-            if bad is not None:  # would fail inside the shared step, for every run: fail it alone
-                ok[j] = False
-                r.drop_grads()  # so the shared step leaves this run's parameters alone
-                self._fail(r, f"{r.spec.scheduler.name} set a learning rate torch cannot use: {bad}")
-        try:
-            self._shared.step()
-        except Exception as exc:
-            for j, r in enumerate(active):
-                if ok[j]:
-                    ok[j] = False
-                    self._fail(r, f"optimizer step failed: {describe_error(exc)}")
-        for r in active:  # paused runs must never see these gradients again
-            r.drop_grads()
-        return ok
+        """Step every active run's parameters, one call per optimizer kind; which runs took it."""
+        return self._steps.step(active, self._fail) if self._steps else [True] * len(active)
 
     def _step_scheduler(self, r: RunSlot, loss: Callable[[], float]) -> None:
         for mark in r.step_scheduler(loss):  # the loss is read only if the schedule follows it
@@ -298,7 +291,12 @@ class Trainer(Steerable):
         self._out.add(event)
 
     def _flush(self) -> None:
-        """Hand every pending step and event over as events, in one batch."""
+        """Hand every pending step and event over as events, in one batch; with them, why the
+        stacked pass is not captured as CUDA graphs where that was asked for (status bar)."""
+        note = self._engine.capture_note if hasattr(self, "_engine") else None
+        if note and note != self._note:
+            self._note = note
+            self._out.add(Notice(f"stacked pass {note}"))
         if not self._out:
             return
         flushed = self._out.flush()

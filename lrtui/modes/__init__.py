@@ -11,5 +11,10 @@ so `import lrtui` (which takes `compare` from here) stays light.
 - `distributed`: the runs shared out over torchrun's ranks, the table printed by rank 0
 - `compare`: `lrtui.compare(...)`, the same from a Python script or notebook
 - `plan`: `lrtui plan`'s curves; `find`: `lrtui find`'s range test; `watch`: logs in the app
+- `forecast`: `lrtui forecast`'s runs read and fitted; `forecast_run` its answer, written by
+  `forecast_print` (table, JSON, CSV)
+- `resume`: a new comparison's checkpoint policy, and `lrtui resume DIR` continuing one
+- `attach`: a headless comparison open to `lrtui attach DIR` (its control socket), and the app attached
+- `serve`: `lrtui serve`, `lrtui attach DIR` served to a browser by textual-serve on 127.0.0.1
 - `guard`: the app's run, with a deadline once its terminal has hung up
 """

@@ -84,11 +84,11 @@ def compare(
 
     `model` is a module (copied: every run starts from its weights) or a function that builds
     one; `batches` a function of the epoch, or an iterable (a DataLoader) read once per epoch;
-    `schedulers` specs as on the command line (`"OneCycleLR(max_lr=0.1)"`); `loss(model,
-    batch)` by default cross-entropy for integer targets, MSE for floats; `evaluate(model)`
-    a validation loss at each epoch's end (the leaderboard then ranks by it). `seeds` trains
-    every schedule under that many seeds (a function builds each seed's weights; a module
-    given as is starts every seed from its own weights, so seeds differ in batch order).
+    `schedulers` specs as on the command line (`"OneCycleLR(max_lr=0.1)"`, `"AdamW | StepLR"`);
+    `loss(model, batch)` by default cross-entropy for integer targets, MSE for floats;
+    `evaluate(model)` a validation loss at each epoch's end (the leaderboard then ranks by it).
+    `seeds` trains every schedule under that many seeds (a function builds each seed's weights;
+    a module given as is starts every seed from its own weights, so seeds differ in batch order).
     Bad input raises `ValueError` with the message the command line prints."""
     from lrtui.modes.config import build_ready
     from lrtui.schedule.optimizers import parse_optimizer

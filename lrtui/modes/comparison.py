@@ -6,11 +6,13 @@ torchrun, headless with `--headless`, else live.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 from lrtui.modes.config import build_ready
 from lrtui.modes.distributed import Ranks, ranks_from_env, run_distributed
 from lrtui.modes.prepare import Ready
+from lrtui.modes.resume import policy_for, refuse_unfinished
 from lrtui.record.writer import LogDirSink
 from lrtui.spec.describe import run_infos
 from lrtui.spec.errors import SpecError
@@ -52,7 +54,11 @@ def prepare_comparison(
             "use --headless, with --log-dir DIR to watch it from elsewhere with lrtui watch DIR"
         )
     log_dir = ready.settings.log_dir
+    if log_dir and ranks is None:
+        refuse_unfinished(log_dir)
     log_sink = _log_sink(log_dir, ready.exp) if log_dir and ranks is None else None
+    if log_sink is not None:  # every run checkpointed: `lrtui resume DIR` continues it
+        ready = replace(ready, checkpoints=policy_for(log_sink, ready.settings))
     return Comparison(ready, headless, ranks, log_sink)
 
 
@@ -71,13 +77,21 @@ def run_comparison(comparison: Comparison, as_json: bool = False, debug: bool = 
                                summary=not s.no_summary, threshold=s.loss_threshold)  # fmt: skip
     try:
         if comparison.headless:
+            from lrtui.engine.resumable import make_trainer
+            from lrtui.modes.attach import listening
             from lrtui.modes.headless import run_headless
 
-            return run_headless(
-                ready.exp, sys.stdout, extra_sink=comparison.log_sink, summary=not s.no_summary,
-                threshold=s.loss_threshold, workload=ready.workload, as_json=as_json,
-                progress=sys.stderr,  # a line rewritten on a terminal, else a line per epoch
-            )  # fmt: skip
+            make = partial(make_trainer, checkpoints=ready.checkpoints)
+            log, make = listening(comparison.log_sink, make, ready.exp, s.loss_threshold)  # lrtui attach
+            try:
+                return run_headless(
+                    ready.exp, sys.stdout, extra_sink=log, summary=not s.no_summary,  # type: ignore[arg-type]
+                    threshold=s.loss_threshold, workload=ready.workload, as_json=as_json, make_trainer=make,
+                    progress=sys.stderr,  # a line rewritten on a terminal, else a line per epoch
+                )  # fmt: skip
+            finally:
+                if log is not None:
+                    log.close()
         from lrtui.modes.live import run_app
 
         return run_app(ready, comparison.log_sink, threshold=s.loss_threshold, debug=debug)

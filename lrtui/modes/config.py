@@ -16,12 +16,13 @@ from lrtui.engine.tasks import UserTask
 from lrtui.modes.prepare import Ready, prepare
 from lrtui.schedule.build import resolve_run
 from lrtui.schedule.optimizers import check_optimizer, parse_optimizer
-from lrtui.schedule.presets import all_preset, lm_preset, seed_preset
+from lrtui.schedule.presets import all_preset, lm_preset, optimizers_preset, seed_preset
 from lrtui.schedule.registry import default_interval
+from lrtui.spec.cadence import cadence
 from lrtui.spec.choices import ENGINES, MODELS, PRESETS
 from lrtui.spec.errors import SpecError
-from lrtui.spec.experiment import INTERVALS, Call, ExperimentSpec, RunSpec, with_seeds
-from lrtui.spec.parse import parse_call, parse_run
+from lrtui.spec.experiment import CONSTANT_SCHEDULE, INTERVALS, Call, ExperimentSpec, RunSpec, with_seeds
+from lrtui.spec.parse import parse_call, parse_run_parts
 from lrtui.spec.settings import RunRequest, Settings, parse_scheduler_flag
 from lrtui.spec.text import clean
 from lrtui.spec.values import choice, count, device_name, flag, positive, task_name
@@ -34,6 +35,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 _PRESET_DEFAULTS: dict[str, dict[str, object]] = {
     "all": {"epochs": 30, "batches": 200, "task": "teacher"},
     "lm": {"epochs": 6, "batches": 100, "task": "charlm", "optimizer": Call("AdamW"), "lr": 0.01},
+    "optimizers": {"epochs": 6, "batches": 100, "task": "charlm", "optimizer": Call("AdamW"), "lr": 0.01},
 }
 
 
@@ -56,8 +58,10 @@ _CHECKS: dict[str, Callable[[object, str], object]] = {
     "no_summary": flag,
     "log_dir": lambda v, n: _text(v, n),
     "loss_threshold": positive,
+    "checkpoint_every": cadence,
 }
 _FILE_KEYS = {*_CHECKS, "run", "schedulers"}
+_RUN_KEYS = ("scheduler", "optimizer", "interval", "name")
 
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -99,8 +103,7 @@ def load_config(path: str) -> Settings:
             if key in raw:
                 setattr(s, key, check(raw[key], key))
         for text in _list(raw.get("schedulers", []), "schedulers"):
-            call, interval = parse_run(_text(text, "schedulers entry"))
-            s.runs.append(RunRequest(call, interval))
+            s.runs.append(parse_scheduler_flag(_text(text, "schedulers entry")))
         for i, table in enumerate(_list(raw.get("run", []), "run"), 1):
             s.runs.append(_run_table(table, i))
     except SpecError as exc:
@@ -123,16 +126,22 @@ def _list(value: object, name: str) -> list:
 def _run_table(table: object, i: int) -> RunRequest:
     if not isinstance(table, dict):
         raise SpecError(f"[[run]] #{i} must be a table")
-    extra = sorted(set(table) - {"scheduler", "interval", "name"})
+    extra = sorted(set(table) - set(_RUN_KEYS))
     if extra:
-        raise SpecError(f"[[run]] #{i}: unknown key {extra[0]!r} (known: scheduler, interval, name)")
-    if "scheduler" not in table:
-        raise SpecError(f'[[run]] #{i} needs scheduler = "Name(...)"')
-    call, interval = parse_run(_text(table["scheduler"], f"[[run]] #{i} scheduler"))
+        raise SpecError(f"[[run]] #{i}: unknown key {extra[0]!r} (known: {', '.join(_RUN_KEYS)})")
+    if "scheduler" not in table and "optimizer" not in table:
+        raise SpecError(f'[[run]] #{i} needs scheduler = "Name(...)" or optimizer = "Name(...)"')
+    optimizer, call, interval = None, None, None
+    if "scheduler" in table:
+        optimizer, call, interval = parse_run_parts(_text(table["scheduler"], f"[[run]] #{i} scheduler"))
+    if "optimizer" in table:
+        if optimizer is not None:
+            raise SpecError(f"[[run]] #{i}: the optimizer is given twice (in scheduler and optimizer)")
+        optimizer = parse_call(_text(table["optimizer"], f"[[run]] #{i} optimizer"), "optimizer spec")
     if "interval" in table:
         interval = choice(table["interval"], f"[[run]] #{i} interval", INTERVALS)  # type: ignore[assignment]
     label = clean(_text(table["name"], f"[[run]] #{i} name"), 120) if "name" in table else None
-    return RunRequest(call, interval, label)
+    return RunRequest(call, interval, label, optimizer)
 
 
 # ---- putting it together ------------------------------------------------------------------
@@ -152,6 +161,9 @@ class Merged:
             preset = [RunRequest(c, i) for c, i in all_preset(exp.epochs, exp.batches, exp.lr).runs]
         elif self.preset == "lm":
             preset = [RunRequest(c, i, label) for c, i, label in lm_preset(exp.epochs * exp.batches, exp.lr)]
+        elif self.preset == "optimizers":
+            runs = optimizers_preset(exp.epochs * exp.batches, exp.lr)
+            preset = [RunRequest(c, i, label, o) for o, c, i, label in runs]
         elif self.preset == "seed":
             preset = [RunRequest(c, i) for c, i in seed_preset().runs]
         else:
@@ -202,8 +214,10 @@ def resolve(merged: Merged, exp: ExperimentSpec, dry_run: bool = True) -> Experi
     requests = merged.all_requests(exp)
     runs = []
     for req, label in zip(requests, _labels(requests), strict=True):
-        interval = req.interval or default_interval(req.call)
-        runs.append(resolve_run(RunSpec(req.call, interval, label), exp, dry_run))
+        call = req.call or CONSTANT_SCHEDULE  # a bare optimizer: its LR as set, every step
+        interval = req.interval or ("batch" if req.call is None else default_interval(call))
+        run = RunSpec(call, interval, label, optimizer=req.optimizer)
+        runs.append(resolve_run(run, exp, dry_run))
     return replace(exp, runs=with_seeds(tuple(runs), exp.seeds, exp.seed))
 
 
@@ -228,8 +242,8 @@ def build_ready(
 
 
 def _labels(requests: list[RunRequest]) -> list[str]:
-    """Each run's name: as given, else the scheduler's; repeats get #2, #3, ..."""
-    wanted = [r.label or r.call.name for r in requests]
+    """Each run's name: as given, else its optimizer's and scheduler's; repeats get #2, #3, ..."""
+    wanted = [r.label or " · ".join(c.name for c in (r.optimizer, r.call) if c) for r in requests]
     seen: dict[str, int] = {}
     out = []
     for name in wanted:

@@ -30,6 +30,7 @@ from lrtui.spec.describe import run_infos
 from lrtui.spec.events import EpochEvent, Event, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.pipe import reader_gone
+from lrtui.spec.text import clean
 from lrtui.state import leaderboard, seedboard
 from lrtui.state.runs import ExperimentState
 
@@ -68,7 +69,7 @@ class TablePrinter:
         if ev.status is RunStatus.RUNNING and ev.step == 0:
             block.lines.clear()
         block.status = ev.status
-        block.message = ev.message
+        block.message = clean(ev.message)  # a task's error text: shown, never obeyed by the terminal
 
     def finish(self) -> None:
         """Write whatever is left, finished or not (after an interrupt)."""

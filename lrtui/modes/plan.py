@@ -14,6 +14,7 @@ import sys
 from typing import TextIO
 
 from lrtui.schedule.plan import plan, step_lrs, step_marks, summarize
+from lrtui.schedule.registry import uses_metric
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.ui.plan import NUMBER_HEADERS, PlannedRun, fmt
 from lrtui.ui.screens.axes import label, linear_ticks
@@ -26,8 +27,9 @@ def planned_runs(exp: ExperimentSpec) -> list[PlannedRun]:
     runs = []
     for run in exp.runs:
         planned = plan(run, exp, max_steps=MAX_PLAN_STEPS)
-        if planned is None:
-            runs.append(PlannedRun(run.label, [], [], ("follows the loss",) + ("—",) * 4))
+        if planned is None:  # the schedule follows the loss, or the run is too long to plan
+            why = "follows the loss" if uses_metric(run.scheduler) else f"over {MAX_PLAN_STEPS:,} steps"
+            runs.append(PlannedRun(run.label, [], [], (why,) + ("—",) * 4))
             continue
         lrs, marks = step_lrs(planned, run, exp), step_marks(planned, run, exp)
         s = summarize(lrs, marks)
@@ -91,11 +93,12 @@ def _round_ticks(plt, steps: int, top: float) -> None:
 
 def run_plan(exp: ExperimentSpec, csv_out: str | None, text: bool) -> int:
     runs = planned_runs(exp)
-    if any(not run.lrs for run in runs):
-        print(
-            "lrtui: ReduceLROnPlateau follows the loss: its curve depends on training, so it has no plan",
-            file=sys.stderr,
-        )
+    for why in dict.fromkeys(run.numbers[0] for run in runs if not run.lrs):  # each reason once
+        if why == "follows the loss":
+            said = "a schedule that follows the loss: its curve depends on training, so it has no plan"
+        else:
+            said = f"a run {why} is too long to plan quickly, so it has no plan"
+        print(f"lrtui: {said}", file=sys.stderr)
     if csv_out is not None:
         if csv_out == "-":
             write_csv(runs, sys.stdout)

@@ -8,21 +8,26 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field, replace
+from itertools import islice
 
 import torch
 from torch import nn
 
+from lrtui.engine.checkpoint import CheckpointPolicy
 from lrtui.engine.child import trains_apart
 from lrtui.engine.device import resolve_device
 from lrtui.engine.engines import make_engine, plan_engine
 from lrtui.engine.feed import as_batch
 from lrtui.engine.kinds import task_kind
+from lrtui.engine.paramgroups import task_layout
 from lrtui.engine.seeding import seeded_batches
 from lrtui.engine.tasks import TaskError, UserTask, user_error
 from lrtui.engine.workload import Batch, Workload, WorkloadFactory, initial_module
 from lrtui.schedule.optimizers import OPTIMIZER_KINDS
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.settings import Settings
+
+COUNTED_BATCHES = 100_000  # a generator's batches counted at most, without --batches
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class Ready:
     settings: Settings = field(default_factory=Settings)  # the user's, merged: log_dir, loss_threshold
     checked: bool = True  # torch's own checks of the runs done (`schedule.build.check_runs`)
     apart: bool = False
+    checkpoints: CheckpointPolicy | None = None  # with --log-dir: when and where, and a resume's start
 
 
 class _Prepared:
@@ -84,7 +90,8 @@ def _ready(
     task: Workload, exp: ExperimentSpec, n_runs: int, batches_given: bool, device: torch.device
 ) -> Ready:
     init = initial_module(task, exp.seed)
-    first, per_epoch = _first_batch(task, device, exp.seed)
+    task_layout(task, init)  # the task's own param groups, checked before any training
+    first, per_epoch = _first_batch(task, device, exp.seed, exp.batches if batches_given else None)
     if isinstance(task, UserTask):
         exp = replace(exp, batches=min(per_epoch, exp.batches) if batches_given else per_epoch)
     trial = _Trial(task, init, exp, device, first, n_runs)
@@ -93,20 +100,29 @@ def _ready(
     return Ready(replace(exp, engine="stacked" if stacked else "sequential"), lambda d: prepared, why)
 
 
-def _first_batch(task: Workload, device: torch.device, seed: int) -> tuple[Batch, int]:
+def _first_batch(task: Workload, device: torch.device, seed: int, limit: int | None) -> tuple[Batch, int]:
     """Epoch 0's first batch, drawn on the epoch's own stream as training will draw it (so the
-    trial leaves the caller's random state alone), and how many batches an epoch has."""
+    trial leaves the caller's random state alone), and how many batches an epoch has: a
+    generator is counted (none kept but the first), `limit` (--batches) deep at most, so one
+    that never ends is read no further; without --batches, past `COUNTED_BATCHES` is an error."""
     try:
         source = seeded_batches(task.batches, seed, 0)
-        items = source if hasattr(source, "__len__") else list(source)
-        length = len(items)  # type: ignore[arg-type]
-        first = next(iter(items), None)
+        if hasattr(source, "__len__"):
+            length, first = len(source), next(iter(source), None)  # type: ignore[arg-type]
+        else:
+            first = next(source, None)
+            length = (first is not None) + sum(1 for _ in islice(source, (limit or COUNTED_BATCHES + 1) - 1))
     except TaskError:
         raise
     except Exception as exc:
         raise user_error(exc, getattr(task, "_origin", None)) from None
     if first is None:
         raise TaskError(f"{_where(task, 'batches')}: batches(0) gave no batches")
+    if limit is None and length > COUNTED_BATCHES:
+        raise TaskError(
+            f"{_where(task, 'batches')}: batches(0) gave over {COUNTED_BATCHES:,} batches and may never"
+            " end: say how many an epoch has with --batches N"
+        )
     try:
         return as_batch(first, device), length
     except TypeError as exc:

@@ -23,10 +23,11 @@ _INT = rb"(?:0|-?[1-9][0-9]*)"  # as Python writes an int (never -0, never a lea
 _FLOAT = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"  # as repr writes a float
 
 
+_STEP = rb"[1-9][0-9]*"  # steps count from 1 (`format`): a step below is a corrupt line
 _LRS = b"(?:" + _FLOAT + b"(?:, " + _FLOAT + b")*)?"
 # A step line exactly as `format` writes it (checked for a whole block at once by `csv_rows`).
 _SHAPE = re.compile(
-    rb'^\{"step": ' + _INT + rb', "epoch": ' + _INT + rb', "lr": \[' + _LRS + rb'\], "loss": ' + _FLOAT
+    rb'^\{"step": ' + _STEP + rb', "epoch": ' + _INT + rb', "lr": \[' + _LRS + rb'\], "loss": ' + _FLOAT
     + rb', "time": ' + _FLOAT + rb"\}$",
     re.M,
 )  # fmt: skip
@@ -66,6 +67,7 @@ def step_columns(lines: list[bytes]) -> StepColumns | None:
         and set(map(type, chain.from_iterable(lrs))) <= {float}
         and set(map(type, losses)) == set(map(type, times)) == {float}
         and all_finite(losses)
+        and min(steps) >= 1  # steps count from 1: a line below is corrupt, judged alone
     ):
         return None
     return StepColumns(steps, epochs, list(map(tuple, lrs)), losses, times)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from lrtui.record.readers import READERS, Log, LogReader, ReadOptions, found_under, named, reads
+from lrtui.record.readers.inventory import inventory
 
 COLUMNS = ["run", "step", "epoch", "lr", "loss", "time"]
 PIECES_A_WRITE = 10_000  # the readers' pieces of text joined for one write
@@ -35,26 +36,42 @@ class Exported:
 
 def input_files(path: Path, readers: tuple[LogReader, ...] = READERS) -> list[Log]:
     """The runs at `path`: the one a file stands for, or every reader's under a folder. A folder
-    holding none is an error: no reader is assumed."""
+    holding none is an error, naming the files it holds that no reader reads: no reader is
+    assumed."""
     if path.is_dir():
         logs = found_under(path, readers)
         if not logs:
-            raise ExportError(f"{path}: no events files here ({reads(readers)})")
+            unread = inventory(path, []).not_read()
+            raise ExportError(
+                f"{path}: no events files here ({reads(readers)}){'; ' + unread if unread else ''}"
+            )
         return logs
     if not path.exists():
         raise ExportError(f"{path}: no such file or directory")
     return [named(path, readers)]
 
 
+def what_was_read(path: Path, inputs: Sequence[Log]) -> str:
+    """Which reader took how many runs under a folder, and the files none reads, for the
+    command to say: "runs/: 2 tensorboard runs, 1 wandb run; not read: notes.txt"."""
+    if not path.is_dir():
+        return ""
+    held = inventory(path, [(log.reader.name, log.path) for log in inputs])
+    unread = held.not_read()
+    return f"{path}: {held.runs()}{'; ' + unread if unread else ''}"
+
+
 def check_output(out: str, inputs: Sequence[Log]) -> None:
-    """Refuse an output that is one of the inputs (it would be emptied before it is read), or
-    would become a file of one (a TensorBoard events file written into the run exported)."""
+    """Refuse an output that is one of the inputs (it would be emptied before it is read),
+    would become a file of one (a TensorBoard events file written into the run exported), or
+    holds one (`mlflow.db`, whose runs are `mlflow.db/<run id>`)."""
     target = Path(out)
     resolved = target.resolve()
     for log in inputs:
-        same = target.exists() and os.path.samefile(target, log.path)
+        same = target.exists() and log.path.exists() and os.path.samefile(target, log.path)
         mine = log.reader.claims(resolved) and log.reader.run_of(resolved) == log.path.resolve()
-        if same or mine or resolved == log.path.resolve():
+        holds = not target.is_dir() and resolved in log.path.resolve().parents
+        if same or mine or holds or resolved == log.path.resolve():
             raise ExportError(f"--csv {out} is one of the files being exported; choose another output")
 
 

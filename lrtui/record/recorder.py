@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any
 
 from lrtui.record.format import encode
 from lrtui.record.system import SystemSampler
-from lrtui.record.writer import EventFileWriter, new_file
+from lrtui.record.writer import EventFileWriter, new_writer
 from lrtui.spec.events import (
     EvalEvent,
     MarkEvent,
@@ -40,6 +41,8 @@ from lrtui.spec.events import (
 )
 
 SYSTEM_SECONDS = 2.0  # between the machine's figures in a file
+# a step logged without a loss holds `null`: no loss measured, where NaN is a loss that diverged
+NAN_LOSS, NO_LOSS = '"loss": NaN', '"loss": null'
 
 
 def _rank() -> int:
@@ -77,9 +80,30 @@ def _checked(value: Any, what: str) -> Any:
         if value.is_complex():
             raise TypeError(f"RunRecorder.log: {what} must be real, not {value.dtype}")
         return value.detach()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"RunRecorder.log: {what} must be a number or a tensor, not {type(value).__name__}")
     return float(value)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar or 0-d array (or a one-element tensor) as the Python number it holds."""
+    one_element_tensor = _is_tensor(value) and value.numel() == 1
+    numpy_scalar = getattr(value, "shape", None) == () and hasattr(value, "item")
+    return value.item() if one_element_tensor or numpy_scalar else value
+
+
+def _whole(value: Any, what: str) -> int:
+    """A step as the whole number a file holds (an int64, as readers keep it): a fractional,
+    textual, boolean or out-of-range one raises here, naming the value, not at a later write."""
+    value = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"RunRecorder.log: {what} must be a whole number, not {value!r:.40}")
+    if not -(2**63) <= int(value) < 2**63:
+        raise ValueError(f"RunRecorder.log: {what} {int(value)} is out of range (|{what}| < 2^63)")
+    return int(value)
 
 
 class RunRecorder:
@@ -121,10 +145,10 @@ class RunRecorder:
             label = f"{name} [rank {self.rank}]" if all_ranks else name
             pairs = tuple((str(k), str(v)) for k, v in (config or {}).items())
             info = RunInfo(label, detail or spec, total_steps, epochs, batches, spec, pairs)
-            self.path = new_file(Path(log_dir), name, suffix)
-            self._writer = EventFileWriter(
-                self.path, info, flush_lines=10**9, rank=self.rank, started=time.time()
+            self._writer = new_writer(
+                Path(log_dir), name, info, suffix, flush_lines=10**9, rank=self.rank, started=time.time()
             )
+            self.path = self._writer.path
         self._sampler: SystemSampler | None = None
         if system and self.enabled:  # the machine's figures too, for `lrtui watch` elsewhere
             self._sampler = SystemSampler(self._system, every=SYSTEM_SECONDS)
@@ -142,12 +166,14 @@ class RunRecorder:
             return
         lrs = tuple(_checked(v, "lr") for v in _as_lrs(lr))
         checked_loss = _checked(loss, "loss")
+        given = None if step is None else _whole(step, "step")
+        whole_epoch = int(_plain(epoch))
         with self._lock:
             if self._forked():
                 return
-            step = self._last_step + 1 if step is None else int(step)
+            step = self._last_step + 1 if given is None else given
             self._last_step = step
-            self._pending.append((step, int(epoch), lrs, checked_loss, self._clock() - self._started))
+            self._pending.append((step, whole_epoch, lrs, checked_loss, self._clock() - self._started))
             due = (
                 len(self._pending) >= self._flush_steps
                 or self._clock() - self._last_flush >= self._flush_seconds
@@ -218,9 +244,10 @@ class RunRecorder:
         values = _resolve([v for _, _, lrs, loss, _ in pending for v in (*lrs, loss)])
         it = iter(values)
         lines = []
-        for step, epoch, lrs, _, elapsed in pending:
+        for step, epoch, lrs, loss, elapsed in pending:
             resolved = tuple(next(it) for _ in lrs)
-            lines.append(encode(StepEvent(0, 0, step, epoch, resolved, next(it), elapsed)) or "")
+            line = encode(StepEvent(0, 0, step, epoch, resolved, next(it), elapsed)) or ""
+            lines.append(line if loss is not None else line.replace(NAN_LOSS, NO_LOSS))
         self._write(lambda w: ([w.add(line) for line in lines], w.flush()))
         self._last_flush = self._clock()
 

@@ -1,7 +1,8 @@
 """`lrtui watch PATH`: tail logs written by any process, as a source for the app.
 
 PATH is one run's file or a directory: every reader (`readers.READERS`: lrtui's `*.jsonl`,
-TensorBoard runs) finds its runs there, and runs created later join as they appear. Reading
+TensorBoard, W&B, MLflow, Lightning CSV, HF checkpoints, Ray Tune) finds its runs there, and
+runs created later join as they appear. Reading
 copes with what live files do: a file that does not exist yet, a last line still being
 written, a file truncated or replaced (it is read again from the start, as a restart), and
 lines that are not valid (skipped and counted, never fatal). One run that cannot be read says
@@ -26,6 +27,7 @@ from lrtui.record.readers import (
     reads,
     waiting,
 )
+from lrtui.record.readers.inventory import inventory
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
 from lrtui.spec.errors import SpecError
 from lrtui.spec.events import (
@@ -39,6 +41,7 @@ from lrtui.spec.events import (
 from lrtui.spec.text import clean
 
 POLL_SECONDS = 0.2
+MIN_POLL_SECONDS = 0.02  # a shorter poll is read as this: below it, reading only burns a core
 MAX_RUNS = 1000  # panels at most; more are counted in the status bar
 
 
@@ -60,7 +63,7 @@ class WatchSource(Steerable):
         # a run's file (maybe not there yet) is one run; anything else is a directory, maybe not there yet
         self.single_file = one_run(self.path, readers)
         self._sink = sink
-        self._poll = poll
+        self._poll = max(poll, MIN_POLL_SECONDS)
         # run names are paths under the folder watched (which may not be there yet) or the file's
         root = self.path.parent if self.single_file else self.path
         self._options = ReadOptions(lr_tag, loss_tag, root=root)
@@ -69,8 +72,8 @@ class WatchSource(Steerable):
         self._lock = threading.Lock()
         self._commands: list[Command] = []
         self._last_notice = ""
-        self._over_cap = 0
         self._said_empty = False
+        self._told_runs = 0  # runs found when the folder's contents were last told
 
     # ---- control, from any thread -------------------------------------------------------
     def send(self, command: Command) -> None:
@@ -91,7 +94,7 @@ class WatchSource(Steerable):
                 self._stop.wait(self._poll)  # with a backlog (a big log still being read), read on
 
     def _notice(self, message: str) -> None:
-        message = clean(message, 200)
+        message = clean(message, 400)  # what a folder holds, and what lrtui reads, can be long
         if message != self._last_notice:
             self._last_notice = message
             self._sink([Notice(message)])
@@ -100,10 +103,11 @@ class WatchSource(Steerable):
         """One pass: apply commands, find files, read what is new, hand it over."""
         events: list[Event] = []
         self._apply_commands(events)
-        for log in self._discover():
-            if (log.reader.name, log.path) not in self._tails:
-                self._add_tail(log)
-        self._say_if_empty()
+        self._add_tails([log for log in self._discover() if (log.reader.name, log.path) not in self._tails])
+        try:
+            self._say_if_empty()
+        except (OSError, RecursionError) as exc:  # said where it can be: the runs are read anyway
+            self._notice(f"cannot look through {self.path}: {type(exc).__name__}")
         for tail in self._tails.values():
             if not tail.paused:
                 self._read_or_report(tail, events)
@@ -114,31 +118,43 @@ class WatchSource(Steerable):
         """A folder holding nothing lrtui reads (a mistyped path, a Lightning CSVLogger folder
         with only metrics.csv) says so, and what lrtui reads, instead of waiting in silence at
         0 steps. The wait goes on (a run may be about to write there); the line goes once a
-        file appears. A single file waits in its own panel instead."""
-        if self.single_file or (self._tails and not self._said_empty):
+        file appears. A single file waits in its own panel instead.
+
+        Once runs are found, and whenever more are, a folder that also holds files no reader
+        reads says which reader took how many runs and names those files (`found_here`); a
+        folder whose every file is read shows no line (each panel names its reader)."""
+        if self.single_file:
             return
         if self._tails:
-            self._said_empty = False
-            self._notice("")
+            if len(self._tails) != self._told_runs:
+                self._told_runs = len(self._tails)
+                self._said_empty = False
+                self._notice(found_here(self.path, list(self._tails)))
             return
         self._said_empty = True
         self._notice(nothing_here(self.path, readers=self._readers))
 
-    def _add_tail(self, log: Log) -> None:
-        if len(self._tails) >= MAX_RUNS:
-            self._over_cap += 1
-            self._notice(f"showing {MAX_RUNS} runs; {self._over_cap} more under {self.path} are not shown")
-            return
-        tail = log.reader.tail(log.path, len(self._tails), self._options)
-        self._tails[log.reader.name, log.path] = tail
+    def _add_tails(self, new: list[Log]) -> None:
+        """A tail for each run found that has none, up to `MAX_RUNS`; those past it are
+        counted afresh at every poll (the same runs are found again each time)."""
+        room = max(0, MAX_RUNS - len(self._tails))
+        for log in new[:room]:
+            self._tails[log.reader.name, log.path] = log.reader.tail(
+                log.path, len(self._tails), self._options
+            )
+        if len(new) > room:
+            self._notice(f"showing {MAX_RUNS} runs; {len(new) - room:,} more under {self.path} are not shown")
 
     def _read_or_report(self, tail: Tail, events: list[Event]) -> None:
         """Read one file; one that cannot be read says why in its own panel, once, and is
-        tried again at the next poll (the others keep going)."""
+        tried again at the next poll (the others keep going: one run's bad value never hides
+        the folder)."""
         try:
             tail.read(events)
-        except (OSError, SpecError) as exc:
+        except Exception as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            if not isinstance(exc, (OSError, SpecError)):  # a value no reader foresaw
+                why = f"{type(exc).__name__}: {exc}"
             message = f"cannot read {tail.path.name}: {why}"
             if message != tail.error:
                 tail.error = message
@@ -182,16 +198,19 @@ class WatchSource(Steerable):
                     t.reset(events, "re-reading from the start")
 
 
+def found_here(path: Path, found: list[tuple[str, Path]]) -> str:
+    """Which reader took how many runs under a folder, and the files none reads; "" when every
+    file there is read (`inventory`)."""
+    held = inventory(path, found)
+    unread = held.not_read()
+    return f"{path}: {held.runs()}; {unread}" if unread else ""
+
+
 def nothing_here(path: Path, shown: int = 3, readers: tuple[LogReader, ...] = READERS) -> str:
     """Why a watched folder shows no runs, what lrtui reads, and the first few files it found
-    there that it does not read."""
+    there that no reader reads (`inventory`, the rule `found_here` and `export` say it by)."""
     what = reads(readers)
     if not path.exists():
         return f"{path}: no such file or directory yet; waiting for events files there ({what})"
-    others: list[str] = []
-    for _, _, files in os.walk(path):
-        others += sorted(files)[: shown - len(others)]
-        if len(others) >= shown:
-            break
-    found = f"; {', '.join(others)}{' ...' if len(others) >= shown else ''} not read" if others else ""
-    return f"{path}: no events files here ({what}){found}; waiting for them"
+    unread = inventory(path, [], shown).not_read()
+    return f"{path}: no events files here ({what}){'; ' + unread if unread else ''}; waiting for them"

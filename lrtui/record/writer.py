@@ -48,14 +48,17 @@ class EventFileWriter:
         flush_lines: int = 256,
         flush_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        continued: bool = False,
         **header: object,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # a new file (never another run's), appended to so that other writers cannot be overwritten
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        self._good = 0  # the file's size after the last whole batch
-        self._buffer: list[str] = [encode_header(info, **header)]
+        # a new file (never another run's), appended to so that other writers cannot be overwritten;
+        # `continued`: the run's own file, written on after a resume (its header is there)
+        flags = os.O_WRONLY | os.O_APPEND | (0 if continued else os.O_CREAT | os.O_EXCL)
+        self._fd: int | None = os.open(path, flags, 0o644)
+        self._good = os.fstat(self._fd).st_size  # the file's size after the last whole batch
+        self._buffer: list[str] = [] if continued else [encode_header(info, **header)]
         self._flush_lines = flush_lines
         self._flush_seconds = flush_seconds
         self._clock = clock
@@ -103,10 +106,23 @@ def new_file(log_dir: Path, name: str, suffix: str = "") -> Path:
     base = safe_name(name) + suffix
     path = log_dir / f"{base}.jsonl"
     n = 2
-    while path.exists():
+    while os.path.lexists(path):  # a dangling link is taken too: O_EXCL would refuse it
         path = log_dir / f"{base}-{n}.jsonl"
         n += 1
     return path
+
+
+def new_writer(
+    log_dir: Path, name: str, info: RunInfo, suffix: str = "", **options: object
+) -> EventFileWriter:
+    """A writer on a new file (`new_file`'s names), safe when processes start together: the
+    name free when looked at may be taken before it is created, so a name another process
+    created first (O_EXCL refuses it) moves on to the next name."""
+    while True:
+        try:
+            return EventFileWriter(new_file(log_dir, name, suffix), info, **options)  # type: ignore[arg-type]
+        except FileExistsError:
+            continue
 
 
 class LogDirSink:
@@ -121,10 +137,27 @@ class LogDirSink:
         self.root = root
         self.error: str | None = None
         self._told = False
-        self._writers = [EventFileWriter(new_file(root, info.label), info) for info in infos]
+        self._writers = [new_writer(root, info.label, info) for info in infos]
+        self._history: list[Event] | None = None
+
+    @classmethod
+    def continued(
+        cls, log_dir: str | os.PathLike[str], paths: Iterable[Path], history: list[Event] | None = None
+    ) -> LogDirSink:
+        """The sink of a resumed comparison: each run's own file, written on. `history`, the
+        batch of what the files hold (read back for the table or the app), is not written again."""
+        sink = cls(log_dir, ())
+        sink._writers = [EventFileWriter(p, RunInfo(p.stem), continued=True) for p in paths]
+        sink._history = history
+        return sink
+
+    @property
+    def paths(self) -> list[Path]:
+        """Each run's events file, in run order."""
+        return [w.path for w in self._writers]
 
     def __call__(self, events: list[Event]) -> None:
-        if self.error is not None:
+        if self.error is not None or events is self._history:
             return
         try:
             for ev in events:

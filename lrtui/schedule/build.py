@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -20,7 +20,7 @@ from lrtui.schedule import annotations
 from lrtui.schedule.composite import MetricComposite, PlateauStage
 from lrtui.schedule.factors import build_factor
 from lrtui.schedule.hf import build_hf, derive_hf, is_hf
-from lrtui.schedule.optimizers import build_optimizer
+from lrtui.schedule.optimizers import build_optimizer, check_optimizer
 from lrtui.schedule.regimes import Built, Mark, RegimeWatch, watch_for
 from lrtui.schedule.registry import check_call, registry, uses_metric
 from lrtui.spec.errors import SpecError
@@ -42,6 +42,7 @@ class Watched:
     watch: RegimeWatch | None
     metric: bool  # stepped with the loss (ReduceLROnPlateau, alone or composed)
     optimizer: torch.optim.Optimizer
+    nodes: list[Built] = field(default_factory=list)  # every scheduler of the tree (checkpoints)
 
     def step(self, loss: Callable[[], float] | None = None) -> list[Mark]:
         """Step the schedule once, with `loss()` where it follows the loss (read only then: on
@@ -71,7 +72,7 @@ def build_watched(call: Call, optimizer: torch.optim.Optimizer) -> Watched:
     """
     nodes: list[Built] = []
     scheduler = _build(call, optimizer, nodes, None, 0)
-    return Watched(scheduler, watch_for(nodes), uses_metric(call), optimizer)
+    return Watched(scheduler, watch_for(nodes), uses_metric(call), optimizer, nodes)
 
 
 def _build(
@@ -126,21 +127,34 @@ def _children(
     return children
 
 
-def probe_optimizer(exp: ExperimentSpec) -> torch.optim.Optimizer:
-    """A throwaway optimizer of the experiment's kind, for dry runs and planned curves."""
-    return build_optimizer(exp.optimizer, [nn.Parameter(torch.zeros(1))], exp.lr)
+def probe_optimizer(exp: ExperimentSpec, run: RunSpec | None = None) -> torch.optim.Optimizer:
+    """A throwaway optimizer of the run's kind (the experiment's, without a run), for dry
+    runs and planned curves."""
+    call, lr = (exp.optimizer, exp.lr) if run is None else (exp.optimizer_of(run), exp.lr_of(run))
+    return build_optimizer(call, [nn.Parameter(torch.zeros(1))], lr)
 
 
 def resolve_run(run: RunSpec, exp: ExperimentSpec, dry_run: bool = True) -> RunSpec:
     """Check a run against the experiment and fill in what lrtui derives from the run length;
     with `dry_run`, also build it once so torch's own checks run (see `check_runs`)."""
     check_call(run.scheduler, run.label)
+    own = None if run.optimizer is None else _own_optimizer(run)
     call = _derive(run.scheduler, exp.steps_of(run))
     _check_one_cycle(call, exp, run, run.label)
-    resolved = RunSpec(call, run.interval, run.label)
+    resolved = RunSpec(call, run.interval, run.label, optimizer=own)
     if dry_run:
         check_run(resolved, exp)
     return resolved
+
+
+def _own_optimizer(run: RunSpec) -> Call:
+    """A run's own optimizer, checked as --optimizer is (its lr= allowed), named in errors."""
+    assert run.optimizer is not None
+    try:
+        return check_optimizer(run.optimizer, own_lr=True)
+    except SpecError as exc:  # named once where the run's label is the optimizer's name
+        said = str(exc)
+        raise SpecError(said if said.startswith(f"{run.label}:") else f"{run.label}: {said}") from None
 
 
 def check_run(run: RunSpec, exp: ExperimentSpec) -> None:
@@ -202,7 +216,7 @@ def _check_one_cycle(call: Call, exp: ExperimentSpec, run: RunSpec, where: str) 
 
 def _dry_run(run: RunSpec, exp: ExperimentSpec) -> None:
     """Build the scheduler once on a throwaway optimizer so torch's own checks run now."""
-    optimizer = probe_optimizer(exp)
+    optimizer = probe_optimizer(exp, run)
     built = build_watched(run.scheduler, optimizer)
     optimizer.step()
     built.step(lambda: 1.0)

@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass
 
 from lrtui.schedule.build import Watched, build_watched, probe_optimizer
+from lrtui.schedule.optimizers import kind_of
 from lrtui.schedule.registry import uses_metric
 from lrtui.spec.events import MAX_MARKS
 from lrtui.spec.experiment import ExperimentSpec, RunSpec
@@ -24,6 +25,9 @@ class Plan:
 
     lrs: tuple[float, ...]
     marks: tuple[tuple[int, str, str], ...] = ()
+    # one LR per training step, marks by training step (an optimizer that scales its LR
+    # itself, whatever the schedule's interval), rather than one per scheduler step
+    per_batch: bool = False
 
 
 def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = MAX_PLAN) -> Plan | None:
@@ -32,8 +36,34 @@ def plan(run: RunSpec, exp: ExperimentSpec, max_steps: int = MAX_PLAN) -> Plan |
     steps = exp.steps_of(run)
     if uses_metric(run.scheduler) or steps > max_steps:
         return None
-    lrs, marks = ahead(build_watched(run.scheduler, probe_optimizer(exp)), steps)
+    watched = build_watched(run.scheduler, probe_optimizer(exp, run))
+    if kind_of(watched.optimizer).applied_key:  # it scales the LR inside, per optimizer step
+        per = 1 if run.interval == "batch" else exp.batches
+        return _applied_plan(watched, exp.total_batches, per) if exp.total_batches <= max_steps else None
+    lrs, marks = ahead(watched, steps)
     return Plan(tuple(lrs), tuple(marks))
+
+
+def _applied_plan(watched: Watched, steps: int, per: int) -> Plan:
+    """For an optimizer that scales the LR itself (schedule-free's warm-up), the LR each of
+    `steps` training steps applies: lr_k = schedule_k x the optimizer's own factor at step k,
+    as it reports it after stepping (a throwaway parameter without a gradient: nothing else
+    moves); the schedule steps every `per` training steps."""
+    optimizer = watched.optimizer
+    kind = kind_of(optimizer)
+    lrs: list[float] = []
+    marks: list[tuple[int, str, str]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(1, steps + 1):
+            optimizer.step()
+            lrs.append(kind.applied_lrs(optimizer)[0])
+            if k % per:
+                continue
+            stepped = watched.step()
+            if len(marks) < MAX_MARKS:
+                marks.extend((k, m.kind, m.label) for m in stepped)
+    return Plan(tuple(lrs), tuple(marks), per_batch=True)
 
 
 def ahead(watched: Watched, steps: int) -> tuple[list[float], list[tuple[int, str, str]]]:
@@ -59,14 +89,14 @@ def step_lrs(planned: Plan, run: RunSpec, exp: ExperimentSpec) -> list[float]:
     """The LR each training step trains with: step 1 with the initial LR, then as the schedule
     steps (per batch, or per epoch: every batch of an epoch alike)."""
     total = exp.total_batches
-    if run.interval == "batch":
+    if run.interval == "batch" or planned.per_batch:
         return list(planned.lrs[:total])
     return [planned.lrs[min((s - 1) // exp.batches, len(planned.lrs) - 1)] for s in range(1, total + 1)]
 
 
 def step_marks(planned: Plan, run: RunSpec, exp: ExperimentSpec) -> list[tuple[int, str, str]]:
     """The plan's regime marks by training step."""
-    per = 1 if run.interval == "batch" else exp.batches
+    per = 1 if run.interval == "batch" or planned.per_batch else exp.batches
     return [(k * per, kind, label) for k, kind, label in planned.marks]
 
 

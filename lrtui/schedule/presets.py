@@ -1,11 +1,12 @@
-"""Ready-made comparisons: the tutorial's six schedulers, and one of every torch scheduler."""
+"""Ready-made comparisons: the tutorial's six schedulers, one of every torch scheduler, a
+language model's schedules, and optimizers each with its own schedule."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from lrtui.spec.experiment import Call, Interval
-from lrtui.spec.parse import parse_call
+from lrtui.spec.parse import parse_call, parse_run_parts
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,35 @@ def lm_preset(total_steps: int, lr: float) -> list[tuple[Call, Interval, str]]:
         (f"OneCycleLR(max_lr={lr})", "one-cycle"),
     ]
     return [(parse_call(s), "batch", label) for s, label in specs]
+
+
+def optimizers_preset(total_steps: int, lr: float) -> list[tuple[Call | None, Call | None, Interval, str]]:
+    """A run is an optimizer and its schedule: AdamW with warm-up + cosine, AdamW with
+    warm-up-stable-decay (the last fifth decays linearly to 1%), schedule-free AdamW with its
+    own warm-up and no schedule (Defazio et al. 2024), and SGD with momentum under one-cycle
+    at 30x the LR (plain SGD needs a larger step than Adam's normalised one). Per batch:
+    (optimizer, scheduler, interval, label)."""
+    warm = max(1, total_steps // 10)
+    decay = max(1, total_steps // 5)
+    stable_end = max(warm + 1, total_steps - decay)
+    sgd_lr = round(lr * 30, 6)
+    specs = [
+        (
+            f"AdamW | SequentialLR(schedulers=[LinearLR(start_factor=0.01, total_iters={warm}), "
+            f"CosineAnnealingLR(T_max={max(1, total_steps - warm)})], milestones=[{warm}])",
+            "AdamW · cosine",
+        ),
+        (
+            f"AdamW | SequentialLR(schedulers=[LinearLR(start_factor=0.01, total_iters={warm}), "
+            f"ConstantLR(factor=1.0, total_iters=1), LinearLR(start_factor=1.0, end_factor=0.01, "
+            f"total_iters={decay})], milestones=[{warm}, {stable_end}])",
+            "AdamW · WSD",
+        ),
+        (f"AdamWScheduleFree(warmup_steps={warm})", "schedule-free AdamW"),
+        (f"SGD(momentum=0.9, lr={sgd_lr}) | OneCycleLR(max_lr={sgd_lr})", "SGD-momentum · one-cycle"),
+    ]
+    out: list[tuple[Call | None, Call | None, Interval, str]] = []
+    for text, label in specs:
+        optimizer, scheduler, _ = parse_run_parts(text)
+        out.append((optimizer, scheduler, "batch", label))
+    return out

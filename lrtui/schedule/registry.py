@@ -17,6 +17,7 @@ from lrtui.schedule import annotations
 from lrtui.schedule.factors import build_factor
 from lrtui.schedule.hf import check_hf, hf_did_you_mean, is_hf
 from lrtui.schedule.ranges import check_range
+from lrtui.spec.choices import OPTIMIZER_NAMES
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import Call, Interval
 from lrtui.spec.text import clean
@@ -82,7 +83,15 @@ def did_you_mean(name: str) -> str:
         close = [n for n in names if n.lower().startswith(name.lower()[:8])][:3] if len(name) >= 4 else []
     if close:
         return f" (did you mean {' or '.join(close)}?)"
-    return hf_did_you_mean(name) or " (see lrtui --list-schedulers)"
+    optimizers = difflib.get_close_matches(name, OPTIMIZER_NAMES, n=2, cutoff=0.7)
+    if optimizers:  # a bare optimizer misspelled reads as a scheduler's name
+        return f" (did you mean the optimizer {' or '.join(optimizers)}?)"
+    # a name lrtui knows neither way (`Lion`): both lists, the optimizers' short enough to show
+    known = ", ".join(OPTIMIZER_NAMES)
+    return (
+        hf_did_you_mean(name)
+        or f", nor an optimizer lrtui knows ({known}; schedulers: lrtui --list-schedulers)"
+    )
 
 
 def default_interval(call: Call) -> Interval:

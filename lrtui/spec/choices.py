@@ -30,9 +30,22 @@ OPTIMIZER_ALIASES: dict[str, Call] = {
     "adamw": Call("AdamW"),
     "rmsprop": Call("RMSprop"),
     "adagrad": Call("Adagrad"),
+    # schedule-free (`lrtui[schedulefree]`): no schedule needed, a warm-up of their own
+    "adamwschedulefree": Call("AdamWScheduleFree"),
+    "sgdschedulefree": Call("SGDScheduleFree"),
+    "radamschedulefree": Call("RAdamScheduleFree"),
 }
+# every optimizer's own name: a run spec whose only call is one of these is a bare optimizer
+OPTIMIZER_NAMES = tuple(dict.fromkeys(call.name for call in OPTIMIZER_ALIASES.values()))
+SCHEDULE_FREE = ("AdamWScheduleFree", "SGDScheduleFree", "RAdamScheduleFree")
 
-PRESETS = ("seed", "all", "lm")
+
+def is_optimizer_name(name: str) -> bool:
+    """Whether `name` names an optimizer (any case, or an alias), not a scheduler."""
+    return name in OPTIMIZER_NAMES or name.lower() in OPTIMIZER_ALIASES
+
+
+PRESETS = ("seed", "all", "lm", "optimizers")
 ENGINES = ("auto", "stacked", "sequential")
 
 # Hugging Face's schedules that follow the step count (transformers.SchedulerType), written

@@ -3,16 +3,16 @@ setup pairs a comparison diffs to say what sets one run apart."""
 
 from __future__ import annotations
 
-from lrtui.spec.choices import MODEL_TASKS, TASKS
+from lrtui.spec.choices import MODEL_TASKS, SCHEDULE_FREE, TASKS
 from lrtui.spec.events import RunInfo
-from lrtui.spec.experiment import Call, ExperimentSpec, RunSpec, format_value
+from lrtui.spec.experiment import CONSTANT_SCHEDULE, Call, ExperimentSpec, RunSpec, format_value
 
 
 def run_infos(exp: ExperimentSpec) -> list[RunInfo]:
     return [
         RunInfo(
             run.label,
-            f"{short_params(run.scheduler)} · per {run.interval}",
+            run_detail(run),
             exp.total_batches,
             exp.epochs,
             exp.batches,
@@ -24,6 +24,36 @@ def run_infos(exp: ExperimentSpec) -> list[RunInfo]:
     ]
 
 
+def run_detail(run: RunSpec) -> str:
+    """The line after a run's name: its own optimizer (marked schedule-free, which trains
+    without a schedule), then its schedule's key parameters and interval."""
+    schedule = f"{short_params(run.scheduler)} · per {run.interval}"
+    if run.optimizer is None:
+        return schedule
+    own = run.optimizer.name
+    own += f"({short_params(run.optimizer)})" if run.optimizer.kwargs else ""
+    if run.optimizer.name in SCHEDULE_FREE:
+        own = f"schedule-free · {own}"  # first: a narrow title cuts its end
+    return own if run.scheduler == CONSTANT_SCHEDULE else f"{own} | {schedule}"
+
+
+def optimizers_label(exp: ExperimentSpec) -> str:
+    """What trained how, for the status bar: the experiment's optimizer, or where runs have
+    their own, each optimizer with its count of runs (runs of one optimizer step together;
+    a schedule-free one steps alone, marked so): 'AdamW x2 · SGD · AdamWScheduleFree (schedule-free)'."""
+    if all(run.optimizer is None for run in exp.runs):
+        return exp.optimizer.name if not exp.optimizer.kwargs else str(exp.optimizer)
+    counts: dict[str, int] = {}
+    for run in exp.runs:
+        name = exp.optimizer_of(run).name
+        counts[name] = counts.get(name, 0) + 1
+    parts = [
+        f"{name}{f' x{n}' if n > 1 else ''}{' (schedule-free)' if name in SCHEDULE_FREE else ''}"
+        for name, n in counts.items()
+    ]
+    return " · ".join(parts)
+
+
 def run_config(exp: ExperimentSpec, run: RunSpec) -> tuple[tuple[str, str], ...]:
     """Everything that decides a run's numbers, as text pairs a comparison can diff."""
     items = [("scheduler", run.scheduler.name)]
@@ -31,8 +61,8 @@ def run_config(exp: ExperimentSpec, run: RunSpec) -> tuple[tuple[str, str], ...]
     items += [
         ("per", run.interval),
         ("seed", str(exp.seed_of(run))),
-        ("optimizer", str(exp.optimizer)),
-        ("lr", f"{exp.lr:g}"),
+        ("optimizer", str(exp.optimizer_of(run))),
+        ("lr", f"{exp.lr_of(run):g}"),
         *([("model", exp.model)] if exp.task in MODEL_TASKS else []),
         ("task", exp.task),
         ("epochs", str(exp.epochs)),

@@ -50,15 +50,21 @@ def format_value(value: object) -> str:
     return repr(value)
 
 
+# a bare optimizer (`AdamWScheduleFree(warmup_steps=100)`) trains under this: its LR as set
+CONSTANT_SCHEDULE = Call("LambdaLR", (("lr_lambda", Call("constant", (("value", 1.0),))),))
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """One scheduler to train with, and how often it steps."""
+    """One run: a scheduler to train with, how often it steps, and (where the run names one)
+    its own optimizer; None trains with the experiment's `--optimizer`."""
 
     scheduler: Call
     interval: Interval
     label: str
     seed: int = 0  # added to the experiment's seed: its initial weights and batch order
     group: str = ""  # with several seeds, the schedule's name shared by its seeds' runs
+    optimizer: Call | None = None  # `OPTIMIZER | SCHEDULER`: this run's own; its lr= wins over --lr
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,15 @@ class ExperimentSpec:
 
     def seed_of(self, run: RunSpec) -> int:
         return self.seed + run.seed
+
+    def optimizer_of(self, run: RunSpec) -> Call:
+        """The optimizer `run` trains with: its own, else the experiment's."""
+        return run.optimizer if run.optimizer is not None else self.optimizer
+
+    def lr_of(self, run: RunSpec) -> float:
+        """The base LR of `run`: its own optimizer's lr= where it sets one, else --lr."""
+        lr = self.optimizer_of(run).get("lr")
+        return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else self.lr
 
     def steps_of(self, run: RunSpec) -> int:
         """How many times `run`'s scheduler steps over the whole experiment."""

@@ -8,7 +8,9 @@ imported or looked up here: names are checked later against fixed registries.
 from __future__ import annotations
 
 import ast
+import sys
 
+from lrtui.spec.choices import OPTIMIZER_ALIASES, SCHEDULE_FREE, is_optimizer_name
 from lrtui.spec.errors import SpecError
 from lrtui.spec.experiment import INTERVALS, Call, Interval
 from lrtui.spec.text import quote
@@ -44,6 +46,63 @@ def parse_run(text: str) -> tuple[Call, Interval | None]:
             f"scheduler spec {quote(text)}: unknown step interval {suffix.strip()!r} (use @epoch or @batch)"
         )
     return parse_call(text, "scheduler spec"), None
+
+
+def parse_run_parts(text: str) -> tuple[Call | None, Call | None, Interval | None]:
+    """Parse a run spec `OPTIMIZER | SCHEDULER@interval` into (optimizer, scheduler, interval),
+    either part optional: `AdamW(lr=3e-3) | CosineAnnealingLR(T_max=10)`, `StepLR(step_size=2)`
+    (the experiment's optimizer), or a bare optimizer `AdamWScheduleFree(warmup_steps=100)`
+    (a constant schedule). A lone call is an optimizer when its name is one's; names are
+    checked later against the registries, as for a scheduler alone."""
+    parts = _split_top_level(text, "|")
+    if len(parts) > 2:
+        raise SpecError(f"run spec {quote(text)}: at most one | (OPTIMIZER | SCHEDULER)")
+    if len(parts) == 1:
+        call, interval = parse_run(text)
+        return (call, None, interval) if is_optimizer_name(call.name) else (None, call, interval)
+    opt_text, sched_text = parts
+    optimizer = parse_call(opt_text, "optimizer spec") if opt_text.strip() else None
+    scheduler, interval = parse_run(sched_text) if sched_text.strip() else (None, None)
+    if optimizer is None and scheduler is None:
+        raise SpecError(f"run spec {quote(text)} names neither an optimizer nor a scheduler")
+    if scheduler is not None and is_optimizer_name(scheduler.name):
+        raise SpecError(
+            f"run spec {quote(text)}: {scheduler.name} is an optimizer; write OPTIMIZER | SCHEDULER"
+        )
+    _warn_if_scheduled_schedule_free(optimizer, scheduler)
+    return optimizer, scheduler, interval
+
+
+def _warn_if_scheduled_schedule_free(optimizer: Call | None, scheduler: Call | None) -> None:
+    """One line on standard error for a schedule on a schedule-free optimizer: allowed (it
+    scales the LR the optimizer warms up to), but unusual, as that optimizer's package says it
+    needs no schedule; likely a copied spec, so said rather than refused."""
+    if optimizer is None or scheduler is None:
+        return
+    alias = OPTIMIZER_ALIASES.get(optimizer.name.lower())
+    if alias is not None and alias.name in SCHEDULE_FREE:
+        sys.stderr.write(
+            f"lrtui: warning: {alias.name} is schedule-free and needs no schedule; "
+            f"{scheduler.name} will scale its LR as well\n"
+        )
+
+
+def _split_top_level(text: str, sep: str) -> list[str]:
+    """`text` split at each `sep` outside brackets and string literals."""
+    parts, depth, quote_char, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote_char:
+            quote_char = "" if ch == quote_char and text[i - 1] != "\\" else quote_char
+        elif ch in "'\"":
+            quote_char = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _name(node: ast.AST) -> str | None:

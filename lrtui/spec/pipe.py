@@ -17,7 +17,12 @@ def reader_gone() -> None:
     os.close(devnull)
 
 
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"  # what textual-serve sets TEXTUAL_DRIVER to
+
+
 def on_a_terminal() -> bool:
     """Whether an app can take the screen and the keys (it would otherwise draw escape codes
-    into a file, a pipe or a notebook, and wait for keys that never come)."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    into a file, a pipe or a notebook, and wait for keys that never come). An app that
+    textual-serve runs for a browser (`lrtui serve`) has pipes, not a terminal, and a driver
+    that speaks textual-serve's protocol over them: it can."""
+    return (sys.stdin.isatty() and sys.stdout.isatty()) or os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER

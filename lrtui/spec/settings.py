@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lrtui.spec.cadence import Cadence
 from lrtui.spec.experiment import Call, Interval
-from lrtui.spec.parse import parse_run
+from lrtui.spec.parse import parse_run_parts
 
 
 @dataclass
 class RunRequest:
-    """A scheduler the user asked for, before labels and defaults are settled."""
+    """A run the user asked for, before labels and defaults are settled: a scheduler (None: a
+    bare optimizer, trained under a constant schedule) and its own optimizer, if any."""
 
-    call: Call
+    call: Call | None
     interval: Interval | None = None
     label: str | None = None
+    optimizer: Call | None = None
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Settings:
     log_dir: str | None = None
     loss_threshold: float | None = None
     no_summary: bool | None = None
+    checkpoint_every: Cadence | None = None  # with log_dir: how often every run is checkpointed
 
     def over(self, base: Settings) -> Settings:
         """These settings on top of `base` (runs add up)."""
@@ -52,6 +56,7 @@ class Settings:
 
 
 def parse_scheduler_flag(text: str) -> RunRequest:
-    """A `--scheduler` value: a spec, optionally with @epoch or @batch."""
-    call, interval = parse_run(text)
-    return RunRequest(call, interval)
+    """A `--scheduler` value: `OPTIMIZER | SCHEDULER`, either optional, the scheduler
+    optionally with @epoch or @batch (`spec.parse.parse_run_parts`)."""
+    optimizer, call, interval = parse_run_parts(text)
+    return RunRequest(call, interval, optimizer=optimizer)

@@ -200,6 +200,11 @@ class GroupView:
         return statistics.fmean(m.lr for m in self.members)
 
     @property
+    def group_lrs(self) -> tuple[float, ...]:
+        each = [m.group_lrs for m in self.members]
+        return tuple(map(statistics.fmean, zip(*each, strict=True))) if all(each) else ()
+
+    @property
     def loss(self) -> float:
         return statistics.fmean(m.loss for m in self.members)
 

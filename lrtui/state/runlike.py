@@ -87,6 +87,12 @@ class RunLike(Protocol):
     def lr(self) -> float: ...
 
     @property
+    def group_lrs(self) -> tuple[float, ...]:
+        """Every param group's LR now, where the run has several (a task's own groups; `lr`
+        is group 0's), else ()."""
+        ...
+
+    @property
     def loss(self) -> float: ...
 
     @property

@@ -151,6 +151,7 @@ class ExperimentState:
             lrs = [lr[0] if lr else math.nan for lr in ev.lrs[skip:]]
         run.step, run.epoch = first + len(losses) - 1, ev.epochs[-1]
         run.lr, run.loss = lrs[-1], losses[-1]
+        run.group_lrs = tuple(ev.lrs[-1]) if len(ev.lrs[-1]) > 1 else ()  # a task's own groups
         finite = _extend_finite(run.loss_series, first, losses)
         if finite:
             run.best_loss = min(run.best_loss, min(finite))

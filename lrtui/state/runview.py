@@ -42,6 +42,7 @@ class RunView:
     epoch: int = 0
     epochs_done: int = 0
     lr: float = math.nan
+    group_lrs: tuple[float, ...] = ()  # every param group's LR now, where there are several
     loss: float = math.nan
     best_loss: float = math.inf
     lr_series: BucketSeries = field(default_factory=BucketSeries)
@@ -65,6 +66,7 @@ class RunView:
         self.gen = gen
         self.step = self.epoch = self.epochs_done = 0
         self.lr = self.loss = math.nan
+        self.group_lrs = ()
         self.best_loss = math.inf
         self.lr_series = BucketSeries()
         self.loss_series = BucketSeries()

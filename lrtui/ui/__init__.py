@@ -1,10 +1,13 @@
 """The UI layer: the Textual app, its screens and widgets, and the key list they share.
 
 What lives here: the app, which drains event batches from its source into state on a timer
-and redraws what changed (`app`), the panel grid (`grid`), every key once (`keys`), the
+and redraws what changed (`app`), the app attached to training elsewhere, whose `q` asks
+stop or detach (`attached`), the live app of training here, whose `d` hands a recording
+comparison over to the background (`liveapp`), the panel grid (`grid`), every key once (`keys`), the
 command's exit code and one-line error from how the app ended (`exitcode`), the signals it
 answers (`signals`), the live LR range
-test (`find`), the `plan` preview (`plan`), the screens (`screens`) and widgets (`widgets`).
+test (`find`), the `plan` preview (`plan`), the live forecast handed to the panels and shown
+by `F` (`forecasting`), the screens (`screens`) and widgets (`widgets`).
 Each widget's styles sit beside it; `lrtui.tcss` holds the layout.
 
 May import: `lrtui.spec`, `lrtui.state` and textual. Never torch: the app shows a trainer and a

@@ -26,6 +26,7 @@ from lrtui.spec.commands import Command, Source, Verb
 from lrtui.spec.events import Event, RunInfo, Sink
 from lrtui.state.groups import members, views
 from lrtui.state.runs import ExperimentState
+from lrtui.ui import forecasting
 from lrtui.ui.exitcode import failure_of
 from lrtui.ui.grid import RunGrid
 from lrtui.ui.keys import bindings, palette_entries
@@ -80,6 +81,7 @@ class LrTuiApp(App[int]):
         self.one_lr_scale = False  # panels draw the LR on one scale, for reading across them
         self.threshold = threshold
         self.state = ExperimentState(infos, clock)
+        self.forecast = forecasting.LiveForecast()  # refitted on its own thread as the runs train (`F`)
         self._source_factory = source_factory
         self._source_label = source_label
         self.source: Source | None = None
@@ -184,6 +186,8 @@ class LrTuiApp(App[int]):
             scale = shared_lr_scale(views(self.state)) if self.one_lr_scale else None
             for panel in panels:
                 panel.share_lr_scale(scale)
+        if data:
+            forecasting.refresh(self.forecast, views(self.state), panels)
         for panel in panels:
             panel.sync(data=data)
         if data:
@@ -279,7 +283,7 @@ class LrTuiApp(App[int]):
     def action_open_chart(self) -> None:
         run = self.focused_run()
         if run is not None:
-            self.push_screen(RunChartScreen(self.state, run, self.chart_options))
+            self.push_screen(RunChartScreen(self.state, run, self.chart_options, self.forecast))
 
     def action_compare(self) -> None:
         if not isinstance(self.screen, CompareScreen):
@@ -287,7 +291,10 @@ class LrTuiApp(App[int]):
 
     def action_leaderboard(self) -> None:
         if not isinstance(self.screen, LeaderboardScreen):
-            self.push_screen(LeaderboardScreen(self.state, self.threshold))
+            self.push_screen(LeaderboardScreen(self.state, self.threshold, self.forecast))
+
+    def action_forecast(self, suggest: bool = False) -> None:
+        forecasting.show(self, self.forecast, views(self.state) if suggest else None)
 
     def action_ranks(self) -> None:
         if not isinstance(self.screen, RanksScreen):

@@ -171,6 +171,13 @@ KEYS: tuple[Key, ...] = (
         ),
     ),
     BACK,
+    Key(
+        "F / N",
+        "forecast: the fit / its best schedule",
+        "app",
+        (("F", "forecast", ""), ("N", "forecast(True)", "")),
+        "Forecast: the fitted loss law",
+    ),
     Key("ctrl+p", "command palette"),
     Key("?", "this help", "app", (("question_mark", "help", "Help"),), "Help"),
     Key("q", "quit", "app", (("q", "quit", "Quit"),)),

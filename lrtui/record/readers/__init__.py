@@ -4,10 +4,20 @@ runs: each reader in `READERS` is asked whether the path holds its files.
 What lives here: the `LogReader` and `Tail` protocols and the options every reader receives
 (`base`); lrtui's own JSON Lines files (`jsonl`: tailed by `jsonl_tail`, exported by
 `jsonl_rows`); TensorBoard runs (`tensorboard`: event files framed by `tfevents`, tailed by
-`tb_tail`, exported by `tb_rows`, their tags picked by `tags`).
+`tb_tail`, exported by `tb_rows`, their tags picked by `tags`). Every tail hands its steps over
+as blocks gathered by `steps`.
 
-A new source (W&B offline runs, MLflow) is a module here with a `LogReader` and its entry in
-`READERS`; nothing else changes.
+Other trackers' runs, each read into points that `metric_tail` turns into events and rows (the
+LR and loss picked by the same `tags`): W&B offline runs (`wandb`, framed by `wandb_log`),
+MLflow's SQLite and file stores (`mlflow_store`, the database read by `mlflow_sql`), Lightning's
+CSV files (`lightning_csv`), HF Trainer checkpoints (`hf_state`), Ray Tune trials (`ray_tune`).
+What a folder holds, said by `watch` and `export`: which reader took how many runs, and the
+files none reads (`inventory`).
+
+A new source is a module here with a `LogReader` and its entry in `READERS`; nothing else
+changes. A reader whose runs are folders that another reader also sees (Ray Tune writes
+TensorBoard files into each trial folder) names that reader in `shadows`, and the folder is
+shown once, as its run.
 """
 
 from __future__ import annotations
@@ -17,8 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lrtui.record.readers.base import Counts, LogReader, ReadOptions, Tail, csv_text, waiting
+from lrtui.record.readers.hf_state import HfStateReader
 from lrtui.record.readers.jsonl import JsonlReader
+from lrtui.record.readers.lightning_csv import LightningCsvReader
+from lrtui.record.readers.mlflow_store import MlflowReader
+from lrtui.record.readers.ray_tune import RayTuneReader
 from lrtui.record.readers.tensorboard import TensorBoardReader
+from lrtui.record.readers.wandb import WandbReader
 
 __all__ = [
     "READERS",
@@ -37,7 +52,15 @@ __all__ = [
 
 # lrtui's own format first: it also reads a file named on the command line that no reader
 # claims, as it always has (a log may be renamed), and its runs come first in the app
-READERS: tuple[LogReader, ...] = (JsonlReader(), TensorBoardReader())
+READERS: tuple[LogReader, ...] = (
+    JsonlReader(),
+    TensorBoardReader(),
+    WandbReader(),
+    MlflowReader(),
+    LightningCsvReader(),
+    HfStateReader(),
+    RayTuneReader(),
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,18 @@ def named(path: Path, readers: Sequence[LogReader] = READERS) -> Log:
     return Log(readers[0], path)
 
 
+def _runs(reader: LogReader, directory: Path) -> list[Path]:
+    """A reader's runs; one whose search recursed too deep (`os.walk` before Python 3.12, in a
+    tree 1,000 folders deep) finds none, and hides no other reader's (`base.walk` recurses not)."""
+    try:
+        return reader.runs(directory)
+    except RecursionError:
+        return []
+
+
 def found_under(directory: Path, readers: Sequence[LogReader] = READERS) -> list[Log]:
-    """Every reader's runs under a folder: reader by reader, each in name order."""
-    return [Log(reader, run) for reader in readers for run in reader.runs(directory)]
+    """Every reader's runs under a folder: reader by reader, each in name order; a folder that
+    a reader `shadows` another's in is that reader's run only."""
+    logs = [Log(reader, run) for reader in readers for run in _runs(reader, directory)]
+    shadowed = {(name, log.path) for log in logs for name in getattr(log.reader, "shadows", ())}
+    return [log for log in logs if (log.reader.name, log.path) not in shadowed]

@@ -9,16 +9,20 @@ exporter know nothing else about a reader, so a new log source is one module and
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from lrtui.spec.events import Event, RunInfo
+from lrtui.spec.text import clean
 
 ROWS_A_PIECE = 1000  # rows formatted together: one string per thousand rows, not one per row
+MAX_LINE = 64 << 20  # a longer line is no event lrtui wrote (a plan of 3,000,000 steps is 60 MB)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,68 @@ def csv_text(rows: Iterable[list[object]]) -> Iterator[str]:
         yield out.getvalue()
 
 
+@dataclass
+class Lines:
+    """Whole lines out of chunks read one after another, the piece after the last newline kept
+    for the next chunk. Kept pieces are appended, never joined again (a line with no newline
+    costs its length once, not once per chunk), and a line past `max_line` is dropped up to its
+    newline and counted in `dropped`: memory stays bounded on any file."""
+
+    max_line: int = MAX_LINE
+    dropped: int = 0
+    _partial: bytearray = field(default_factory=bytearray)
+    _too_long: bool = False
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        first = chunk.find(b"\n")
+        if first < 0:
+            self._keep(chunk)
+            return []
+        self._keep(chunk[:first])
+        head = [] if self._too_long else [bytes(self._partial)]
+        self._partial, self._too_long = bytearray(), False
+        lines = chunk[first + 1 :].split(b"\n")
+        self._keep(lines.pop())
+        return [*head, *lines]
+
+    def rest(self) -> bytes:
+        """The last line, still without its newline (empty if it was dropped)."""
+        return b"" if self._too_long else bytes(self._partial)
+
+    def _keep(self, piece: bytes) -> None:
+        if self._too_long:
+            return
+        if len(self._partial) + len(piece) > self.max_line:
+            self._too_long, self._partial = True, bytearray()
+            self.dropped += 1
+            return
+        self._partial += piece
+
+
+def walk(top: str | os.PathLike[str]) -> Iterator[tuple[str, list[str], list[str]]]:
+    """`os.walk(top)` without recursion, for every reader and inventory that looks through a
+    tree: before Python 3.12 `os.walk` recursed once a level, so a tree 1,000 folders deep
+    raised RecursionError and hid every run. The same (folder, folders, files) triples, top
+    down; folders removed from the list in place are not entered; links to folders are listed
+    with the folders, never followed (no loops); a folder that cannot be listed is passed over."""
+    stack = [os.fspath(top)]
+    while stack:
+        folder = stack.pop()
+        files: list[str] = []
+        folders: list[str] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        (folders if entry.is_dir() else files).append(entry.name)
+        except OSError:
+            continue
+        yield folder, folders, files
+        inside = [os.path.join(folder, name) for name in folders]
+        stack.extend(reversed([path for path in inside if not os.path.islink(path)]))
+
+
 def waiting(path: Path, why: str = "waiting for the file") -> RunInfo:
-    """A panel for a run with nothing to show yet, saying why."""
-    return RunInfo(path.stem, f"{path.name} · {why}")
+    """A panel for a run with nothing to show yet, saying why. The file's name is cleaned: it
+    is any text a folder holds, and here no header line stands in for it."""
+    return RunInfo(clean(path.stem, 120), clean(f"{path.name} · {why}", 200))

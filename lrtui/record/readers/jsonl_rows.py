@@ -17,10 +17,11 @@ from pathlib import Path
 
 from lrtui.record.bulk import STEP_PREFIX, csv_rows
 from lrtui.record.format import decode, decode_header, step_fields
-from lrtui.record.readers.base import Counts, ReadOptions
+from lrtui.record.readers.base import MAX_LINE, Counts, Lines, ReadOptions
 from lrtui.spec.events import StatusEvent, StepEvent
 
 CHUNK_BYTES = 4 << 20  # read and converted a chunk at a time: memory stays flat on any log
+SHORT_LINE_MAX = 1 << 20  # a longer line is no header or status line: passed over, not kept
 
 
 def jsonl_rows(file: Path, options: ReadOptions, result: Counts) -> Iterator[str]:
@@ -33,12 +34,19 @@ def jsonl_rows(file: Path, options: ReadOptions, result: Counts) -> Iterator[str
 def _last_generation_start(file: Path) -> int:
     """The byte offset where the file's last generation of the run begins (0 if it never
     restarted): after the last status line that raised the generation. Only status lines are
-    read (found with `bytes.find`, a chunk at a time)."""
+    read (found with `bytes.find`, a chunk at a time); a line longer than any status line is
+    passed over to its newline, so a line that never ends costs its length once."""
     start, gen, base = 0, 0, 0
     with file.open("rb") as f:
-        tail = b""
+        tail, skip = b"", False
         while chunk := f.read(CHUNK_BYTES):
             data, at = tail + chunk, 0
+            if skip:  # the rest of a line too long to be a status
+                at = data.find(b"\n") + 1
+                skip = at == 0
+                if skip:
+                    tail, base = b"", base + len(data)
+                    continue
             while (hit := data.find(b'"status"', at)) >= 0:
                 begin, end = data.rfind(b"\n", 0, hit) + 1, data.find(b"\n", hit)
                 if end < 0:
@@ -51,6 +59,8 @@ def _last_generation_start(file: Path) -> int:
                             gen, start = event.gen, base + end + 1
             cut = max(at, data.rfind(b"\n") + 1)
             tail, base = data[cut:], base + cut
+            if len(tail) > SHORT_LINE_MAX:
+                tail, base, skip = b"", base + len(tail), True
     return start
 
 
@@ -64,22 +74,21 @@ def _csv_field(text: str) -> str:
 def _rows(file: Path, result: Counts) -> Iterator[str]:
     """Each step of an lrtui events file as a CSV line, read a chunk at a time."""
     with file.open("rb") as f:
-        first = f.readline().decode("utf-8", errors="replace")
+        first = f.readline(SHORT_LINE_MAX).decode("utf-8", errors="replace")
         try:
             label = _csv_field(decode_header(first).label)
-        except ValueError:
+        except ValueError as e:
             result.corrupt += 1
+            if "newer" in str(e):  # its lines may mean something else: none is exported, as none is shown
+                return
             label = _csv_field(file.stem)
         start = _last_generation_start(file)
         if start:
             f.seek(start)
-        tail = b""
+        lines = Lines(MAX_LINE)
         while chunk := f.read(CHUNK_BYTES):
-            lines = (tail + chunk).split(b"\n")
-            tail = lines.pop()  # no newline yet
-            yield from _chunk_rows(lines, label, result)
-        if tail.strip():
-            result.corrupt += 1  # a last line still being written
+            yield from _chunk_rows(lines.feed(chunk), label, result)  # the last piece kept: no newline yet
+        result.corrupt += lines.dropped + bool(lines.rest().strip())  # a last line still being written
 
 
 def _chunk_rows(lines: list[bytes], label: str, result: Counts) -> Iterator[str]:
@@ -123,5 +132,8 @@ def _line_row(raw: bytes, label: str, result: Counts) -> str | None:
             return None
         step = (event.step, event.epoch, event.lrs, event.loss, event.time)
     n, epoch, lrs, loss, t = step
+    if n < 1:  # steps count from 1 (`lrtui.record.format`): a line below is corrupt
+        result.corrupt += 1
+        return None
     result.rows += 1
     return f"{label},{n},{epoch},{';'.join(map(repr, lrs))},{loss!r},{t!r}\n"

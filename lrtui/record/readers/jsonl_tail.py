@@ -8,13 +8,14 @@ restarted (a status with a higher `gen`), and lines that are not valid (skipped 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
 from lrtui.record.bulk import STEP_PREFIX, step_columns
-from lrtui.record.format import decode, decode_header
-from lrtui.record.readers.base import waiting
+from lrtui.record.format import FORMAT, VERSION, decode, decode_header
+from lrtui.record.lines import loads
+from lrtui.record.readers.base import Lines, waiting
 from lrtui.spec.events import (
     CorruptLines,
     Event,
@@ -25,6 +26,7 @@ from lrtui.spec.events import (
     StepEvent,
 )
 from lrtui.spec.numbers import is_finite
+from lrtui.spec.text import clean
 
 READ_CHUNK = 4 << 20
 HEAD_BYTES = 4096
@@ -39,7 +41,7 @@ class JsonlTail:
     gen: int = 0
     offset: int = 0
     inode: tuple[int, int] | None = None
-    partial: bytes = b""
+    lines: Lines = field(default_factory=Lines)  # the last line, until its newline is written
     header_read: bool = False
     announced: bool = False
     paused: bool = False
@@ -49,14 +51,16 @@ class JsonlTail:
     file_gen: int = 0  # the newest generation the file itself announced
     error: str = ""
     backlog: bool = False  # the last read left more of the file to read
+    refused: bool = False  # written in a newer format: nothing past its header is shown
 
     def reset(self, events: list[Event], message: str) -> None:
         self.gen += 1
         self.file_gen = 0
         self.head = b""
         self.offset = 0
-        self.partial = b""
+        self.lines = Lines()
         self.header_read = False
+        self.refused = False
         self.diverged = False
         self.paused = False
         events.append(StatusEvent(self.run, self.gen, RunStatus.RUNNING, message))
@@ -72,6 +76,8 @@ class JsonlTail:
         identity = (stat.st_dev, stat.st_ino)
         if stat.st_size == self.offset and identity == self.inode:
             return
+        if self.refused and identity == self.inode and stat.st_size >= self.offset:
+            return
         with self.path.open("rb") as f:
             if self.inode is not None and identity != self.inode:
                 self.reset(events, "file was replaced: re-reading")
@@ -85,19 +91,19 @@ class JsonlTail:
         if self.offset == 0:
             self.head = chunk[: chunk.find(b"\n") + 1 if b"\n" in chunk else 0][:HEAD_BYTES]
         self.offset += len(chunk)
-        lines = (self.partial + chunk).split(b"\n")
-        self.partial = lines.pop()  # the last piece has no newline yet: keep it for later
-        corrupt_before = self.corrupt
+        corrupt_before, dropped = self.corrupt, self.lines.dropped
+        lines = self.lines.feed(chunk)  # the last piece has no newline yet: kept for later
+        self.corrupt += self.lines.dropped - dropped
         self.backlog = self.offset < stat.st_size  # read on at once: a big log still being caught up
         is_step = list(map(bytes.startswith, lines, repeat(STEP_PREFIX)))
         i, n = 0, len(lines)
         while i < n:  # runs of step lines as blocks; every other line alone
-            if is_step[i] and self.header_read:
+            if is_step[i] and self.header_read and not self.refused:
                 end = _next_false(is_step, i)
                 self._steps(lines[i:end], events)
                 i = end
                 continue
-            if lines[i].strip():
+            if lines[i].strip() and not self.refused:
                 self._line(lines[i].decode("utf-8", errors="replace"), events)
             i += 1
         if self.corrupt > corrupt_before:
@@ -130,9 +136,13 @@ class JsonlTail:
             self.header_read = True
             try:
                 info = decode_header(line)
-            except ValueError:
-                events.append(RunAdded(self.run, waiting(self.path, "no header line"), self.gen))
-                self.corrupt += 1
+            except ValueError as exc:
+                self.refused = _newer(line)  # its lines may mean something else: none is shown
+                why = str(exc) if self.refused else "no header line"
+                events.append(RunAdded(self.run, waiting(self.path, why), self.gen))
+                if self.refused:
+                    events.append(StatusEvent(self.run, self.gen, RunStatus.ERROR, clean(why, 200)))
+                self.corrupt += not self.refused
                 return
             self.announced = True
             events.append(RunAdded(self.run, info, self.gen))
@@ -143,6 +153,9 @@ class JsonlTail:
         except ValueError:
             self.corrupt += 1
             return
+        if isinstance(event, StepEvent) and event.step < 1:  # steps count from 1: garbage
+            self.corrupt += 1
+            return
         if isinstance(event, StatusEvent):
             if event.gen > self.file_gen:  # the writer restarted the run: a new generation here too
                 self.file_gen = event.gen
@@ -151,12 +164,29 @@ class JsonlTail:
             event = StatusEvent(self.run, self.gen, event.status, event.message, event.step)
         if self.diverged:
             return
-        if isinstance(event, StepEvent) and not is_finite(event.loss):
+        if isinstance(event, StepEvent) and not is_finite(event.loss) and not _no_loss(line):
             self.diverged = True
             message = f"loss became {event.loss} at step {event.step}"
             events.append(StatusEvent(self.run, self.gen, RunStatus.DIVERGED, message, event.step))
             return
         events.append(event)
+
+
+def _no_loss(line: str) -> bool:
+    """Whether a step line holds no loss (`null`, or none at all: a step logged with its LR
+    only), rather than a loss that diverged (NaN, Infinity)."""
+    data = loads(line)
+    return isinstance(data, dict) and data.get("loss") is None
+
+
+def _newer(line: str) -> bool:
+    """Whether a header line is lrtui's, in a version newer than this lrtui reads."""
+    try:
+        data = loads(line)
+    except (ValueError, RecursionError):
+        return False
+    version = data.get("version") if isinstance(data, dict) else None
+    return data.get("format") == FORMAT and type(version) is int and version > VERSION  # type: ignore[union-attr]
 
 
 def _next_false(flags: list[bool], start: int) -> int:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from lrtui.spec.text import clean
+
 LR_PATTERNS = ("train/learning_rate", "lr-*", "learning_rate", "lr", "train/lr", "*/learning_rate", "*/lr")
 LOSS_PATTERNS = (
     "train/loss",
@@ -30,17 +32,20 @@ LOSS_PATTERNS = (
 )
 EPOCH_PATTERNS = ("train/epoch", "epoch")
 PROGRESS_EPOCH_TAGS = ("train/epoch",)  # epochs completed so far, fractional (HF)
+MAX_EPOCH = 2**31  # a logged epoch past this is a broken value, not an epoch
 
 
-def logged_epoch(value: float, progress: bool) -> int:
+def logged_epoch(value: float, progress: bool, default: int = 1) -> int:
     """The 1-based epoch a step is part of, from the epoch its trainer logged with it.
 
     Epochs completed (`progress`, HF: 0.33, 0.67, 1.0 — the step that logs 1.0 is epoch 1's
     last): ⌈value⌉. A 0-based epoch index (Lightning's `current_epoch`: 0, 1, ...): ⌊value⌋ + 1.
     The two agree on every fraction and differ at whole numbers; at least 1 either way.
+    `default` for a value that is no epoch (NaN, ±Inf, past `MAX_EPOCH`): a reader passes the
+    epoch it had, so one bad value costs that value only.
     """
-    if not math.isfinite(value):
-        return 1
+    if not math.isfinite(value) or abs(value) > MAX_EPOCH:
+        return default
     if progress:
         return max(1, math.ceil(value - 1e-9))
     return max(1, math.floor(value + 1e-9) + 1)
@@ -94,8 +99,10 @@ class TagMap:
         return sorted(t for t in tags if t not in mine)
 
     def describe(self) -> str:
-        lr = ", ".join(self.lr) if self.lr else "none yet"
-        return f"lr {lr} · loss {self.loss or 'none yet'}"
+        """The tags chosen, for the run's panel: cleaned, since a tag is any text a file holds
+        (an escape in one would reach the terminal: its title, its clipboard)."""
+        lr = ", ".join(clean(t, 80) for t in self.lr) if self.lr else "none yet"
+        return f"lr {lr} · loss {clean(self.loss, 80) if self.loss else 'none yet'}"
 
 
 def tag_map(lr_tag: str | None, loss_tag: str | None) -> TagMap:

@@ -60,7 +60,7 @@ def tb_rows(directory: Path, options: ReadOptions, result: Counts) -> Iterator[l
     epoch = 1
     for step in steps:
         if epochs is not None and step in epochs.values:
-            epoch = logged_epoch(epochs.values[step], chosen.epoch_progress)
+            epoch = logged_epoch(epochs.values[step], chosen.epoch_progress, epoch)
         lrs = ";".join(repr(tags[t].values[step]) for t in chosen.lr if step in tags[t].values)
         loss_tag = tags.get(chosen.loss or "")
         loss = loss_tag.values.get(step, "") if loss_tag else ""

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lrtui.record.readers.steps import StepRows
 from lrtui.record.readers.tags import TagMap, logged_epoch
-from lrtui.record.readers.tfevents import Scalars, newer_version, read_records
+from lrtui.record.readers.tfevents import Scalars, first_record_size, newer_version, read_records
 from lrtui.spec.events import (
     CorruptLines,
     Event,
@@ -70,10 +72,13 @@ class _History:
         self.losses.append(loss)
         self.times.append(t)
 
-    def cut(self, before: int) -> None:
-        keep = next((i for i, s in enumerate(self.steps) if s >= before), len(self.steps))
+    def cut(self, before: int) -> int:
+        """Drop the points at and after step `before` (steps only rise: found by bisection);
+        the number of points kept."""
+        keep = bisect_left(self.steps, before)
         for a in (self.steps, self.lrs, self.losses, self.times, self.epochs):
             del a[keep:]
+        return keep
 
 
 class TbTail:
@@ -89,6 +94,7 @@ class TbTail:
         self.error = ""
         self.tags = tags
         self._offsets: dict[Path, int] = {}
+        self._identity: dict[Path, tuple[int, int]] = {}  # each file's device and inode
         self._history = _History()
         self._lr_now: list[float] = []
         self._epoch_now = 1
@@ -99,6 +105,7 @@ class TbTail:
     def reset(self, events: list[Event], message: str) -> None:
         self.gen += 1
         self._offsets.clear()
+        self._identity.clear()
         self._history = _History()
         self._start_wall = None
         self.paused = False
@@ -129,16 +136,21 @@ class TbTail:
         return RunInfo(self.label, f"tensorboard · {self.tags.describe()}", spec=str(self.path))
 
     def _read_file(self, file: Path, found: Scalars, events: list[Event]) -> None:
-        size = file.stat().st_size
+        stat = file.stat()
+        size, identity = stat.st_size, (stat.st_dev, stat.st_ino)
         offset = self._offsets.get(file, 0)
-        if size < offset:  # rewritten: read the run again
-            self.reset(events, f"{file.name} was truncated: re-reading")
-            offset = 0
+        if size < offset or self._identity.setdefault(file, identity) != identity:
+            why = "truncated" if size < offset else "replaced"  # rewritten: read the run again
+            self.reset(events, f"{file.name} was {why}: re-reading")
+            self._identity[file], offset = identity, 0
         if size == offset:
             return
         with file.open("rb") as f:
             f.seek(offset)
             data = f.read(READ_CHUNK)
+            whole = first_record_size(data)  # a record longer than the chunk: read to its end
+            if whole > len(data):
+                data += f.read(whole - len(data))
         used = read_records(memoryview(data), 0, found)
         self._offsets[file] = offset + used
         self.backlog = self.backlog or offset + len(data) < size
@@ -154,86 +166,53 @@ class TbTail:
             events.append(ScalarBlock(self.run, self.gen, clean(tag, 80), tuple(steps), tuple(values)))
 
     def _steps(self, found: Scalars, events: list[Event]) -> None:
-        """The loss steps of this read, each with the LR and epoch in force at its step."""
+        """The loss steps of this read, each with the LR and epoch in force at its step. Steps
+        that go back cut the history (as TensorBoard purges); however many do in one read, the
+        run is shown again once, at the end: work in proportion to the records read."""
         loss = found.tags.get(self.tags.loss or "")
         if loss is None:
             return
+        lr_at, epoch_at = self._columns(found)
+        h, block = self._history, StepRows()
+        shown, resumed = len(h.steps), None
+        for step, value, wall in zip(*loss, strict=True):
+            if h.steps and step <= h.steps[-1]:
+                resumed, shown = step, min(shown, h.cut(step))
+                block.cut(step)
+            if len(self._lr_now) < len(lr_at):
+                self._lr_now += [math.nan] * (len(lr_at) - len(self._lr_now))
+            for g, at in enumerate(lr_at):
+                self._lr_now[g] = at.get(step, self._lr_now[g])
+            if step in epoch_at:
+                self._epoch_now = logged_epoch(epoch_at[step], self.tags.epoch_progress, self._epoch_now)
+            if self._start_wall is None:
+                self._start_wall = wall
+            lrs, t = tuple(self._lr_now), wall - self._start_wall
+            block.add(step, self._epoch_now, lrs, value, t)
+            h.add(step, self._epoch_now, lrs[0] if lrs else math.nan, value, t)
+        if resumed is not None:
+            self._resume(resumed, shown, events)
+        block.flush(self.run, self.gen, events)
+
+    def _columns(self, found: Scalars) -> tuple[list[dict[int, float]], dict[int, float]]:
+        """Each LR tag's and the epoch tag's values of this read, by step."""
         lr_at = [
             dict(zip(found.tags[t][0], found.tags[t][1], strict=True)) if t in found.tags else {}
             for t in self.tags.lr
         ]
         epoch_col = found.tags.get(self.tags.epoch or "")
         epoch_at = dict(zip(epoch_col[0], epoch_col[1], strict=True)) if epoch_col else {}
-        block = _Block()
-        for step, value, wall in zip(*loss, strict=True):
-            if self._history.steps and step <= self._history.steps[-1]:
-                block.flush(self, events)
-                self._resume(step, events)
-            if len(self._lr_now) < len(lr_at):
-                self._lr_now += [math.nan] * (len(lr_at) - len(self._lr_now))
-            for g, at in enumerate(lr_at):
-                self._lr_now[g] = at.get(step, self._lr_now[g])
-            if step in epoch_at:
-                self._epoch_now = logged_epoch(epoch_at[step], self.tags.epoch_progress)
-            if self._start_wall is None:
-                self._start_wall = wall
-            lrs, t = tuple(self._lr_now), wall - self._start_wall
-            block.add(step, self._epoch_now, lrs, value, t)
-            self._history.add(step, self._epoch_now, lrs[0] if lrs else math.nan, value, t)
-        block.flush(self, events)
+        return lr_at, epoch_at
 
-    def _resume(self, step: int, events: list[Event]) -> None:
-        """Steps went back to `step`: drop what was shown from there on, as TensorBoard does,
-        and show the run again (a new generation) with the points kept."""
-        self._history.cut(step)
+    def _resume(self, step: int, shown: int, events: list[Event]) -> None:
+        """Steps went back to `step`: what was shown from there on is dropped, as TensorBoard
+        does, and the run is shown again (a new generation) with the `shown` points kept; this
+        read's own points follow."""
         self.gen += 1
         events.append(StatusEvent(self.run, self.gen, RunStatus.RUNNING, f"resumed at step {step:,}"))
         h = self._history
-        if h.steps:
-            lrs = tuple((lr,) for lr in h.lrs)
-            events.append(
-                StepBlock(
-                    self.run,
-                    self.gen,
-                    h.steps[0],
-                    tuple(h.epochs),
-                    lrs,
-                    tuple(h.losses),
-                    tuple(h.times),
-                    tuple(h.steps),
-                )
-            )
-
-
-@dataclass
-class _Block:
-    """Sparse steps gathered for one StepBlock."""
-
-    steps: list[int] = field(default_factory=list)
-    epochs: list[int] = field(default_factory=list)
-    lrs: list[tuple[float, ...]] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-
-    def add(self, step: int, epoch: int, lrs: tuple[float, ...], loss: float, t: float) -> None:
-        self.steps.append(step)
-        self.epochs.append(epoch)
-        self.lrs.append(lrs)
-        self.losses.append(loss)
-        self.times.append(t)
-
-    def flush(self, tail: TbTail, events: list[Event]) -> None:
-        if self.steps:
-            events.append(
-                StepBlock(
-                    tail.run,
-                    tail.gen,
-                    self.steps[0],
-                    tuple(self.epochs),
-                    tuple(self.lrs),
-                    tuple(self.losses),
-                    tuple(self.times),
-                    tuple(self.steps),
-                )
-            )
-        self.steps, self.epochs, self.lrs, self.losses, self.times = [], [], [], [], []
+        if shown:
+            lrs = tuple((lr,) for lr in h.lrs[:shown])
+            columns = (h.epochs[:shown], h.losses[:shown], h.times[:shown], h.steps[:shown])
+            epochs, losses, times, steps = (tuple(c) for c in columns)
+            events.append(StepBlock(self.run, self.gen, steps[0], epochs, lrs, losses, times, steps))

@@ -8,11 +8,10 @@ first read (`tfevents`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from lrtui.record.readers.base import Counts, ReadOptions, csv_text
+from lrtui.record.readers.base import Counts, ReadOptions, csv_text, walk
 from lrtui.record.readers.tags import tag_map
 from lrtui.record.readers.tb_rows import tb_rows
 from lrtui.record.readers.tb_tail import TB_PREFIX, TbTail
@@ -31,7 +30,7 @@ class TensorBoardReader:
     def runs(self, directory: Path) -> list[Path]:
         """Folders under `directory` (itself included) that hold event files."""
         found = []
-        for folder, _, files in os.walk(directory):
+        for folder, _, files in walk(directory):  # no recursion: a tree of any depth
             if any(f.startswith(TB_PREFIX) for f in files):
                 found.append(Path(folder))
         return sorted(found)

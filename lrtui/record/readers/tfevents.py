@@ -80,6 +80,16 @@ def _value(v) -> float | None:
     return None
 
 
+def first_record_size(data: bytes | memoryview) -> int:
+    """The bytes the record at the start of `data` takes, header and checksums included (0 if
+    its length field is cut short or corrupt): a reader that read less reads on to it, so a
+    record longer than its read chunk (an image summary) is read, never waited for."""
+    if len(data) < 12:
+        return 0
+    length, _ = _HEADER.unpack_from(data, 0)
+    return 16 + length if length <= MAX_RECORD else 0
+
+
 def read_records(data: bytes | memoryview, start: int, found: Scalars) -> int:
     """Parse every whole record of `data` from `start`; return where reading stopped (the
     start of a partly written record, or the end)."""

@@ -16,6 +16,7 @@ from textual_plotext import PlotextPlot
 
 from lrtui.spec.text import clean
 from lrtui.state.configdiff import config_diff
+from lrtui.state.forecast.live import LiveForecast
 from lrtui.state.groups import views
 from lrtui.state.runlike import RunLike
 from lrtui.state.runs import ExperimentState
@@ -236,9 +237,16 @@ class ChartBase(LiveScreen):
 class RunChartScreen(ChartBase):
     """enter: LR and loss of one run, its regime changes marked, and what sets it apart."""
 
-    def __init__(self, state: ExperimentState, index: int, options: ChartOptions | None = None) -> None:
+    def __init__(
+        self,
+        state: ExperimentState,
+        index: int,
+        options: ChartOptions | None = None,
+        forecast: LiveForecast | None = None,
+    ) -> None:
         super().__init__(state, options)
         self.index = index
+        self.forecast = forecast  # the app's live forecast: drawn past the steps trained
 
     def title_text(self) -> Text:
         shown = views(self.state)
@@ -272,7 +280,14 @@ class RunChartScreen(ChartBase):
             Entry("loss raw", rich_color(RAW_COLOR)),
             Entry("regime change", rich_color(MARK_COLOR), "│"),
             *val,
+            *self._forecast_entry(),
         ]
+
+    def _forecast_entry(self) -> list[Entry]:
+        run = self.shown()[0]
+        if self.forecast is None or self.forecast.trusted(run.info.label) is None:
+            return []
+        return [Entry(f"loss forecast ± {100 * self.forecast.band():.1f}%", rich_color(PLAN_COLOR))]
 
     def draw(self) -> None:
         run = views(self.state)[self.index]
@@ -291,8 +306,22 @@ class RunChartScreen(ChartBase):
         seeds = run.is_group
         fit = loss_lines(loss, trace, LOSS_COLOR, o, self.weight, RAW_COLOR, ENVELOPE_COLOR, band=seeds)
         fit += val_line(loss, run, axis, VAL_COLOR)
+        fit += self._forecast(loss, run, axis)
         loss.marks(mark_xs, [""] * len(marks), mark_colors, None, xlim)
         loss.finish(self.loss_title("", trace.outliers), "loss", xlabel, xlim, fit)
+
+    def _forecast(self, loss: Canvas, run: RunLike, axis: str) -> list[float]:
+        """The trusted forecast of the steps ahead, dimmed, ± its held-out error (step axis only)."""
+        predicted = self.forecast.trusted(run.info.label) if self.forecast is not None else None
+        total = run.total_steps
+        if predicted is None or axis != "step" or not total or run.step >= total:
+            return []
+        xs = [run.step + 1 + i * (total - run.step - 1) // (POINTS - 1) for i in range(POINTS)]
+        ys = [float(predicted[x - 1]) for x in xs]
+        band = self.forecast.band()  # type: ignore[union-attr]  # predicted came from it
+        for factor in (1 - band, 1.0, 1 + band):
+            loss.line(x_values(run, [float(x) for x in xs], axis), [y * factor for y in ys], PLAN_COLOR)
+        return [y * (1 + band) for y in ys] + [y * (1 - band) for y in ys]
 
     def draw_lr(
         self,

@@ -21,7 +21,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help {
         width: 76;  /* the keys table, its padding and the scrollbar */
         height: auto;
-        max-height: 90%;
+        max-height: 100%;  /* every row at 120x40; a smaller terminal scrolls */
         border: round $accent;
         background: $surface;
         padding: 0 1;

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 
 from lrtui.state import leaderboard, seedboard
+from lrtui.state.forecast import standings
+from lrtui.state.forecast.live import LiveForecast
 from lrtui.state.leaderboard import HEADERS, METRIC_TITLES, METRICS, Board, cells, headers, ties
 from lrtui.state.runs import ExperimentState
 from lrtui.ui.keys import bindings
@@ -20,7 +22,7 @@ class LeaderboardScreen(LiveScreen):
     SCOPE = "board"
     BINDINGS = bindings("board")
     DEFAULT_CSS = """
-    LeaderboardScreen #board-title, LeaderboardScreen #board-note {
+    LeaderboardScreen #board-title, LeaderboardScreen #board-note, LeaderboardScreen #board-forecast {
         height: auto;
         padding: 0 1;
     }
@@ -33,13 +35,17 @@ class LeaderboardScreen(LiveScreen):
     }
     """
 
-    def __init__(self, state: ExperimentState, threshold: float | None = None) -> None:
+    def __init__(
+        self, state: ExperimentState, threshold: float | None = None, forecast: LiveForecast | None = None
+    ) -> None:
         super().__init__(state)
         self.threshold = threshold
+        self.forecast = forecast  # the app's live forecast: where each run will end (`standings`)
         self.by: str | None = None  # None: the board's default (validation loss where there is one)
         self._seen: tuple = ()
         self._columns = HEADERS
         self._has_val = False
+        self._forecast: dict[str, str] | None = None  # the forecast column's cells, by run
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -48,6 +54,8 @@ class LeaderboardScreen(LiveScreen):
             table.add_columns(*HEADERS)
             yield table
             yield Static(id="board-note")
+            if self.forecast is not None and self.forecast.enabled:
+                yield Static(id="board-forecast")
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -62,11 +70,17 @@ class LeaderboardScreen(LiveScreen):
             self.redraw(force=True)
 
     def redraw(self, force: bool = False) -> None:
-        now = (*(r.version for r in self.state.runs), self.by)
+        answer = self.forecast.latest if self.forecast is not None else None
+        now = (*(r.version for r in self.state.runs), self.by, id(answer))
         if not force and now == self._seen:
             return
         self._seen = now
         board = leaderboard.board(self.state.runs, self.by, self.threshold)
+        self._forecast = None
+        if self.forecast is not None and self.forecast.enabled:
+            done = {s.label: s.final for s, r in zip(board.rows, self._runs(board), strict=True) if r}
+            self._forecast = standings.cells(standings.standings(answer, done))
+            self.query_one("#board-forecast", Static).update(Text("\n".join(standings.lines(answer, done))))
         if board.has_val != self._has_val:  # the first validation loss: `v` joins the footer
             self._has_val = board.has_val
             self.refresh_bindings()
@@ -75,6 +89,10 @@ class LeaderboardScreen(LiveScreen):
             self.show_seeds(seeds)
         else:
             self.show(board)
+
+    def _runs(self, b: Board) -> list[bool]:
+        """Whether each row's run has finished (its final is then observed, not forecast)."""
+        return [self.state.runs[s.index].status.finished for s in b.rows]
 
     def _table(self, columns: list[str]) -> DataTable:
         table = self.query_one("#board", DataTable)
@@ -105,10 +123,13 @@ class LeaderboardScreen(LiveScreen):
                 ("Leaderboard", "bold"), f" — ranked by {METRIC_TITLES[b.by]}; (n) is each metric's rank"
             )
         )
-        table = self._table(headers(b))
+        forecast = self._forecast
+        table = self._table(headers(b) + ([standings.HEAD] if forecast is not None else []))
         tied = ties(b)
         for position, s in enumerate(b.rows, 1):
-            row = cells(s, position, b.has_val, tied)
+            row = cells(s, position, b.has_val, tied) + (
+                [forecast.get(s.label, "—")] if forecast is not None else []
+            )
             style = "bold red" if s.flag else ""
             table.add_row(*[Text(c, style=style) for c in row])
         thr = f"{b.threshold:.4f}" if b.threshold is not None else "none yet"

@@ -8,6 +8,7 @@ beside it in CSS, where a theme's stylesheet can set them."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from rich.style import Style
@@ -96,6 +97,15 @@ def lr_data(v: RunLike, width: int) -> SparkData:
     return SparkData(values, len(values))
 
 
+def lr_text(v: RunLike) -> str:
+    """The LR now; where a task's own param groups have LRs of their own, each group's, in the
+    task's order: `0.01/0.005`."""
+    groups = v.group_lrs
+    if len(set(groups)) > 1:
+        return "/".join(fmt_lr(lr) for lr in groups)
+    return fmt_lr(v.lr)
+
+
 def numbers_line(v: RunLike, width: int) -> Text:
     """The current LR, the smoothed loss (`loss~`) and its best, and where the task evaluates
     the validation loss: spaced wide where the panel allows, tight where it does not. The
@@ -104,7 +114,7 @@ def numbers_line(v: RunLike, width: int) -> Text:
     loss = fmt_loss(v.smooth_loss)
     if math.isfinite(v.loss_spread):  # a schedule over several seeds: their mean ± spread
         loss += f"±{v.loss_spread:.3f}" if v.loss_spread < 1 else f"±{v.loss_spread:.3g}"
-    fields = [("lr", fmt_lr(v.lr), "bold"), ("loss~", loss, "bold"), ("best", best, "")]
+    fields = [("lr", lr_text(v), "bold"), ("loss~", loss, "bold"), ("best", best, "")]
     if v.val_losses:
         fields.append(("val", fmt_loss(v.val_loss), "bold"))
     # the tightest: `loss~0.4638`, the tilde its own separator (a 4-column grid keeps its digits)
@@ -167,9 +177,32 @@ def regime_line(v: RunLike, styles: LineStyles = PLAIN) -> Text | None:
     return Text.assemble(*parts)
 
 
-def loss_data(v: RunLike, width: int) -> SparkData:
-    values = columns_values(v.loss_series.columns(width))
-    return SparkData(values, len(values))
+def loss_data(
+    v: RunLike, width: int, predicted: Sequence[float] | None = None, band: float = 0.0
+) -> SparkData:
+    """The loss line: the run so far; with a forecast (`predicted[i]`, step i+1's loss), the
+    whole run, the steps not trained yet drawn from it (dimmed, as the LR plan is), between
+    the forecast's band where it has one (value·(1 ± band), `band` relative)."""
+    total = v.total_steps
+    if predicted is None or not total or len(predicted) < total:
+        values = columns_values(v.loss_series.columns(width))
+        return SparkData(values, len(values))
+    values, done = [], 0
+    for c, col in enumerate(v.loss_series.columns(width, until=total)):
+        if col is not None and col.last <= v.step:
+            values.append(col.mean)
+            done = c + 1
+        else:
+            first = c * total // width
+            ahead = [
+                x for x in predicted[first : max(first + 1, (c + 1) * total // width)] if math.isfinite(x)
+            ]
+            values.append(sum(ahead) / len(ahead) if ahead else None)
+    if not band:
+        return SparkData(values, done)
+    ahead = [None if c < done or x is None else x for c, x in enumerate(values)]
+    lower = [None if x is None else x * (1 - band) for x in ahead]
+    return SparkData(values, done, (lower, [None if x is None else x * (1 + band) for x in ahead]))
 
 
 def shared_lr_scale(views: list[RunLike], width: int = 64) -> Scale | None:

@@ -8,6 +8,8 @@ compositing cheap, which is what keeps keys responsive while training runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
@@ -33,6 +35,7 @@ from lrtui.ui.widgets.spark import (
     loss_scale,
     lr_scale,
     render_rows,
+    shade_band,
 )
 
 MAX_MESSAGE_LINES = 3
@@ -134,6 +137,8 @@ class RunPanel(Widget, can_focus=True):
         self._state: tuple = ()
         self._title: tuple[str, str] = ("", "")
         self.shared_lr: Scale | None = None  # one LR scale for every panel, when asked for
+        self.forecast: Sequence[float] | None = None  # the predicted loss of every step, once trusted
+        self.forecast_band = 0.0  # its band, relative: the held-out error
         self._styles: tuple[str, dict[str, Style]] = ("", {})
         self._line_styles: tuple[str, LineStyles] = ("", LineStyles())
         self._set_title()
@@ -194,7 +199,7 @@ class RunPanel(Widget, can_focus=True):
         each with its scale: top and floor on the right, "log" under the name when it is."""
         v = self.view
         spark_width = max(1, width - LABEL_WIDTH - AXIS_WIDTH)
-        lr, loss = lr_data(v, spark_width), loss_data(v, spark_width)
+        lr, loss = lr_data(v, spark_width), loss_data(v, spark_width, self.forecast, self.forecast_band)
         lr_fit = self.shared_lr if self.shared_lr is not None else lr_scale(lr.values)
         return [
             *self._spark("lr", lr, lr_fit, (rows + 1) // 2, "run-panel--lr"),
@@ -226,10 +231,13 @@ class RunPanel(Widget, can_focus=True):
         style = self._style
         label, done_style, plan_style = style("run-panel--label"), style(kind), style("run-panel--plan")
         scaled, clipped = levels(data.values, fit)
+        grid = render_rows(scaled, rows)
+        if data.band is not None:
+            shade_band(grid, levels(data.band[0], fit)[0], levels(data.band[1], fit)[0])
         names = [name, "log" if fit is not None and fit.log else "", *[""] * rows]
         out: list[Text] = []
         marks = [c for c, cut in enumerate(clipped) if cut]
-        for r, (row, axis) in enumerate(zip(render_rows(scaled, rows), axis_labels(fit, rows), strict=True)):
+        for r, (row, axis) in enumerate(zip(grid, axis_labels(fit, rows), strict=True)):
             if r == 0:
                 for c in marks:
                     row[c] = "↑"

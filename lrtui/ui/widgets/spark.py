@@ -24,10 +24,12 @@ WARMUP_MIN_COLUMNS = 10  # below this many columns nothing is warm-up
 
 @dataclass(frozen=True)
 class SparkData:
-    """Column values (None = no data) and how many leading columns are real, not planned."""
+    """Column values (None = no data) and how many leading columns are real, not planned;
+    `band`: each column's (lower, upper) values where a forecast has a band, else None."""
 
     values: list[float | None]
     done: int
+    band: tuple[list[float | None], list[float | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,25 @@ def render_rows(levels: list[float | None], rows: int) -> list[list[str]]:
             fill = max(0, min(8, total - r * 8))
             grid[rows - 1 - r][c] = BLOCKS[fill]
     return grid
+
+
+def shade_band(grid: list[list[str]], lower: list[float | None], upper: list[float | None]) -> None:
+    """A band drawn into a sparkline's rows (from `render_rows`, top first), levels 0..1: a
+    cell wholly above the lower edge and under the bar's top turns ▒, a blank cell the upper
+    edge reaches into turns ░. So the solid bar ends at the band's floor, ▒ runs up to the
+    value, ░ on to the band's top (a band thinner than a cell shows nothing)."""
+    rows = len(grid)
+    steps = rows * 8
+    for c, (lo, hi) in enumerate(zip(lower, upper, strict=True)):
+        if lo is None or hi is None:
+            continue
+        lo_top, hi_top = 1 + round(lo * (steps - 1)), 1 + round(hi * (steps - 1))
+        for r in range(rows):  # r counts from the bottom
+            cell = grid[rows - 1 - r]
+            if cell[c] == BLOCKS[8] and r * 8 >= lo_top:
+                cell[c] = "▒"
+            elif cell[c] == " " and hi_top > r * 8:
+                cell[c] = "░"
 
 
 def compact(v: float) -> str:

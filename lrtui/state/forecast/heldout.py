@@ -1,0 +1,101 @@
+"""Honest accuracy: every law is fitted on the first 80% of the steps seen and scored on the
+last 20%, which it has not seen; the law with the smaller held-out error is kept and refitted
+on every step.
+
+Held-out error: the mean over the held-out points of |L̂/y - 1| (y the windowed loss there).
+Held-out R²: 1 - Σ(y - L̂)² / Σ(y - ȳ)² over those points, pooled over the runs. A forecast is
+trusted once that R² is at least 0.9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrtui.state.forecast.curves import RunCurve, grid, why_unfittable, window_means
+from lrtui.state.forecast.fit import Fitted, fit
+from lrtui.state.forecast.law import Law
+from lrtui.state.forecast.laws import LAWS
+
+FIT_SHARE = 0.8  # of the steps seen: fitted; the rest scored
+HELD_POINTS = 40  # points a run's held-out part is scored at
+TRUSTED_R2 = 0.9
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One law: fitted on every step seen, and how its fit on the first 80% did on the rest."""
+
+    fitted: Fitted
+    heldout_error: float  # mean relative error on the last 20% (NaN: could not be scored)
+    heldout_r2: float
+    why_unscored: str = ""
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Every law scored, the best first; `best` is the one to draw (or None: why_not says why)."""
+
+    scored: tuple[Scored, ...]
+    skipped: tuple[tuple[str, str], ...]  # (run, why it was not fitted)
+
+    @property
+    def best(self) -> Scored | None:
+        return self.scored[0] if self.scored else None
+
+    @property
+    def why_not(self) -> str:
+        """Why there is no forecast to draw, or "" when there is one."""
+        best = self.best
+        if best is None:
+            return "; ".join(f"{run}: {why}" for run, why in self.skipped) or "no runs"
+        if best.why_unscored:
+            return best.why_unscored
+        if not best.heldout_r2 >= TRUSTED_R2:
+            return f"held-out R² {best.heldout_r2:.2f} < {TRUSTED_R2}"
+        return ""
+
+
+def score(fitted: Fitted, runs: Sequence[RunCurve], cut: Sequence[int]) -> tuple[float, float]:
+    """(mean relative error, R²) of `fitted` on each run's steps from `cut[i]` to those seen."""
+    ys, preds = [], []
+    for run, start in zip(runs, cut, strict=True):
+        points = grid(start, run.seen, HELD_POINTS)
+        y = window_means(run.losses, points)
+        pred = fitted.curve(run.lrs)[points]
+        keep = np.isfinite(y) & np.isfinite(pred)
+        ys.append(y[keep])
+        preds.append(pred[keep])
+    y, pred = np.concatenate(ys), np.concatenate(preds)
+    if y.size < 2:
+        return float("nan"), float("nan")
+    spread = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1 - float(np.sum((y - pred) ** 2)) / spread if spread > 0 else float("nan")
+    return float(np.mean(np.abs(pred / y - 1))), r2
+
+
+def assess(law: Law, runs: Sequence[RunCurve]) -> Scored:
+    """Fit on every step; and fit on the first 80%, scored on the rest."""
+    whole = fit(law, runs)
+    cut = [int(run.seen * FIT_SHARE) for run in runs]
+    early = [run.cut(c) for run, c in zip(runs, cut, strict=True)]
+    unfit = [f"{r.name}'s first 80% has {why}" for r in early if (why := why_unfittable(r))]
+    if unfit:
+        return Scored(
+            whole, float("nan"), float("nan"), f"too few steps to hold the last 20% out: {unfit[0]}"
+        )
+    error, r2 = score(fit(law, early), runs, cut)
+    return Scored(whole, error, r2)
+
+
+def forecast(runs: Sequence[RunCurve], laws: Mapping[str, Law] = LAWS) -> Forecast:
+    """Every law fitted on the fittable runs and scored; the runs left out named."""
+    skipped = tuple((r.name, why) for r in runs if (why := why_unfittable(r)))
+    usable = [r for r in runs if why_unfittable(r) is None]
+    if not usable:
+        return Forecast((), skipped)
+    scored = [assess(law, usable) for law in laws.values()]
+    scored.sort(key=lambda s: (np.isnan(s.heldout_error), s.heldout_error, s.fitted.objective))
+    return Forecast(tuple(scored), skipped)

@@ -1,0 +1,72 @@
+"""The app attached to a comparison that trains in another process (`lrtui attach DIR`).
+
+Every key works as in the live app; `d` detaches (the app ends, training goes on), and `q`
+asks which is meant: stop training, or only detach. A terminal that goes away (SIGHUP) or a
+SIGTERM detaches: only a person's choice stops a comparison that outlives its terminals. So
+does an app that ends any other way: a browser tab closed under `lrtui serve` (textual-serve
+tells the app to exit), or an error.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from lrtui.ui.app import LrTuiApp
+
+
+class StopOrDetach(ModalScreen[str]):
+    """`q` in an attached app: stop training, or only detach."""
+
+    DEFAULT_CSS = """
+    StopOrDetach { align: center middle; }
+    StopOrDetach > Vertical {
+        width: 64; height: auto; padding: 1 2;
+        border: round $warning; background: $panel;
+    }
+    """
+    BINDINGS = [
+        Binding("s", "dismiss('stop')", "Stop training"),
+        Binding("d", "dismiss('detach')", "Detach"),
+        Binding("escape", "dismiss('')", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("[b]Quit: stop training, or only detach?[/b]")
+            yield Static("s  stop every run (the logs and checkpoints stay)")
+            yield Static("d  detach: training goes on; lrtui attach again later")
+            yield Static("Esc  back to the comparison")
+
+
+class AttachedApp(LrTuiApp):
+    """`LrTuiApp` over an `engine.control.AttachedSource`."""
+
+    BINDINGS = [Binding("d", "detach", "Detach"), Binding("q", "ask_quit", "Quit")]
+
+    def action_detach(self) -> None:
+        self.source.detach()  # type: ignore[union-attr]
+        self.exit(0)
+
+    async def action_quit(self) -> None:  # a signal (SIGTERM, a hang-up): detach
+        self.action_detach()
+
+    def on_unmount(self) -> None:
+        """Ending without `s` chosen leaves training as it is: the source is left before
+        `LrTuiApp.on_unmount` (Textual calls it next, along the MRO) would tell it to stop."""
+        source = self.source
+        if source is not None and not source.stopped:  # type: ignore[attr-defined]
+            source.detach()  # type: ignore[attr-defined]
+
+    def action_ask_quit(self) -> None:
+        self.push_screen(StopOrDetach(), self._chosen)
+
+    def _chosen(self, choice: str | None) -> None:
+        if choice == "stop":
+            self.stop_source()
+            self.exit(0)
+        elif choice == "detach":
+            self.action_detach()

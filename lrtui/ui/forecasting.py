@@ -1,0 +1,83 @@
+"""The app's side of the live forecast (`state.forecast.live`): once a second the forecaster is
+asked whether a refit is due (it fits on its own thread), and each panel is handed its run's
+predicted loss and band, which it draws dimmed past the steps trained, as the LR plan is
+drawn; a panel gets none until the forecast is trusted. `F` shows the fit (`describe`); `N`
+offers the schedule the law likes best as a new run (`offer`).
+
+The trainer cannot take a run mid-comparison (its command vocabulary, `spec.commands`, is
+pause, resume, restart, stop), so `N` gives the exact command line that trains the suggested
+schedule beside the runs' setup, and copies it to the clipboard."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from textual.app import App
+
+from lrtui.state.forecast.live import LiveForecast
+from lrtui.state.runlike import RunLike
+from lrtui.ui.widgets.panel import RunPanel
+
+__all__ = ["LiveForecast", "command_line", "describe", "offer", "offer_text", "refresh", "show"]
+
+FLAGS = ("task", "model", "optimizer", "lr", "epochs", "batches", "batch_size", "seed")
+
+
+def refresh(live: LiveForecast, views: Sequence[RunLike], panels: Sequence[RunPanel]) -> None:
+    live.tick(views)
+    band = live.band()
+    for panel in panels:
+        predicted = live.trusted(panel.view.info.label)
+        if predicted is not panel.forecast or band != panel.forecast_band:
+            panel.forecast, panel.forecast_band = predicted, band
+            panel.refresh()
+
+
+def describe(live: LiveForecast) -> str:
+    return "\n".join(live.describe())
+
+
+def command_line(spec: str, views: Sequence[RunLike]) -> str:
+    """`lrtui` with the first run's setup (task, model, optimizer, LR, length, seed) as flags
+    and `-s spec`: the suggested schedule trained as the runs were."""
+    config = dict(views[0].info.config) if views else {}
+    argv = ["lrtui"]
+    for key in FLAGS:
+        if key in config:
+            argv += [f"--{key.replace('_', '-')}", config[key]]
+    return shlex.join([*argv, "-s", spec])
+
+
+def offer(live: LiveForecast, views: Sequence[RunLike]) -> str | None:
+    """The suggested schedule as the command that trains it, or None (with `describe` saying
+    why) while there is no trusted forecast to suggest from."""
+    answer = live.latest
+    found = answer.suggested if answer is not None and not answer.why else None
+    if found is None:
+        return None
+    return command_line(found.spec, views)
+
+
+def offer_text(live: LiveForecast, views: Sequence[RunLike]) -> tuple[str, str | None]:
+    """What `N` shows, and the command it copies (None: nothing to copy)."""
+    command = offer(live, views)
+    answer = live.latest
+    if command is None or answer is None or answer.suggested is None:
+        trusted = answer is not None and answer.result is not None and not answer.why
+        return ("no suggestion yet (searching)" if trusted else f"no suggestion yet: {describe(live)}"), None
+    found = answer.suggested
+    head = f"suggested schedule, {found.curve.size:,} steps, predicted final {found.predicted_final:.4f}"
+    return f"{head}; train it beside these runs with (copied):\n{command}", command
+
+
+def show(app: App, live: LiveForecast, views: Sequence[RunLike] | None) -> None:
+    """`F` (views None): the fit. `N`: the suggested schedule's command, copied to the clipboard.
+    Neither is markup: run names come from files and every spec holds `[...]`."""
+    if views is None:
+        app.notify(describe(live), title="Forecast", timeout=15, markup=False)
+        return
+    text, command = offer_text(live, views)
+    if command is not None:
+        app.copy_to_clipboard(command)
+    app.notify(text, title="Suggested schedule", timeout=30, markup=False)

@@ -1,0 +1,113 @@
+"""The control socket behind `lrtui attach`: only its owner gets in, and an attached app sees
+every step once, from the files up to its greeting and live after it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lrtui.engine.control import REFUSED, SOCKET, AttachedSource, ControlServer
+from lrtui.modes.attach import ControlledLog
+from lrtui.record import continued
+from lrtui.record.writer import LogDirSink
+from lrtui.spec.commands import Command, Verb
+from lrtui.spec.describe import run_infos
+from lrtui.spec.errors import SpecError
+from lrtui.spec.events import StepBlock, StepEvent
+from lrtui.spec.experiment import Call, ExperimentSpec, RunSpec
+
+
+def _exp() -> ExperimentSpec:
+    return ExperimentSpec(runs=(RunSpec(Call("StepLR", (("step_size", 1),)), "epoch", "StepLR"),), epochs=1)
+
+
+def _steps(first: int, last: int) -> list:
+    return [StepBlock.of(StepEvent(0, 0, k, 1, (0.1,), 1.0 / k, 0.0)) for k in range(first, last + 1)]
+
+
+def _until(test, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not test():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.01)
+
+
+def test_the_socket_is_its_owners_alone(tmp_path: Path):
+    server = ControlServer(tmp_path, lambda: {})
+    try:
+        mode = (tmp_path / SOCKET).stat().st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    finally:
+        server.close()
+    assert not (tmp_path / SOCKET).exists()
+
+
+def test_a_peer_of_another_user_is_refused_with_one_line(tmp_path: Path):
+    server = ControlServer(tmp_path, lambda: {}, owner=os.getuid() + 1)  # as if another user's
+    try:
+        with pytest.raises(SpecError, match=REFUSED):
+            AttachedSource(tmp_path)
+    finally:
+        server.close()
+
+
+def test_nothing_to_attach_to_and_a_dead_server_say_so(tmp_path: Path):
+    with pytest.raises(SpecError, match="nothing trains there now"):
+        AttachedSource(tmp_path)
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(tmp_path / SOCKET))  # a socket file whose server was killed
+    stale.close()
+    with pytest.raises(SpecError, match="its training process has gone"):
+        AttachedSource(tmp_path)
+    ControlServer(tmp_path, lambda: {}).close()  # a new server replaces the stale file
+
+
+def test_an_app_attached_twice_sees_every_step_once_and_steers(tmp_path: Path):
+    log = ControlledLog(LogDirSink(tmp_path, run_infos(_exp())), _exp(), "test", None)
+    heard: list[Command] = []
+
+    class Trainer:
+        def send(self, command: Command) -> None:
+            heard.append(command)
+
+    log.server.steer(Trainer())  # type: ignore[arg-type]
+    try:
+        log(_steps(1, 40))
+        for cycle in range(2):
+            source = AttachedSource(tmp_path)
+            hello = source.hello
+            past = continued.history(tmp_path / hello["files"][0], 0, upto=hello["offsets"][0])
+            live: list = []
+            source.attach(live.extend)
+            reader = threading.Thread(target=source.run)
+            reader.start()
+            first = 41 + 30 * cycle
+            log(_steps(first, first + 29))
+            _until(lambda live=live: sum(len(e) for e in live if isinstance(e, StepBlock)) == 30)
+            seen = [s.step for e in past + live if isinstance(e, StepBlock) for s in e.steps()]
+            assert seen == list(range(1, first + 30))  # from the files, then live: each step once
+            source.send(Command(Verb.PAUSE))
+            _until(lambda n=cycle + 1: len(heard) == n)
+            source.detach()
+            reader.join(5)
+            assert not reader.is_alive()
+    finally:
+        log.close()
+    assert [c.verb for c in heard] == [Verb.PAUSE, Verb.PAUSE]
+
+
+def test_resume_is_refused_while_the_comparison_still_trains(tmp_path: Path):
+    from lrtui.modes.resume import resume
+
+    server = ControlServer(tmp_path, lambda: {})
+    try:
+        with pytest.raises(SpecError, match="it is still training: attach with lrtui attach"):
+            resume(str(tmp_path), headless=True)
+    finally:
+        server.close()

@@ -1,0 +1,188 @@
+"""The forecast as a new user met it: run names and specs shown literally in the app, logs that
+start past step 1 or log every k steps, schedules annealed to exactly 0, per-epoch specs, the
+limits and combinations of `lrtui forecast`'s flags, and runs that share a name."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from appkit import replay_app, settle
+from test_forecast import PEAK, TRUE_MPL, law_curve, law_events, schedule, synthetic, write_runs
+
+from lrtui.commands.main import main
+from lrtui.modes.forecast import MAX_STEPS
+from lrtui.state.forecast.curves import make_curve, why_unfittable
+from lrtui.state.forecast.live import curve_of
+from lrtui.state.forecast.multipower import MultiPower
+from lrtui.state.groups import views
+from lrtui.ui import forecasting
+
+NAMES = ("const[ant=1]", "lin[/x]", "[bold]step")
+
+
+async def test_f_and_n_show_run_names_and_specs_literally():
+    """Names from files and specs holding `[...]` are never markup: `F` and `N` keep the app up."""
+    infos, events = law_events(["constant", "cosine", "step"], 2000, 1200)
+    infos = [type(i)(name, total_steps=i.total_steps, epochs=1, batches=i.batches, config=i.config)
+             for i, name in zip(infos, NAMES, strict=True)]  # fmt: skip
+    app = replay_app(infos, events)  # the live fit off: it is made below, on this thread
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:  # toasts drawn
+        await settle(pilot)
+        curves = [c for v in views(app.state) if (c := curve_of(v)) is not None]
+        steps = {v.info.label: v.step for v in views(app.state)}
+        app.forecast._fit(curves, sum(steps.values()), steps)  # the fit its thread makes
+        assert app.forecast.latest is not None and app.forecast.latest.suggested is not None
+        await pilot.press("F")
+        await pilot.pause()
+        shown = forecasting.describe(app.forecast)
+        assert all(name in shown for name in NAMES)
+        assert "(3 runs, 1,200 steps each)" in shown  # not the 3,600 steps summed over them
+        await pilot.press("N")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert messages[0] == shown
+        assert "schedulers=[LinearLR(" in messages[-1] and messages[-1].endswith(app.clipboard)
+        await pilot.pause(0.3)
+        toasts = [str(t.render()) for s in app.screen_stack for t in s.query("Toast")]
+        assert any("const[ant=1]" in t for t in toasts)  # drawn as written, not as a style
+        assert app.is_running
+
+
+def test_a_log_that_starts_past_step_one_or_logs_every_k_steps_is_fitted(tmp_path, capsys):
+    runs = synthetic(MultiPower(), TRUE_MPL, ["constant", "cosine", "wsd"], steps=1200, noise=0.003)
+    folder = write_runs(tmp_path / "runs", runs)
+    for path in folder.glob("*.jsonl"):  # as Hugging Face logs: every 5th step, from step 5
+        head, *rows = path.read_text().splitlines()
+        path.write_text("\n".join([head] + [r for r in rows if json.loads(r)["step"] % 5 == 0]) + "\n")
+    assert main(["forecast", str(folder), "--fit", "constant", "cosine", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["skipped"] == []
+    runs_out = {r["run"]: r for r in out["runs"]}
+    assert set(runs_out) == {"constant", "cosine", "wsd"}
+    assert abs(runs_out["wsd"]["error"]) < 0.02  # a schedule it never saw, from sparse logs
+
+
+def test_a_cosine_annealed_to_exactly_zero_is_fitted_and_a_negative_lr_is_not(tmp_path, capsys):
+    steps = 1200
+    t = np.arange(steps - 100)
+    to_zero = schedule("constant", steps)
+    to_zero[100:] = PEAK * 0.5 * (1 + np.cos(np.pi * t / (steps - 101)))  # its last step: LR 0
+    assert to_zero[-1] == pytest.approx(0, abs=1e-18)
+    loss = law_curve(MultiPower(), TRUE_MPL, to_zero)
+    assert np.isfinite(loss[100:]).all()  # the law predicts through the zero
+    loss[:100] = 5.0
+    zero = make_curve("cos0", to_zero, loss)
+    assert why_unfittable(zero) is None
+    assert why_unfittable(make_curve("neg", -to_zero, loss)) == "a negative LR (the laws take the LR's power)"
+    runs = synthetic(MultiPower(), TRUE_MPL, ["constant", "wsd"], steps=steps, noise=0.002)
+    folder = write_runs(tmp_path / "runs", [*runs, zero])
+    assert main(["forecast", str(folder), "--fit", "constant", "cos0", "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    out = {r["run"]: r for r in said["runs"]}
+    assert said["trusted"] and out["cos0"]["fitted"] and said["skipped"] == []
+    assert abs(out["wsd"]["error"]) < 0.01  # fitted on a cosine to 0, a WSD it never saw
+
+
+@pytest.fixture
+def logdir(tmp_path) -> Path:
+    runs = synthetic(MultiPower(), TRUE_MPL, ["constant", "cosine", "wsd"], steps=1200, noise=0.003)
+    return write_runs(tmp_path / "runs", runs)
+
+
+def test_a_per_epoch_spec_steps_once_every_batches_per_epoch(logdir, capsys):
+    spec = "StepLR(step_size=2, gamma=0.5)"
+    with pytest.raises(SystemExit):
+        main(["forecast", str(logdir), "-s", spec, "--steps", "1200"])
+    err = capsys.readouterr().err
+    assert err.startswith(f"lrtui: error: -s {spec}: steps once an epoch") and err.count("\n") == 1
+    assert "--batches-per-epoch" in err
+    assert main(["forecast", str(logdir), "-s", spec, "--steps", "1200", "--batches-per-epoch", "100",
+                 "--csv", "-"]) == 0  # fmt: skip
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))[1:]
+    steps = [int(s) for s, run, _ in rows if run == spec]
+    assert steps[0] == 1 and steps[-1] == 1200  # 12 epochs of 100 batches, not 1,200 epochs
+    lrs = np.repeat(PEAK * 0.5 ** (np.arange(12) // 2), 100)
+    truth = law_curve(MultiPower(), TRUE_MPL, lrs)
+    predicted = {int(s): float(v) for s, run, v in rows if run == spec}
+    assert predicted[1200] == pytest.approx(truth[-1], rel=0.02)
+    for path in logdir.glob("*.jsonl"):  # runs that recorded 100 batches an epoch: the default
+        head, *rest = path.read_text().splitlines()
+        path.write_text("\n".join([json.dumps({**json.loads(head), "batches": 100}), *rest]) + "\n")
+    assert main(["forecast", str(logdir), "-s", spec, "--steps", "1200", "--csv", "-"]) == 0
+    again = list(csv.reader(io.StringIO(capsys.readouterr().out)))[1:]
+    assert {int(s): float(v) for s, run, v in again if run == spec} == predicted
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--suggest", "--steps", "100000000000"], "--steps 100,000,000,000: at most 200,000"),
+        (["-s", "StepLR(step_size=2)@batch", "--steps", "200001"], "--steps 200,001: at most 200,000"),
+        (["--steps", "100"], "--steps is the length of the schedules -s and --suggest forecast"),
+        (
+            ["--suggest", "--warmup", "300", "--steps", "300"],
+            "--warmup 300: must be shorter than --steps 300",
+        ),
+        (["--batches-per-epoch", "10"], "--batches-per-epoch is for -s schedules"),
+    ],
+)
+def test_flags_out_of_range_or_alone_are_one_line(logdir, capsys, argv, said):
+    with pytest.raises(SystemExit) as exc:
+        main(["forecast", str(logdir), *argv])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith(f"lrtui: error: {said}") and err.count("\n") == 1
+
+
+def test_no_suggestion_from_a_fit_it_does_not_trust(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    noisy = [
+        make_curve(k, schedule(k, 600), 3 + 0.3 * rng.standard_normal(600)) for k in ("constant", "cosine")
+    ]
+    folder = write_runs(tmp_path / "noise", noisy)
+    with pytest.raises(SystemExit):
+        main(["forecast", str(folder), "--suggest"])
+    err = capsys.readouterr().err
+    assert err.startswith("lrtui: error: no suggestion: the fit is not trusted (held-out R² ")
+    assert err.rstrip().endswith("< 0.9)") and err.count("\n") == 1
+
+
+def test_flattened_reasons_and_runs_that_share_a_name(tmp_path, capsys):
+    runs = synthetic(MultiPower(), TRUE_MPL, ["constant", "cosine"], steps=1200, noise=0.003)
+    twin = synthetic(MultiPower(), TRUE_MPL, ["wsd"], steps=1200, noise=0.003)[0]
+    short = make_curve("short", schedule("constant", 160), np.full(160, 3.0))  # 61 after its warm-up of 99
+    folder = write_runs(tmp_path / "runs", [*runs, short])
+    again = write_runs(tmp_path / "again", [make_curve("cosine", twin.lrs, twin.losses)])
+    (again / "cosine.jsonl").rename(folder / "cosine-again.jsonl")  # a second run called "cosine"
+    assert main(["forecast", str(folder), "--fit", "constant", "cosine #2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    names = [r["run"] for r in out["runs"]]
+    assert sorted(names) == ["constant", "cosine", "cosine #2", "short"]
+    fitted = {r["run"] for r in out["runs"] if r["fitted"]}
+    assert fitted == {"constant", "cosine #2"}
+    assert main(["forecast", str(folder), "--fit", "short", "--json"]) == 0
+    why = json.loads(capsys.readouterr().out)
+    assert not why["trusted"]
+    # one readable clause, no brackets inside brackets
+    with pytest.raises(SystemExit):
+        main(["forecast", str(folder), "--fit", "short", "--suggest"])
+    err = capsys.readouterr().err
+    assert (
+        "too few steps to hold the last 20% out: short's first 80% has only 29 steps after the warm-up" in err
+    )
+    assert err.count("(") == 1
+
+
+def test_the_longest_forecast_is_the_longest_plan(logdir, capsys):
+    """--steps at its cap is planned to its last step (how long it takes: the README's command)."""
+    from lrtui.schedule.plan import MAX_PLAN
+
+    assert MAX_STEPS == MAX_PLAN
+    spec = f"LinearLR(start_factor=1, end_factor=0.01, total_iters={MAX_STEPS})@batch"
+    assert main(["forecast", str(logdir), "-s", spec, "--steps", str(MAX_STEPS), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["runs"][-1]
+    assert row["run"] == spec and row["predicted_final"] < 3
