@@ -463,7 +463,7 @@ def test_ctrl_c_while_starting_ends_quietly(tmp_path):
         (["--batches", "1000000", "--batch-size", "1000"], "more than the built-in task makes"),
         (["-s", "StepLR(milestones=" + "[" * 3000 + "]" * 3000 + ")"], "nested"),
         (["-s", "StepLR(gamma=" + "1" * 40000 + ")"], "at most 10,000"),
-        (["--optimizer", "Adam(betas=[0.9])"], "optimizer Adam(betas=[0.9]): IndexError"),
+        (["--optimizer", "Adam(betas=[0.9])"], "--optimizer: Adam: betas=(0.9,): IndexError"),
         (["-s", "CosineAnnealing"], "did you mean CosineAnnealingLR"),
     ],
 )
