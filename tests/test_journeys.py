@@ -407,9 +407,20 @@ def test_the_optimizers_preset_trains_each_run_with_its_own_optimizer_and_says_s
 
 def test_a_live_comparison_killed_with_kill_9_goes_on_live_with_lrtui_resume(tmp_path: Path, task_file: Path):
     logs = tmp_path / "runs"
-    flags = ["--task", str(task_file), *TASK_FLAGS, "--log-dir", str(logs), "--checkpoint-every", "10"]
+    # 30 epochs (600 steps a run): a comparison that finished before the kill leaves no checkpoint
+    flags = [
+        "--task",
+        str(task_file),
+        *TASK_FLAGS,
+        "--epochs",
+        "30",
+        "--log-dir",
+        str(logs),
+        "--checkpoint-every",
+        "10",
+    ]
     with Terminal(lrtui_command(*flags), 120, 40) as term:
-        term.wait_for(lambda s: _steps(s) >= 50 and any((logs / "checkpoints").glob("*.pt")), timeout=180)
+        term.wait_for(lambda s: _steps(s) >= 20 and any((logs / "checkpoints").glob("*.pt")), timeout=180)
         term.signal(signal.SIGKILL)  # the app and its spawned trainer, gone without a word
         assert term.exit_status() == 128 + signal.SIGKILL
         assert term.leftovers() == []
@@ -417,15 +428,15 @@ def test_a_live_comparison_killed_with_kill_9_goes_on_live_with_lrtui_resume(tmp
         # the panels' last mark, until a later regime change takes its place
         term.wait_for(lambda s: "resumed at step" in s or " finished " in s.splitlines()[0], timeout=90)
         done = term.wait_for(lambda s: " finished " in s.splitlines()[0], timeout=240)
-        assert done.count("step 60/60") == 2
+        assert done.count("step 600/600") == 2
         term.press("q")
         _ends_well(term)
     for path in sorted(logs.glob("*.jsonl")):
         events = [decode(line, 0, 0) for line in path.read_text().splitlines()[1:]]
         steps = [e.step for e in events if type(e).__name__ == "StepEvent"]
-        assert steps == list(range(1, 61))  # no step twice, no gap
+        assert steps == list(range(1, 601))  # no step twice, no gap
         marks = [e.step for e in events if type(e).__name__ == "MarkEvent" and e.kind == "resumed"]
-        assert len(marks) == 1 and 10 <= marks[0] < 60  # at a checkpoint: every 10 steps
+        assert len(marks) == 1 and 10 <= marks[0] < 600  # at a checkpoint: every 10 steps
         assert [e.status for e in events if isinstance(e, StatusEvent)][-1] is RunStatus.DONE
     assert not (logs / "checkpoints").exists()  # finished: nothing left to resume
 
