@@ -19,7 +19,7 @@ from lrtui.record.writer import LogDirSink
 from lrtui.spec.commands import Command, Verb
 from lrtui.spec.describe import run_infos
 from lrtui.spec.errors import SpecError
-from lrtui.spec.events import StepBlock, StepEvent
+from lrtui.spec.events import RunStatus, StatusEvent, StepBlock, StepEvent
 from lrtui.spec.experiment import Call, ExperimentSpec, RunSpec
 
 
@@ -108,6 +108,38 @@ def test_resume_is_refused_while_the_comparison_still_trains(tmp_path: Path):
     server = ControlServer(tmp_path, lambda: {})
     try:
         with pytest.raises(SpecError, match="it is still training: attach with lrtui attach"):
-            resume(str(tmp_path), headless=True)
+            resume(str(tmp_path))
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("linger", [True, False])
+def test_a_lingering_trainer_stops_once_every_run_ended_and_no_app_is_attached(tmp_path: Path, linger: bool):
+    """The trainer of a live app started in the background (`--for-app`) lingers after every
+    run has ended while an app is attached (`r` may restart one), and is told to stop as the
+    last app leaves; a plain headless one is never told anything (it ends by itself)."""
+    log = ControlledLog(LogDirSink(tmp_path, run_infos(_exp())), _exp(), "test", None, linger=linger)
+    heard: list[Command] = []
+
+    class Trainer:
+        def send(self, command: Command) -> None:
+            heard.append(command)
+
+    log.steer(Trainer())  # type: ignore[arg-type]
+    try:
+        source = AttachedSource(tmp_path)
+        source.attach(lambda _: None)
+        reader = threading.Thread(target=source.run)
+        reader.start()
+        log(_steps(1, 5))
+        log([StatusEvent(0, 0, RunStatus.DONE, "", 5)])  # every run has ended, an app is attached
+        assert heard == []
+        source.detach()
+        reader.join(5)
+        if linger:
+            _until(lambda: [c.verb for c in heard] == [Verb.STOP])
+        else:
+            _until(lambda: log.server.attached() == 0)
+            assert heard == []
+    finally:
+        log.close()

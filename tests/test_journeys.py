@@ -10,6 +10,7 @@ bounded by deadlines on what the screen shows, never by sleeps.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import signal
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from terminal import ROOT, Terminal, have_tmux, lrtui_command
+from terminal import ROOT, Terminal, have_tmux, lrtui_command, marked_pids
 
 from lrtui.record.format import decode
 from lrtui.spec.events import RunStatus, StatusEvent
@@ -421,7 +422,10 @@ def test_a_live_comparison_killed_with_kill_9_goes_on_live_with_lrtui_resume(tmp
     ]
     with Terminal(lrtui_command(*flags), 120, 40) as term:
         term.wait_for(lambda s: _steps(s) >= 20 and any((logs / "checkpoints").glob("*.pt")), timeout=180)
-        term.signal(signal.SIGKILL)  # the app and its spawned trainer, gone without a word
+        # a crash or a reboot: the app and the trainer process it started (in a session of its
+        # own: no signal to the app reaches it), gone without a word
+        for pid in marked_pids(term.marker):
+            os.kill(pid, signal.SIGKILL)
         assert term.exit_status() == 128 + signal.SIGKILL
         assert term.leftovers() == []
     with Terminal(lrtui_command("resume", str(logs)), 120, 40) as term:

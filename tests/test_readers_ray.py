@@ -68,8 +68,8 @@ def test_a_tune_sweep_shows_one_panel_per_trial_with_its_config(sweep):
     assert len(infos) == 2  # Tune's TensorBoard files in each trial folder are not a second panel
     said = [e.message for e in got if isinstance(e, Notice)]
     assert said and said[-1].startswith(
-        f"{sweep}: 2 ray runs; not read: schedules/"
-    )  # Tune's own state files
+        f"{sweep}: 2 ray runs (with 2 tensorboard runs in them); not read: schedules/"
+    )  # Tune's TensorBoard files are its trials', its own state files are not read
     assert all(info.label.startswith("schedules/train_") for info in infos.values())
     schedulers = sorted(dict(info.config)["scheduler"] for info in infos.values())
     assert schedulers == sorted(SCHEDULES)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from lrtui import __version__
 from lrtui.commands.flags import experiment_flags, experiment_settings, run_flags
@@ -41,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--background",
         action="store_true",
         help="with --log-dir: train in a process that outlives this terminal and attach to it "
-        "(d detaches; lrtui attach DIR comes back)",
+        "(d detaches; lrtui attach DIR comes back; q asks whether to stop training)",
     )
+    p.add_argument("--for-app", action="store_true", help=argparse.SUPPRESS)  # `modes.attach.in_background`
     experiment_flags(p)
     run_flags(p)
     return p
@@ -55,8 +57,11 @@ def compare(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.list_schedulers:
         return list_schedulers()
-    if args.background:
-        return background(parser, args, argv)
+    live = not args.headless and not args.for_app and on_a_terminal() and not under_torchrun()
+    if args.background or live:
+        args.log_dir, config_task = recorded_to(parser, args)
+        if args.background or args.log_dir:  # it records: d and a hang-up only detach
+            return background(parser, args, argv, not args.background, config_task)
     from lrtui.modes.comparison import prepare_comparison, run_comparison  # torch from here on
 
     try:
@@ -65,11 +70,39 @@ def compare(argv: list[str]) -> int:
         )
     except SpecError as exc:
         parser.fail(exc, debug=args.debug)
-    return run_comparison(comparison, as_json=args.json, debug=args.debug)
+    return run_comparison(comparison, as_json=args.json, debug=args.debug, for_app=args.for_app)
 
 
-def background(parser: Parser, args: argparse.Namespace, argv: list[str]) -> int:
-    """`--background`: training in a process that outlives this terminal, this app attached."""
+def under_torchrun() -> bool:
+    """Whether torchrun started this process as one of several ranks (live is refused there)."""
+    return os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1")
+
+
+def recorded_to(parser: Parser, args: argparse.Namespace) -> tuple[str | None, bool]:
+    """The log directory a live comparison records to (`--log-dir`, or its config file's), and
+    whether its config file names a task. The config is read only where it is given (its
+    reading brings torch); an error in it is the one line it will be anyway."""
+    if not args.config:
+        return args.log_dir, False
+    from lrtui.modes.config import load_config
+
+    try:
+        config = load_config(args.config)
+    except SpecError as exc:
+        parser.fail(exc, debug=args.debug)
+    return args.log_dir or config.log_dir, config.task is not None
+
+
+def background(
+    parser: Parser,
+    args: argparse.Namespace,
+    argv: list[str],
+    started_here: bool = False,
+    config_task: bool = False,
+) -> int:
+    """Training in a process that outlives this terminal, this app attached: `--background`
+    (`q` asks whether to stop training), or a recording live comparison (`started_here`: `q`
+    stops it, as it would the live app's). `config_task`: the config file names the task."""
     if not args.log_dir or args.headless:
         parser.fail(
             SpecError("--background trains with --log-dir DIR (it records there), without --headless")
@@ -80,8 +113,8 @@ def background(parser: Parser, args: argparse.Namespace, argv: list[str]) -> int
 
     try:
         rest = [a for a in argv if a != "--background"]
-        live_task = [] if args.task or args.config else ["--task", "teacher"]  # live's default task
-        return in_background(["--headless", *rest, *live_task], args.log_dir, args.debug)
+        live_task = [] if args.task or config_task else ["--task", "teacher"]  # live's default task
+        return in_background(["--headless", *rest, *live_task], args.log_dir, args.debug, started_here)
     except SpecError as exc:
         parser.fail(exc, debug=args.debug)
 

@@ -37,6 +37,7 @@ def export(argv: list[str]) -> int:
         export_csv,
         export_to_file,
         input_files,
+        unlogged_tags,
         what_was_read,
     )
     from lrtui.record.readers import ReadOptions
@@ -49,7 +50,7 @@ def export(argv: list[str]) -> int:
     )
     p.add_argument("--csv", required=True, metavar="OUT", help="the CSV file to write (- for stdout)")
     p.add_argument(
-        "--tag", action="append", default=[], metavar="TAG", help="TensorBoard: another scalar, a column"
+        "--tag", action="append", default=[], metavar="TAG", help="a scalar by its exact name: a column"
     )
     tag_flags(p)
     args = p.parse_args(argv)
@@ -78,7 +79,16 @@ def export(argv: list[str]) -> int:
         print(f"lrtui: {clean(held, 500)}", file=sys.stderr)
     if result.corrupt:
         print(f"lrtui: skipped {result.corrupt} corrupt lines or records", file=sys.stderr)
-    return 0
+    return _tags_said(unlogged_tags(options, result))
+
+
+def _tags_said(unlogged: tuple[str, bool]) -> int:
+    """A tag asked for that no run logs, said with those they do log (`unlogged_tags`); the
+    exit status: 1 where it left the export without what was asked for."""
+    line, fatal = unlogged
+    if line:
+        print(f"lrtui: {'error' if fatal else 'warning'}: {line}", file=sys.stderr)
+    return 1 if fatal else 0
 
 
 def _count(n: int, noun: str) -> str:

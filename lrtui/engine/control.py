@@ -43,9 +43,13 @@ def peer_uid(sock: socket.socket) -> int:
 class ControlServer:
     """Listens on `DIR/control.sock`; `publish` fans batches out to attached apps.
     `greeting()` is called under the publishing lock as an app connects: what it needs to
-    start (the runs, the files' lengths), consistent with the batches that follow."""
+    start (the runs, the files' lengths), consistent with the batches that follow.
+    `on_leave`: called as an app leaves (a lingering trainer may then stop)."""
 
-    def __init__(self, log_dir: Path, greeting: Callable[[], dict], owner: int | None = None) -> None:
+    def __init__(
+        self, log_dir: Path, greeting: Callable[[], dict], owner: int | None = None,
+        on_leave: Callable[[], None] | None = None,
+    ) -> None:  # fmt: skip
         self.path = log_dir / SOCKET
         if len(os.fsencode(self.path)) > MAX_PATH:
             raise SpecError(f"{self.path}: too long for a Unix socket ({MAX_PATH} bytes at most)")
@@ -54,6 +58,7 @@ class ControlServer:
         self._lock = threading.RLock()
         self._clients: list[queue.SimpleQueue] = []
         self._trainer: Steerable | None = None
+        self._on_leave = on_leave
         self._listener = _listen(self.path)
         self._closed = False
         threading.Thread(target=self._accept, name="lrtui-control", daemon=True).start()
@@ -65,6 +70,11 @@ class ControlServer:
         with self._lock:
             for client in self._clients:
                 client.put(("events", events))
+
+    def attached(self) -> int:
+        """How many apps are attached now."""
+        with self._lock:
+            return len(self._clients)
 
     def locked(self) -> threading.RLock:
         """The lock publishing holds (whoever writes the files holds it too)."""
@@ -113,6 +123,8 @@ class ControlServer:
                 if out in self._clients:
                     self._clients.remove(out)
             out.put(None)
+            if self._on_leave is not None:
+                self._on_leave()
 
     def _send(self, conn: Connection, out: queue.SimpleQueue) -> None:
         while (item := out.get()) is not None:
@@ -188,6 +200,7 @@ class AttachedSource:
         self.done = threading.Event()
         self.detached = False
         self.stopped = False
+        self.ended = False  # training ended and said so
         self.train_seconds = 0.0
 
     def _first(self) -> dict:
@@ -208,6 +221,7 @@ class AttachedSource:
             while True:
                 kind, payload = self._conn.recv()
                 if kind == "end":
+                    self.ended = True
                     return
                 self._sink(payload)
         except (EOFError, OSError, TypeError):

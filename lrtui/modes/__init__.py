@@ -14,7 +14,8 @@ so `import lrtui` (which takes `compare` from here) stays light.
 - `forecast`: `lrtui forecast`'s runs read and fitted; `forecast_run` its answer, written by
   `forecast_print` (table, JSON, CSV)
 - `resume`: a new comparison's checkpoint policy, and `lrtui resume DIR` continuing one
-- `attach`: a headless comparison open to `lrtui attach DIR` (its control socket), and the app attached
+- `attach`: a headless comparison open to `lrtui attach DIR` (its control socket), the app attached,
+  and a recording live comparison trained in a process of its own, this terminal attached
 - `serve`: `lrtui serve`, `lrtui attach DIR` served to a browser by textual-serve on 127.0.0.1
 - `guard`: the app's run, with a deadline once its terminal has hung up
 """

@@ -69,8 +69,12 @@ def _log_sink(log_dir: str, exp: ExperimentSpec) -> LogDirSink:
         raise SpecError(f"--log-dir {log_dir}: cannot write there ({exc.strerror or exc})") from None
 
 
-def run_comparison(comparison: Comparison, as_json: bool = False, debug: bool = False) -> int:
-    """Run it to the end; the command's exit code. The log directory is closed after."""
+def run_comparison(
+    comparison: Comparison, as_json: bool = False, debug: bool = False, for_app: bool = False
+) -> int:
+    """Run it to the end; the command's exit code. The log directory is closed after.
+    `for_app`: a headless comparison whose apps are a live app's (`modes.attach.in_background`):
+    its trainer is the live app's (planned curves; lingering while an app is attached)."""
     ready, s = comparison.ready, comparison.ready.settings
     if comparison.ranks is not None:
         return run_distributed(ready, comparison.ranks, sys.stdout, log_dir=s.log_dir,
@@ -80,9 +84,11 @@ def run_comparison(comparison: Comparison, as_json: bool = False, debug: bool = 
             from lrtui.engine.resumable import make_trainer
             from lrtui.modes.attach import listening
             from lrtui.modes.headless import run_headless
+            from lrtui.modes.live import app_label
 
-            make = partial(make_trainer, checkpoints=ready.checkpoints)
-            log, make = listening(comparison.log_sink, make, ready.exp, s.loss_threshold)  # lrtui attach
+            make = partial(make_trainer, checkpoints=ready.checkpoints, plans=for_app, linger=for_app)
+            label = app_label(ready) if for_app else None
+            log, make = listening(comparison.log_sink, make, ready.exp, s.loss_threshold, label, for_app)
             try:
                 return run_headless(
                     ready.exp, sys.stdout, extra_sink=log, summary=not s.no_summary,  # type: ignore[arg-type]

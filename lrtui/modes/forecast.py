@@ -181,8 +181,9 @@ def rows(result: Forecast, fitted: Sequence[RunCurve], others: Sequence[RunCurve
             out.append(Row(run.name, was_fitted, steps, observed, None, np.full(steps, np.nan), run.lrs))
             continue
         predicted = best.fitted.curve(run.lrs)
-        # a run's final is over the steps it was trained; a schedule's over its whole plan
-        final = final_mean(predicted, seen or steps)
+        # a run's final is over the steps it was trained (with the difficulty of the batches
+        # it shared with the fitted runs, as its observed final has); a schedule's over its plan
+        final = best.fitted.final(run.lrs, seen or steps, run.losses if seen else None)
         out.append(Row(run.name, was_fitted, seen or steps, observed, final, predicted, run.lrs))
     return out
 

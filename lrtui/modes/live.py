@@ -1,5 +1,8 @@
 """The live mode: the trainer as the app's source (the one place both meet), in a thread of
-the app's process or, where `Ready.apart` says so, in a spawned process of its own."""
+the app's process or, where `Ready.apart` says so, in a spawned process of its own. A
+comparison that records (`--log-dir`) in a terminal is not run here: it trains in a process
+of its own session, this terminal attached (`modes.attach.in_background`), so `d` and a
+hang-up leave it training."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from lrtui.engine.device import resolve_device
 from lrtui.engine.kinds import task_kind
 from lrtui.engine.resumable import make_trainer
 from lrtui.engine.trainer import Trainer
-from lrtui.modes.attach import hand_over
 from lrtui.modes.guard import FINAL_EVENTS_SECONDS, run_guarded
 from lrtui.modes.prepare import Ready
 from lrtui.record.system import SystemSampler
@@ -50,8 +52,6 @@ def build_app(
     of this process even where `ready.apart` would spawn it. `history`: what a resumed
     comparison's logs hold, shown before the trainer's first events."""
     exp = ready.exp
-    device = resolve_device(exp.device)
-    optimizer = optimizers_label(exp)  # the one optimizer, or each run's own
 
     def trainer(sink: Sink) -> Trainer:  # in a thread of this process
         if not ready.checked:
@@ -74,13 +74,18 @@ def build_app(
             sink(list(history))  # the app's only: the logs hold it already
         return child.attach(out) if child is not None else trainer(out)
 
-    what = task_kind(exp.task).label(exp)
-    label = f"{device.type} · {what} · {optimizer} · seed {exp.seed} · {ready.engine}"
     return LiveApp(
-        run_infos(exp), source, source_label=label, threshold=threshold, show_tracebacks=debug,
+        run_infos(exp), source, source_label=app_label(ready), threshold=threshold, show_tracebacks=debug,
         side_sources=[SystemSampler],  # the machine's figures, sampled off the UI thread
-        recording=None if log_sink is None else str(log_sink.root),
     )  # fmt: skip
+
+
+def app_label(ready: Ready) -> str:
+    """What the status bar says of a comparison: device, task, optimizer, seed, engine (also
+    the label a `--for-app` background comparison greets its apps with)."""
+    exp = ready.exp
+    what, device = task_kind(exp.task).label(exp), resolve_device(exp.device).type
+    return f"{device} · {what} · {optimizers_label(exp)} · seed {exp.seed} · {ready.engine}"
 
 
 def run_app(
@@ -95,29 +100,10 @@ def run_app(
 def run_built(app: LrTuiApp, close: Callable[[], None] | None = None) -> int:
     """`run_app` for an app already built (`lrtui.compare` keeps it, to read its state after).
     `close`: what to close (the log directory) should the terminal hang up and the app never
-    return (`run_guarded`). A recording app that ended by `d` or a hang-up (`LiveApp`) has
-    stopped its trainer with a checkpoint: once its logs are closed, `modes.attach.hand_over`
-    continues the comparison in the background."""
-    run_guarded(app, _closing(app, close))
+    return (`run_guarded`). (A recording comparison in a terminal trains in a process of its
+    own instead, this terminal attached: `modes.attach.in_background`.)"""
+    run_guarded(app, close)
     done = getattr(app.source, "done", None)
     if done is not None:
         done.wait(FINAL_EVENTS_SECONDS)
-    if isinstance(app, LiveApp) and app.handing_over() and close is not None:
-        close()  # every run's last events written: the background process writes on
-        return hand_over(app.recording, told=not app.hung_up.is_set()) or exit_code(app)  # type: ignore[arg-type]
     return exit_code(app)
-
-
-def _closing(app: LrTuiApp, close: Callable[[], None] | None) -> Callable[[], None] | None:
-    """What the hang-up guard runs before it ends the process (an app that never returned):
-    the logs closed, and a recording comparison handed over to the background (unless the app
-    failed: its runs were stopped, and the error is told, not trained on out of sight)."""
-    if close is None or not isinstance(app, LiveApp) or app.recording is None:
-        return close
-
-    def close_and_hand_over() -> None:
-        close()
-        if not app.quitting and app.failure is None:
-            hand_over(app.recording, told=False)  # type: ignore[arg-type]
-
-    return close_and_hand_over

@@ -137,43 +137,48 @@ def reopen(
     return replace(ready, checkpoints=policy), LogDirSink.continued(log_dir, paths, history), history
 
 
-def resume(log_dir: str, headless: bool, cadence: Cadence | None = None, *, as_json: bool = False,
-           summary: bool = True, debug: bool = False, terminal: bool = True) -> int:  # fmt: skip
-    """`lrtui resume DIR`: every unfinished run of DIR's comparison, on from its checkpoint."""
+def resume(log_dir: str, cadence: Cadence | None = None, *, as_json: bool = False, summary: bool = True,
+           for_app: bool = False) -> int:  # fmt: skip
+    """`lrtui resume DIR --headless`: every unfinished run of DIR's comparison, on from its
+    checkpoint, open to `lrtui attach DIR`. (Live, in a terminal, it trains so in a process
+    of its own, that terminal attached: `modes.attach.in_background`, `for_app`.)"""
     root = Path(log_dir)
     if answering(root / SOCKET):  # two trainers must never write one comparison's files
         raise SpecError(f"resume {log_dir}: it is still training: attach with lrtui attach {log_dir}")
     chosen = choose(root, sys.stderr)
-    if not headless and not terminal:
-        raise SpecError("the live app needs a terminal: use lrtui resume DIR --headless")
     threshold = dict(chosen.policy.meta).get("threshold")
     ready, sink, history = reopen(root, chosen, cadence)
     step = max(r["place"]["step"] for r in chosen.state["runs"])
     sys.stderr.write(f"lrtui: resuming {log_dir} from {chosen.path.name} (step {step})\n")
     try:
-        if headless:
-            return _headless(ready, sink, history, threshold, as_json, summary)
-        from lrtui.modes.live import build_app, run_built
-
-        app = build_app(ready, sink, threshold, debug, history=history)  # type: ignore[arg-type]
-        return run_built(app, sink.close)
+        return _headless(ready, sink, history, threshold, as_json, summary, for_app)
     finally:
         sink.close()
 
 
 def _headless(ready: Ready, sink: LogDirSink, history: list[Event], threshold: object, as_json: bool,
-              summary: bool) -> int:  # fmt: skip
+              summary: bool, for_app: bool) -> int:  # fmt: skip
     """The table and the leaderboard, the history first: it goes through the trainer's own
-    sink as its first batch (the log sink knows that batch and leaves it out)."""
+    sink as its first batch (the log sink knows that batch and leaves it out). `for_app`: the
+    trainer as a live app's (planned curves; lingering while an app is attached)."""
     from lrtui.engine.resumable import make_trainer
     from lrtui.modes.attach import listening
     from lrtui.modes.headless import run_headless
+    from lrtui.modes.live import app_label
 
     def trainer(exp: ExperimentSpec, sink_: object, **options: object) -> object:
         sink_(history)  # type: ignore[operator]
-        return make_trainer(exp, sink_, checkpoints=ready.checkpoints, **options)  # type: ignore[arg-type]
+        return make_trainer(
+            exp,
+            sink_,
+            checkpoints=ready.checkpoints,
+            plans=for_app,
+            linger=for_app,
+            **options,  # type: ignore[arg-type]
+        )
 
-    log, make = listening(sink, trainer, ready.exp, threshold)  # type: ignore[arg-type]
+    label = app_label(ready) if for_app else None
+    log, make = listening(sink, trainer, ready.exp, threshold, label, for_app)  # type: ignore[arg-type]
     try:
         return run_headless(
             ready.exp, sys.stdout, extra_sink=log, summary=summary, threshold=threshold,  # type: ignore[arg-type]

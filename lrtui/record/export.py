@@ -12,12 +12,24 @@ import contextlib
 import csv
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TextIO
 
-from lrtui.record.readers import READERS, Log, LogReader, ReadOptions, found_under, named, reads
+from lrtui.record.readers import (
+    READERS,
+    Log,
+    LogReader,
+    ReadOptions,
+    every_run,
+    found_under,
+    named,
+    reads,
+    shadowed,
+)
 from lrtui.record.readers.inventory import inventory
+from lrtui.record.readers.tags import not_logged
 
 COLUMNS = ["run", "step", "epoch", "lr", "loss", "time"]
 PIECES_A_WRITE = 10_000  # the readers' pieces of text joined for one write
@@ -32,6 +44,7 @@ class Exported:
     rows: int = 0
     corrupt: int = 0
     files: int = 0
+    tags: set[str] = field(default_factory=set)  # every scalar name the runs log
 
 
 def input_files(path: Path, readers: tuple[LogReader, ...] = READERS) -> list[Log]:
@@ -52,11 +65,13 @@ def input_files(path: Path, readers: tuple[LogReader, ...] = READERS) -> list[Lo
 
 
 def what_was_read(path: Path, inputs: Sequence[Log]) -> str:
-    """Which reader took how many runs under a folder, and the files none reads, for the
-    command to say: "runs/: 2 tensorboard runs, 1 wandb run; not read: notes.txt"."""
+    """Which reader took how many runs under a folder (and the runs of another reader's they
+    hold), and the files none reads, for the command to say: "runs/: 2 tensorboard runs, 1 hf
+    run (with 1 tensorboard run in it); not read: notes.txt"."""
     if not path.is_dir():
         return ""
-    held = inventory(path, [(log.reader.name, log.path) for log in inputs])
+    merged = [(winner.reader.name, name) for (name, _), winner in shadowed(every_run(path)).items()]
+    held = inventory(path, [(log.reader.name, log.path) for log in inputs], merged=merged)
     unread = held.not_read()
     return f"{path}: {held.runs()}{'; ' + unread if unread else ''}"
 
@@ -110,3 +125,20 @@ def export_to_file(inputs: Sequence[Log | Path], out: str, options: ReadOptions 
         with contextlib.suppress(OSError):
             temp.unlink()
     return result
+
+
+def unlogged_tags(options: ReadOptions, result: Exported) -> tuple[str, bool]:
+    """One line naming each tag asked for that no run exported logs, and a few that they do
+    log ("" when every tag asked for is logged somewhere), and whether it is an error: an
+    `--lr-tag` or `--loss-tag` that picks nothing leaves every row without what was asked
+    for, a `--tag` only its own column (an error too when no row was written). `--tag` names
+    a scalar exactly (its column), `--lr-tag` and `--loss-tag` are globs (`tags`): each is
+    matched as the readers use it."""
+    missing = [("--tag", t) for t in options.extra if t not in result.tags]
+    for flag, glob in (("--lr-tag", options.lr_tag), ("--loss-tag", options.loss_tag)):
+        if glob and not any(fnmatchcase(t, glob) for t in result.tags):
+            missing.append((flag, glob))
+    if not missing:
+        return "", False
+    fatal = not result.rows or any(flag != "--tag" for flag, _ in missing)
+    return not_logged(missing, result.tags), fatal

@@ -21,13 +21,15 @@ from lrtui.record.readers import (
     LogReader,
     ReadOptions,
     Tail,
-    found_under,
+    every_run,
     named,
     one_run,
     reads,
+    shadowed,
     waiting,
 )
 from lrtui.record.readers.inventory import inventory
+from lrtui.record.readers.tags import TagMap, not_logged
 from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
 from lrtui.spec.errors import SpecError
 from lrtui.spec.events import (
@@ -68,6 +70,8 @@ class WatchSource(Steerable):
         root = self.path.parent if self.single_file else self.path
         self._options = ReadOptions(lr_tag, loss_tag, root=root)
         self._tails: dict[tuple[str, Path], Tail] = {}  # by reader and run: two readers may share a folder
+        self._panels = 0  # panels made: the next run's index (a run taken over keeps its panel)
+        self._merged: list[tuple[str, str]] = []  # reader names: a run shown as another reader's
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._commands: list[Command] = []
@@ -103,7 +107,9 @@ class WatchSource(Steerable):
         """One pass: apply commands, find files, read what is new, hand it over."""
         events: list[Event] = []
         self._apply_commands(events)
-        self._add_tails([log for log in self._discover() if (log.reader.name, log.path) not in self._tails])
+        self._add_tails(
+            [log for log in self._discover() if (log.reader.name, log.path) not in self._tails], events
+        )
         try:
             self._say_if_empty()
         except (OSError, RecursionError) as exc:  # said where it can be: the runs are read anyway
@@ -111,8 +117,29 @@ class WatchSource(Steerable):
         for tail in self._tails.values():
             if not tail.paused:
                 self._read_or_report(tail, events)
+        self._say_unlogged()
         if events:
             self._sink(events)
+
+    def _say_unlogged(self) -> None:
+        """An `--lr-tag` or `--loss-tag` that picks none of the tags the runs have logged says
+        so, naming a few they do log, instead of panels waiting at "loss none yet" in silence;
+        the wait goes on (a run may log it later). Runs of a format without tags (lrtui's own)
+        have none to pick."""
+        lr_tag, loss_tag = self._options.lr_tag, self._options.loss_tag
+        if not (lr_tag or loss_tag):
+            return
+        maps: list[TagMap] = [
+            m for t in self._tails.values() if isinstance(m := getattr(t, "tags", None), TagMap)
+        ]
+        missing = []
+        if lr_tag and not any(m.lr for m in maps):
+            missing.append(("--lr-tag", lr_tag))
+        if loss_tag and all(m.loss is None for m in maps):
+            missing.append(("--loss-tag", loss_tag))
+        seen = set().union(*(m.seen for m in maps)) if missing else set()
+        if seen:
+            self._notice(f"{not_logged(missing, seen)}; waiting for it")
 
     def _say_if_empty(self) -> None:
         """A folder holding nothing lrtui reads (a mistyped path, a Lightning CSVLogger folder
@@ -129,19 +156,39 @@ class WatchSource(Steerable):
             if len(self._tails) != self._told_runs:
                 self._told_runs = len(self._tails)
                 self._said_empty = False
-                self._notice(found_here(self.path, list(self._tails)))
+                self._notice(found_here(self.path, list(self._tails), self._merged))
             return
         self._said_empty = True
         self._notice(nothing_here(self.path, readers=self._readers))
 
-    def _add_tails(self, new: list[Log]) -> None:
+    def _add_tails(self, new: list[Log], events: list[Event]) -> None:
         """A tail for each run found that has none, up to `MAX_RUNS`; those past it are
-        counted afresh at every poll (the same runs are found again each time)."""
+        counted afresh at every poll (the same runs are found again each time).
+
+        A new run that `shadows` runs already shown (an HF `output_dir`'s TensorBoard files,
+        shown until its first checkpoint appears) takes over the first one's panel, as a new
+        generation of it; any other it shadows is stopped, saying where it is shown."""
+        if not new:
+            return
+        readers = {r.name: r for r in self._readers}
+        shown = [Log(readers[name], path) for name, path in self._tails if name in readers]
+        taken: dict[Log, list[tuple[str, Path]]] = {}  # the runs shown that each new run shadows
+        for key, winner in sorted(shadowed([*new, *shown]).items()):
+            if key in self._tails:
+                taken.setdefault(winner, []).append(key)
         room = max(0, MAX_RUNS - len(self._tails))
         for log in new[:room]:
-            self._tails[log.reader.name, log.path] = log.reader.tail(
-                log.path, len(self._tails), self._options
-            )
+            old = [self._tails.pop(key) for key in taken.get(log, ())]
+            tail = log.reader.tail(log.path, old[0].run if old else self._panels, self._options)
+            self._panels += not old
+            self._tails[log.reader.name, log.path] = tail
+            if old:
+                tail.gen = old[0].gen + 1
+                under = [os.path.relpath(x, self.path) for x in (old[0].path, log.path)]
+                self._notice(f"{under[0]} is shown as {log.reader.name} run {under[1]}: the same run")
+            for gone in old[1:]:
+                why = clean(f"shown as {log.reader.name} run {log.path.name}", 200)
+                events.append(StatusEvent(gone.run, gone.gen, RunStatus.STOPPED, why))
         if len(new) > room:
             self._notice(f"showing {MAX_RUNS} runs; {len(new) - room:,} more under {self.path} are not shown")
 
@@ -174,10 +221,13 @@ class WatchSource(Steerable):
         if not self.path.is_dir():
             return []
         try:
-            return found_under(self.path, self._readers)
+            logs = every_run(self.path, self._readers)
+            hidden = shadowed(logs)
         except OSError as exc:
             self._notice(f"cannot list {self.path}: {exc.strerror or exc}")
             return []
+        self._merged = [(winner.reader.name, name) for (name, _), winner in hidden.items()]
+        return [log for log in logs if (log.reader.name, log.path) not in hidden]
 
     def _apply_commands(self, events: list[Event]) -> None:
         with self._lock:
@@ -198,10 +248,10 @@ class WatchSource(Steerable):
                     t.reset(events, "re-reading from the start")
 
 
-def found_here(path: Path, found: list[tuple[str, Path]]) -> str:
-    """Which reader took how many runs under a folder, and the files none reads; "" when every
-    file there is read (`inventory`)."""
-    held = inventory(path, found)
+def found_here(path: Path, found: list[tuple[str, Path]], merged: list[tuple[str, str]] | None = None) -> str:
+    """Which reader took how many runs under a folder (and runs of another reader's they hold:
+    `merged`), and the files none reads; "" when every file there is read (`inventory`)."""
+    held = inventory(path, found, merged=merged or ())
     unread = held.not_read()
     return f"{path}: {held.runs()}; {unread}" if unread else ""
 

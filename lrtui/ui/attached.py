@@ -1,10 +1,15 @@
-"""The app attached to a comparison that trains in another process (`lrtui attach DIR`).
+"""The app attached to a comparison that trains in another process (`lrtui attach DIR`), and
+the app of the terminal that started one (`lrtui --log-dir DIR`, `lrtui resume DIR`).
 
 Every key works as in the live app; `d` detaches (the app ends, training goes on), and `q`
 asks which is meant: stop training, or only detach. A terminal that goes away (SIGHUP) or a
 SIGTERM detaches: only a person's choice stops a comparison that outlives its terminals. So
 does an app that ends any other way: a browser tab closed under `lrtui serve` (textual-serve
 tells the app to exit), or an error.
+
+The terminal that started the comparison (`StartedApp`) knows what `q` means: it started
+training, so `q` (and SIGTERM, as in a live app) stops it without a question, and so does an
+error of the app's (told in one line, not trained on out of sight); `d` and a hang-up detach.
 """
 
 from __future__ import annotations
@@ -70,3 +75,30 @@ class AttachedApp(LrTuiApp):
             self.exit(0)
         elif choice == "detach":
             self.action_detach()
+
+
+class StartedApp(AttachedApp):
+    """`AttachedApp` in the terminal that started the comparison: `q` stops training."""
+
+    BINDINGS = [Binding("q", "quit", "Quit")]
+
+    async def action_quit(self) -> None:  # `q`, SIGTERM, and a hang-up (its flag set first)
+        if self.hung_up.is_set():
+            self.action_detach()
+            return
+        self.stop_source()
+        self.exit(0)
+
+    def stop_source(self) -> None:
+        """Stop training, unless the terminal went away (the hang-up guard asks this too, of
+        an app whose loop could not quit by itself): then only detach. An app that failed
+        stops training whatever became of its terminal: its error is told, not trained on."""
+        if self.hung_up.is_set() and self.failure is None:
+            self.source.detach()  # type: ignore[union-attr]  # then told to stop, it ignores it
+        super().stop_source()  # and the machine's figures stop
+
+    def on_unmount(self) -> None:
+        """An app that ends by an error stops training before `AttachedApp.on_unmount`
+        (Textual calls it next) would only leave it."""
+        if self.failure is not None and self.source is not None:
+            self.stop_source()

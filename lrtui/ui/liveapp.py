@@ -1,16 +1,12 @@
-"""The live app of a comparison that trains here (`lrtui`, `lrtui resume DIR`), with `d`.
+"""The live app of a comparison that trains in this process (`lrtui` without `--log-dir`).
 
-`d` detaches where the comparison records (`--log-dir DIR`): training stops here with a
-checkpoint of every run, and the mode that started the app hands it over (`lrtui resume DIR
---headless` in a process of its own session, which `lrtui attach DIR` reaches). A hang-up of
-a recording app does the same: only a person's choice stops a comparison that can outlive its
-terminal. Without a log directory there is nothing to continue from, so `d` says why it
-cannot, and a hang-up stops every run as `q` does.
+Its trainer lives and dies with this app: there is no log directory to continue from and no
+socket to attach through, so `d` says how to start a comparison that can be detached (`lrtui
+--log-dir DIR`: it trains in a process of its own, the terminal attached, `ui.attached`), and
+a hang-up stops every run as `q` does.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from textual.binding import Binding
 
@@ -20,31 +16,9 @@ CANNOT_DETACH = "d detaches only a comparison that records: start it with --log-
 
 
 class LiveApp(LrTuiApp):
-    """`LrTuiApp` over a trainer of this machine; `recording`: its `--log-dir`, if any."""
+    """`LrTuiApp` over a trainer of this process (or of a child it spawned)."""
 
     BINDINGS = [Binding("d", "detach", "Detach")]
 
-    def __init__(self, *args: Any, recording: str | None = None, **options: Any) -> None:
-        super().__init__(*args, **options)
-        self.recording = recording
-        self.detaching = False
-        self.quitting = False  # `q` or SIGTERM: a person's choice to stop, even if a hang-up follows
-
     def action_detach(self) -> None:
-        if self.recording is None:
-            self.notify(CANNOT_DETACH, title="Cannot detach", severity="warning", markup=False)
-            return
-        self.detaching = True
-        self.stop_source()  # the trainer checkpoints every run as it stops
-        self.exit(0)
-
-    async def action_quit(self) -> None:
-        if not self.hung_up.is_set():  # a hang-up quits through here too, its flag set first
-            self.quitting = True
-        await super().action_quit()
-
-    def handing_over(self) -> bool:
-        """Whether training goes on elsewhere once this app has ended: `d`, or a hang-up not
-        preceded by `q`, of an app that records."""
-        wanted = self.detaching or (self.hung_up.is_set() and not self.quitting)
-        return self.recording is not None and wanted
+        self.notify(CANNOT_DETACH, title="Cannot detach", severity="warning", markup=False)

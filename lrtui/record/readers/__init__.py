@@ -8,20 +8,24 @@ What lives here: the `LogReader` and `Tail` protocols and the options every read
 as blocks gathered by `steps`.
 
 Other trackers' runs, each read into points that `metric_tail` turns into events and rows (the
-LR and loss picked by the same `tags`): W&B offline runs (`wandb`, framed by `wandb_log`),
+LR and loss picked by the same `tags`; a bulk read's points as columns, `metric_columns`): W&B
+offline runs (`wandb`, framed by `wandb_log`; a big read framed by `wandb_frames` and decoded by
+`wandb_history` and `wandb_values`, with numpy),
 MLflow's SQLite and file stores (`mlflow_store`, the database read by `mlflow_sql`), Lightning's
 CSV files (`lightning_csv`), HF Trainer checkpoints (`hf_state`), Ray Tune trials (`ray_tune`).
 What a folder holds, said by `watch` and `export`: which reader took how many runs, and the
 files none reads (`inventory`).
 
 A new source is a module here with a `LogReader` and its entry in `READERS`; nothing else
-changes. A reader whose runs are folders that another reader also sees (Ray Tune writes
-TensorBoard files into each trial folder) names that reader in `shadows`, and the folder is
-shown once, as its run.
+changes. A reader whose runs hold another reader's runs (Ray Tune writes TensorBoard files into
+each trial folder, the HF Trainer into `<output_dir>/runs/`) names that reader in `shadows`,
+with the folder under its run where they are (`("tensorboard", "runs")`): those are shown once,
+as its run (`shadowed`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +47,12 @@ __all__ = [
     "ReadOptions",
     "Tail",
     "csv_text",
+    "every_run",
     "found_under",
     "named",
     "one_run",
     "reads",
+    "shadowed",
     "waiting",
 ]  # fmt: skip
 
@@ -100,9 +106,37 @@ def _runs(reader: LogReader, directory: Path) -> list[Path]:
         return []
 
 
+def shadowed(logs: Sequence[Log]) -> dict[tuple[str, Path], Log]:
+    """The runs another reader's run stands for, by reader name and path, each with that run: a
+    run at or under the folder a reader's `shadows` names under its own run (its one
+    `(reader name, folder)` pair per reader it shadows). Looked up folder by folder upwards, so
+    a sweep of thousands of runs costs a set lookup per folder, not a pass per pair of runs."""
+    covers: dict[tuple[str, str], Log] = {}  # by paths as text: a Path per folder costs 10x
+    for log in logs:
+        for name, under in getattr(log.reader, "shadows", ()):
+            covers[name, os.path.normpath(os.path.join(log.path, under))] = log
+    hidden: dict[tuple[str, Path], Log] = {}
+    if not covers:
+        return hidden
+    for log in logs:
+        folder, up = os.path.normpath(log.path), ""
+        while folder != up:
+            winner = covers.get((log.reader.name, folder))
+            if winner is not None and winner is not log:
+                hidden[log.reader.name, log.path] = winner
+                break
+            folder, up = os.path.dirname(folder), folder
+    return hidden
+
+
+def every_run(directory: Path, readers: Sequence[LogReader] = READERS) -> list[Log]:
+    """Every reader's runs under a folder, shadowed ones too: reader by reader, in name order."""
+    return [Log(reader, run) for reader in readers for run in _runs(reader, directory)]
+
+
 def found_under(directory: Path, readers: Sequence[LogReader] = READERS) -> list[Log]:
-    """Every reader's runs under a folder: reader by reader, each in name order; a folder that
-    a reader `shadows` another's in is that reader's run only."""
-    logs = [Log(reader, run) for reader in readers for run in _runs(reader, directory)]
-    shadowed = {(name, log.path) for log in logs for name in getattr(log.reader, "shadows", ())}
-    return [log for log in logs if (log.reader.name, log.path) not in shadowed]
+    """Every reader's runs under a folder: reader by reader, each in name order; a run another
+    reader's run `shadows` is that run's only."""
+    logs = every_run(directory, readers)
+    hidden = shadowed(logs)
+    return [log for log in logs if (log.reader.name, log.path) not in hidden]

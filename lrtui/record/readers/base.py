@@ -40,6 +40,7 @@ class Counts(Protocol):
 
     rows: int
     corrupt: int
+    tags: set[str]  # every scalar name the runs log: said when a `--tag` names none of them
 
 
 class Tail(Protocol):

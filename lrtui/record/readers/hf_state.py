@@ -8,6 +8,18 @@ shown (a run resumed from an earlier checkpoint) is read again. Names are given 
 HF's own TensorBoard callback gives them (`loss` → `train/loss`, `eval_loss` → `eval/loss`),
 so the same tags (`tags`) pick the LR, the loss and the epoch, and the run's closing summary
 (`train_runtime`, the mean `train_loss`) is not taken for a step.
+
+A run is finished where its state says so (`finished`): its `global_step` reached `max_steps`,
+the Trainer had been told to stop when it saved (`should_training_stop`, as early stopping
+does), or the history ends with the closing summary (only in a state saved after training, by
+`save_state()`). A run that stopped otherwise (killed, crashed) stays running: nothing says so.
+
+With `report_to="tensorboard"` the Trainer also writes TensorBoard files, under
+`<output_dir>/runs/<date_host>/`; they are the same run, shown once, as this reader's
+(`shadows`): the state holds the same LR and loss (HF's TensorBoard callback writes the
+`log_history` entries as they are logged), and besides them the run's length (`max_steps`),
+its setup and its end, which the event files do not hold. Between two saves the event files
+are ahead; at the defaults (`logging_steps` = `save_steps` = 500) they are not.
 """
 
 from __future__ import annotations
@@ -63,6 +75,31 @@ def newest_state(folder: Path) -> Path | None:
             key = (mtime, int(found.group(1)) if found else -1, candidate)
             best = max(best, key) if best else key
     return best[2] if best else None
+
+
+def finished(state: dict[str, object]) -> str:
+    """How the state says training ended ("finished: step 30 of 30"), or "" while it goes on."""
+    step, total, history = state.get("global_step"), state.get("max_steps"), state.get("log_history")
+    step = step if isinstance(step, int) and not isinstance(step, bool) else None
+    total = total if isinstance(total, int) and not isinstance(total, bool) and total > 0 else None
+    at = f"step {step:,}" + (f" of {total:,}" if total else "") if step is not None else "the end"
+    summary = history[-1] if isinstance(history, list) and history else None
+    if isinstance(summary, dict) and "train_runtime" in summary:
+        runtime = number(summary.get("train_runtime"))
+        return f"finished: {at}" + (f" in {runtime:,.1f} s" if runtime is not None else "")
+    if step is not None and total is not None and step >= total:
+        return f"finished: {at}"
+    callbacks = state.get("stateful_callbacks")
+    control = callbacks.get("TrainerControl") if isinstance(callbacks, dict) else None
+    controls = control if isinstance(control, list) else [control]
+    if any(
+        isinstance(c, dict)
+        and isinstance(c.get("args"), dict)
+        and c["args"].get("should_training_stop") is True
+        for c in controls
+    ):
+        return f"finished: stopped at {at}"
+    return ""
 
 
 def _name(key: str) -> str:
@@ -134,12 +171,14 @@ class HfStateSource:
         points = [_point(e) for e in new]
         chunk.points = [p for p in points if p is not None]
         chunk.corrupt = sum(1 for e in new if not isinstance(e, dict))
+        chunk.finished = finished(state)
         return chunk
 
 
 class HfStateReader:
     name = "hf"
     reads = f"HF {FILE}"
+    shadows = (("tensorboard", "runs"),)  # `report_to="tensorboard"`'s files: the same run
 
     def claims(self, file: Path) -> bool:
         return file.name == FILE

@@ -1,7 +1,8 @@
 """What a folder holds, for `watch` and `export` to say: which reader took how many runs, and
 the folder's files that no reader reads (a mistyped path, a source lrtui does not know, a
 tracker's side files). One rule for every reader: a file is read when it is a run, is inside a
-run's folder, or holds runs (an `mlflow.db`).
+run's folder, or holds runs (an `mlflow.db`). Runs of one reader shown as another's (`shadows`:
+an HF `output_dir`'s TensorBoard files) are said with the runs holding them.
 """
 
 from __future__ import annotations
@@ -25,10 +26,18 @@ class Inventory:
     unread: tuple[str, ...]  # the first few files no reader reads, as paths under the folder
     unread_count: int
     more: bool = False  # the walk stopped at `WALK_LIMIT`: there may be more
+    merged: tuple[tuple[str, str, int], ...] = ()  # reader, reader whose runs its runs hold, how many
 
     def runs(self) -> str:
-        """ "2 tensorboard runs, 1 wandb run"."""
-        return ", ".join(f"{n} {name} run{'s' if n != 1 else ''}" for name, n in self.taken)
+        """ "2 tensorboard runs, 1 hf run (with 1 tensorboard run in it)"."""
+        said = []
+        for name, n in self.taken:
+            held = [
+                f"{m} {other} run{'s' if m != 1 else ''}" for mine, other, m in self.merged if mine == name
+            ]
+            inside = f" (with {', '.join(held)} in {'them' if n != 1 else 'it'})" if held else ""
+            said.append(f"{n} {name} run{'s' if n != 1 else ''}{inside}")
+        return ", ".join(said)
 
     def not_read(self) -> str:
         """ "not read: a.txt, b/c.png and 4 more files", or "" when every file is read."""
@@ -39,10 +48,17 @@ class Inventory:
         return f"not read: {', '.join(self.unread)}{more}"
 
 
-def inventory(directory: Path, found: Sequence[tuple[str, Path]], shown: int = SHOWN) -> Inventory:
+def inventory(
+    directory: Path,
+    found: Sequence[tuple[str, Path]],
+    shown: int = SHOWN,
+    merged: Sequence[tuple[str, str]] = (),
+) -> Inventory:
     """Which reader took which runs under `directory` (`found`: each run's reader's name and
-    its path), and the files none of them reads."""
+    its path; `merged`: a pair of reader names for each run shown as another reader's), and the
+    files none of them reads."""
     taken = Counter(name for name, _ in found)
+    held = tuple((a, b, n) for (a, b), n in sorted(Counter(merged).items()))
     runs = {os.path.abspath(path) for _, path in found}
     holders = {os.path.dirname(r) for r in runs}  # a file holding runs: `mlflow.db/<run id>`'s
     unread: list[str] = []
@@ -61,5 +77,5 @@ def inventory(directory: Path, found: Sequence[tuple[str, Path]], shown: int = S
             if len(unread) < shown:
                 unread.append(clean(os.path.relpath(full, os.path.abspath(directory)), 80))
         if seen > WALK_LIMIT:
-            return Inventory(tuple(sorted(taken.items())), tuple(unread), count, more=True)
-    return Inventory(tuple(sorted(taken.items())), tuple(unread), count)
+            return Inventory(tuple(sorted(taken.items())), tuple(unread), count, True, held)
+    return Inventory(tuple(sorted(taken.items())), tuple(unread), count, merged=held)

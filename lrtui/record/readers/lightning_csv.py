@@ -6,6 +6,12 @@ Lightning writes a row per `log_metrics` call (the LR on one row, the loss on an
 same step) and rewrites the whole file, with a wider header, when a new metric appears; so the
 file is read whole when it changes, and only the rows past those already shown are new. A file
 with fewer rows than were shown was replaced: the run is read again.
+
+A finished run is not told from one still training: nothing Lightning leaves says so. At the
+end `CSVLogger.finalize("success")` only saves the same two files again; `hparams.yaml` holds
+the module's hyperparameters, not the Trainer's `max_epochs`/`max_steps`; a checkpoint's name
+(`checkpoints/epoch=1-step=40.ckpt`) carries where it was, not where the run would end. So the
+run stays "running" rather than be called done on a guess.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lrtui.record.readers.base import Counts, ReadOptions, waiting
+from lrtui.record.readers.metric_columns import Columns, fold, scalar_blocks
 from lrtui.record.readers.steps import StepRows
 from lrtui.record.readers.tags import TagMap, logged_epoch, tag_map
 from lrtui.spec.events import (
@@ -55,6 +56,9 @@ class Chunk:
     meta: Meta | None = None  # the run's name and setup, when first (or newly) known
     more: bool = False  # more was written than this read took: read on at once
     missing: bool = False  # nothing there (yet)
+    finished: str | None = None  # the files say the run ended: how ("" still going, None not read)
+    failed: bool = False  # with `finished`: it ended in failure (W&B's non-zero exit code): an error
+    columns: Columns | None = None  # points read in bulk, as columns (after `points`)
 
 
 class MetricSource(Protocol):
@@ -120,6 +124,7 @@ class MetricTail:
         self._fresh()
 
     def _fresh(self) -> None:
+        self._done = False  # a finished status shown for this generation
         self._lr_now: list[float] = []
         self._epoch_now = 1
         self._last_step: int | None = None
@@ -141,6 +146,8 @@ class MetricTail:
             events.append(StatusEvent(self.run, self.gen, RunStatus.RUNNING, clean(chunk.restarted, 200)))
         unknown = not self.tags.lr and self.tags.loss is None
         self.tags.update({k for _, values, _ in chunk.points for k in values})
+        if chunk.columns is not None:
+            self.tags.update(chunk.columns.names())
         learned = unknown and bool(self.tags.lr or self.tags.loss)
         if chunk.meta is not None:
             self._meta = chunk.meta
@@ -157,11 +164,30 @@ class MetricTail:
             events.append(CorruptLines(self.run, chunk.corrupt, self.gen))
         if chunk.points:
             self._emit(chunk.points, events)
+        if chunk.columns is not None and len(chunk.columns):
+            self._emit_columns(chunk.columns, events)
+        if chunk.finished is not None and bool(chunk.finished) != self._done:
+            self._done = bool(chunk.finished)  # a finished run trained on (resumed): running again
+            ended = RunStatus.ERROR if chunk.failed else RunStatus.DONE
+            status = ended if self._done else RunStatus.RUNNING
+            events.append(StatusEvent(self.run, self.gen, status, clean(chunk.finished, 200)))
 
     def _info(self) -> RunInfo:
         m = self._meta
         detail = " · ".join(x for x in (self._kind, m.detail, self.tags.describe()) if x)
         return RunInfo(m.label, detail, m.total_steps, spec=clean(str(self.path), 300), config=m.config)
+
+    def _emit_columns(self, cols: Columns, events: list[Event]) -> None:
+        """`_emit` for points read in bulk: the same events, folded as columns."""
+        done = fold(cols, self.tags, self._lr_now, self._epoch_now, self._last_step, self._start)
+        if done is None:  # a loss step that goes back: a point at a time
+            self._emit(cols.points(), events)
+            return
+        self._lr_now, self._epoch_now, self._start = done.lr_now, done.epoch_now, done.start
+        self._last_step = done.steps[-1] if done.steps else self._last_step
+        StepRows(done.steps, done.epochs, done.lrs, done.losses, done.times).flush(self.run, self.gen, events)
+        for tag, steps, values in scalar_blocks(cols, self.tags):
+            events.append(ScalarBlock(self.run, self.gen, clean(tag, 80), tuple(steps), tuple(values)))
 
     def _emit(self, points: list[Point], events: list[Event]) -> None:
         block = StepRows()
@@ -208,7 +234,10 @@ def _all_points(source: MetricSource, counts: Counts) -> tuple[list[Point], Meta
         counts.corrupt += chunk.corrupt
         if chunk.restarted:
             points.clear()
+        if chunk.columns is not None:  # a bulk read: its rows one by one
+            chunk.points += chunk.columns.points()
         points += chunk.points
+        counts.tags.update(k for _, values, _ in chunk.points for k in values)
         meta = chunk.meta or meta
         if not chunk.more:
             return points, meta

@@ -128,7 +128,7 @@ class RayTrialSource:
 class RayTuneReader:
     name = "ray"
     reads = f"Ray Tune {FILE}"
-    shadows = ("tensorboard",)  # Tune's TensorBoard files in a trial folder are the same trial
+    shadows = (("tensorboard", "."),)  # Tune's TensorBoard files in a trial folder: the same trial
 
     def claims(self, file: Path) -> bool:
         return file.name == FILE and (file.parent / PARAMS).exists()

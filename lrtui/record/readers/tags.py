@@ -12,6 +12,7 @@ after the step (0.33, 0.67, 1.0), Lightning's `epoch` its 0-based `current_epoch
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,8 @@ LOSS_PATTERNS = (
 EPOCH_PATTERNS = ("train/epoch", "epoch")
 PROGRESS_EPOCH_TAGS = ("train/epoch",)  # epochs completed so far, fractional (HF)
 MAX_EPOCH = 2**31  # a logged epoch past this is a broken value, not an epoch
+SEEN_KEPT = 1000  # tag names a run keeps for messages: a file of endless names costs no more
+NAMED = 5  # tags named in a message, the rest counted
 
 
 def logged_epoch(value: float, progress: bool, default: int = 1) -> int:
@@ -77,9 +80,12 @@ class TagMap:
     lr: list[str] = field(default_factory=list)  # one per param group, in group order
     loss: str | None = None
     epoch: str | None = None
+    seen: set[str] = field(default_factory=set)  # the names logged (the first `SEEN_KEPT`), for messages
 
     def update(self, tags: Iterable[str]) -> None:
         tags = set(tags)
+        if len(self.seen) < SEEN_KEPT:
+            self.seen.update(itertools.islice(tags - self.seen, SEEN_KEPT - len(self.seen)))
         if not self.lr:
             hits = _first(tags, self.lr_patterns)
             base = next(iter(sorted(h.split("/pg")[0] for h in hits)), "")
@@ -103,6 +109,19 @@ class TagMap:
         (an escape in one would reach the terminal: its title, its clipboard)."""
         lr = ", ".join(clean(t, 80) for t in self.lr) if self.lr else "none yet"
         return f"lr {lr} · loss {clean(self.loss, 80) if self.loss else 'none yet'}"
+
+
+def not_logged(asked: Iterable[tuple[str, str]], logged: Iterable[str], shown: int = NAMED) -> str:
+    """ "no run logs --tag acc; the runs log loss, lr, val/acc": the tags asked for (each its
+    option and the tag) that no run logs, and a few that they do, cleaned (a tag is any text a
+    file holds)."""
+    names = sorted(logged)
+    missing = ", ".join(f"{flag} {clean(tag, 80)}" for flag, tag in asked)
+    few = ", ".join(clean(t, 80) for t in names[:shown])
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return f"no run logs {missing}; " + (
+        f"the runs log {few}{more}" if names else "the runs log no named scalars"
+    )
 
 
 def tag_map(lr_tag: str | None, loss_tag: str | None) -> TagMap:

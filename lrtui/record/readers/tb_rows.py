@@ -50,6 +50,7 @@ def tb_rows(directory: Path, options: ReadOptions, result: Counts) -> Iterator[l
     """A run's rows as values: its loss steps, with the LR and epoch in force at each."""
     tags, corrupt = _read_run(directory)
     result.corrupt += corrupt
+    result.tags.update(tags)
     chosen = tag_map(options.lr_tag, options.loss_tag)
     chosen.update(tags)
     label = run_name(directory, options.root or directory.parent)

@@ -6,7 +6,14 @@ protobuf classes (`wandb_internal_pb2`, the `wandb` extra, loaded when a file is
 A history record is a step: its `_step` (or the step W&B numbered it with), its numbers by key
 (`train/loss`, `lr`, nested keys joined by `/`), its `_timestamp`; the run record names the run
 (`display_name`) and holds its config, which later config records update. Values that are not
-numbers (media, tables, text) are not steps' values and are passed over.
+numbers (media, tables, text) are not steps' values and are passed over. The exit record that
+`wandb.finish()` writes ends the run: finished, or failed where its exit code is not 0.
+
+A big read (the file's first megabytes, or a backlog) goes the bulk way: framed by
+`wandb_frames`, its history records decoded by `wandb_history` into columns, which `metric_tail`
+folds as columns; the few records that way does not take (the run, config and exit records, any
+history record of another shape) are parsed here as above, so the points are the same either
+way. A live file's few new records take the exact way alone.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ import math
 import os
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from lrtui.record.readers.base import Counts, ReadOptions, csv_text, walk
+from lrtui.record.readers.metric_columns import Columns
 from lrtui.record.readers.metric_tail import (
     Chunk,
     Meta,
@@ -33,12 +42,18 @@ from lrtui.record.readers.metric_tail import (
     run_label,
 )
 from lrtui.record.readers.tags import tag_map
+from lrtui.record.readers.wandb_frames import PAD, Spans, frame_spans
+from lrtui.record.readers.wandb_history import decode
 from lrtui.record.readers.wandb_log import FILE_HEADER, Framing, check_header, frame
+from lrtui.record.readers.wandb_values import Keys
 from lrtui.spec.errors import SpecError
 from lrtui.spec.text import clean
 
 EXTRA = "pip install 'lrtui[wandb]'"
-READ_CHUNK = 2 << 20  # per poll: the first screen shows while a big run is still read
+READ_FIRST = 2 << 20  # a file's first read: the first screen shows while the rest is read
+READ_CHUNK = 8 << 20  # each later read (per poll, read on at once while there is more)
+BULK_FROM = 64 << 10  # a read this big is framed and decoded in bulk (numpy); a live file's new
+# records, a few KB a poll, are parsed one by one
 SUFFIX = ".wandb"
 
 
@@ -134,9 +149,10 @@ def run_file(folder: Path) -> Path | None:
 class WandbSource:
     """One run folder's `.wandb` file, read from where the last read stopped."""
 
-    def __init__(self, folder: Path, root: Path | None) -> None:
+    def __init__(self, folder: Path, root: Path | None, bulk_from: int = BULK_FROM) -> None:
         self.path = folder
         self._root = root
+        self._bulk_from = bulk_from
         self._record: Any = None  # wandb's Record class, imported at the first read
         self.restart()
 
@@ -146,6 +162,7 @@ class WandbSource:
         self._name = ""
         self._project = ""
         self._config: dict[str, object] = {}
+        self._keys = Keys()
 
     def read(self) -> Chunk:
         file = run_file(self.path)
@@ -169,21 +186,44 @@ class WandbSource:
                 check_header(f.read(len(FILE_HEADER)), clean(file.name, 120))
             self._inode = stat.st_ino
             f.seek(framing.offset)
-            data = f.read(READ_CHUNK)
+            want = READ_FIRST if framing.offset == len(FILE_HEADER) else READ_CHUNK
+            data = bytearray(want + PAD)  # zeros after the bytes read: see `wandb_frames`
+            with memoryview(data) as into:
+                size = f.readinto(into[:want])
         start = framing.offset
-        frame(data, start, framing)
-        chunk.more = start + len(data) < stat.st_size
+        chunk.more = start + size < stat.st_size
+        spans = frame_spans(data, size, start, framing) if size >= self._bulk_from else None
+        if spans is not None:
+            self._bulk(spans, chunk)
+            return chunk
+        frame(bytes(data[:size]), start, framing)
         records, framing.records = framing.records, []
         chunk.corrupt, framing.corrupt = framing.corrupt, 0
-        self._parse(records, chunk)
+        chunk.points = [point for _, point in self._parse(enumerate(records), chunk)]
         return chunk
 
-    def _parse(self, records: list[bytes], chunk: Chunk) -> None:
+    def _bulk(self, spans: Spans, chunk: Chunk) -> None:
+        """A big read: its history as columns, what the bulk decoding left parsed one by one."""
+        history = decode(spans, self._keys)
+        at = history.exact
+        spans_at = zip(at.tolist(), spans.starts[at].tolist(), spans.ends[at].tolist(), strict=True)
+        exact = self._parse(((i, bytes(spans.buffer[a:b])) for i, a, b in spans_at), chunk)
+        columns = Columns(history.steps, history.walls, history.values)
+        if not exact:
+            chunk.columns = columns
+            return
+        both = sorted([*zip(history.rows.tolist(), columns.points(), strict=True), *exact], key=itemgetter(0))
+        chunk.points = [point for _, point in both]  # history of both ways: in the file's order
+
+    def _parse(self, records: Iterable[tuple[int, bytes]], chunk: Chunk) -> list[tuple[int, Point]]:
+        """Records parsed by wandb's protobuf classes: the history points (each with its place
+        in the read), and the run's name, setup and end, into `chunk`."""
         if self._record is None:
             self._record = _record_class()
         record = self._record()
         told = False
-        for data in records:
+        points: list[tuple[int, Point]] = []
+        for at, data in records:
             if _passed_over(data):
                 continue
             try:
@@ -195,7 +235,12 @@ class WandbSource:
             if kind == "history":
                 point = _history(record.history)
                 if point is not None:
-                    chunk.points.append(point)
+                    points.append((at, point))
+            elif kind == "exit":
+                code, runtime = record.exit.exit_code, record.exit.runtime
+                chunk.finished = f"{'failed' if code else 'finished'}: exit code {code}"
+                chunk.finished += f" after {runtime:,} s" if runtime > 0 else ""
+                chunk.failed = code != 0
             elif kind == "run":
                 self._name = record.run.display_name or record.run.run_id
                 self._project = record.run.project
@@ -209,6 +254,7 @@ class WandbSource:
             label = clean(self._name, 120) if self._name else folder
             chunk.meta = Meta(label, " · ".join(clean(x, 80) for x in (self._project, folder) if x),
                               config_pairs(self._config))  # fmt: skip
+        return points
 
 
 class WandbReader:

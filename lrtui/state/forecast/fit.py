@@ -6,6 +6,11 @@ a relative error, so a run with a high loss weighs no more than one with a low l
 Huber, so a spike of the loss pulls less than a square would. L-BFGS-B with the analytic
 gradient, from the law's few cheap starts (`Law.starts`), keeping the best. scipy is
 imported here only, when a fit is made: it is the `lrtui[forecast]` extra.
+
+Where runs trained on the same batch at each step (`shared`), the batches' difficulty is
+estimated from the fit's residuals, taken out of the loss, and the law refitted from where it
+was (`REFITS` times): the per-step noise every run shares no longer pulls the fit, and a
+run's predicted final (`Fitted.final`) carries the difficulty of the batches it ends on.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lrtui.state.forecast.curves import POINTS, RunCurve, grid, warmup_end, window_means
+from lrtui.state.forecast.curves import POINTS, RunCurve, final_mean, grid, warmup_end, window_means
 from lrtui.state.forecast.law import Law
+from lrtui.state.forecast.shared import Shared, cleaned, estimate, shares_with, sharing
 
 DELTA = 0.005  # Huber's δ on the log of the loss: residuals past 0.5% count linearly
 CURVE_POINTS = 400  # points a predicted curve is computed at, then interpolated per step
 MAX_ITER = 300
 SKIP = 0.1
+REFITS = 1  # refits with the shared difficulty taken out (a second moved no final by 0.1%)
 
 
 class ForecastError(Exception):
@@ -41,6 +48,7 @@ class Fitted:
     objective: float
     seconds: float = 0.0
     starts: int = field(default=0)
+    shared: Shared | None = None  # the difficulty of the batches the fitted runs shared
 
     def parameters(self) -> dict[str, float]:
         """The parameters as people read them, the LR being in units of `scale`."""
@@ -58,6 +66,17 @@ class Fitted:
         predicted, _ = self.law.value(self.theta, self.law.prepare([(lr, points)]))
         out[w:] = np.interp(np.arange(w, lr.size), points, predicted)
         return out
+
+    def final(self, lrs: object, steps: int, losses: object = None) -> float:
+        """The predicted final (the mean over the last 5% of `steps`) of a schedule; for a run
+        whose logged `losses` show it saw the batches the fitted runs shared, with their
+        difficulty at the steps they covered (what its observed final holds too)."""
+        predicted = self.curve(lrs)[:steps]
+        seen = None if losses is None else np.asarray(losses, dtype=float)[:steps]
+        if self.shared is not None and seen is not None and shares_with(seen, self.shared):
+            n = min(steps, self.shared.offset.size)
+            predicted[:n] = predicted[:n] * np.exp(self.shared.offset[:n])
+        return final_mean(predicted, steps)
 
 
 def curve_points(lr: np.ndarray, w: int) -> np.ndarray:
@@ -107,12 +126,13 @@ def objective(law: Law, theta: np.ndarray, data: Target) -> tuple[float, np.ndar
     return float(data.weight @ loss) / DELTA**2, -((data.weight * psi / pred) @ jac) / DELTA**2
 
 
-def fit_variant(law: Law, runs: Sequence[RunCurve], scale: float) -> Fitted:
+def fit_variant(law: Law, runs: Sequence[RunCurve], scale: float, start: np.ndarray | None = None) -> Fitted:
+    """`law` fitted from its own starts, or from `start` alone where one is given."""
     minimize = _minimize()
     data = target(law, runs, scale)
     bounds = law.bounds(float(np.max(data.loss)))
     best: tuple[float, np.ndarray] | None = None
-    starts = law.starts(data.prepared, data.loss)
+    starts = law.starts(data.prepared, data.loss) if start is None else [start]
     for start in starts:
         x0 = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
         res = minimize(lambda th: objective(law, th, data), x0, jac=True, method="L-BFGS-B",
@@ -123,16 +143,32 @@ def fit_variant(law: Law, runs: Sequence[RunCurve], scale: float) -> Fitted:
     return Fitted(law, best[1], scale, tuple(r.name for r in runs), best[0], starts=len(starts))
 
 
-def fit(law: Law, runs: Sequence[RunCurve], scale: float | None = None) -> Fitted:
+def fit(law: Law, runs: Sequence[RunCurve], scale: float | None = None, shared: bool = True) -> Fitted:
     """`law` fitted on `runs` together (each fittable: `curves.why_unfittable`), trying its
-    variants and keeping the one that matches best."""
+    variants and keeping the one that matches best; then, unless `shared` is False (to
+    measure what it buys), refitted with the batches' difficulty the runs shared taken out."""
     began = time.perf_counter()
     scale = scale or max(float(np.max(r.lrs[: max(r.seen, 1)])) for r in runs)
     with one_blas_thread():
         fits = [fit_variant(v, runs, scale) for v in law.variants()]
-    best = min(fits, key=lambda f: f.objective)
+        best = min(fits, key=lambda f: f.objective)
+        best, batches = refit_shared(best, runs, scale) if shared else (best, None)
     return Fitted(best.law, best.theta, scale, best.runs, best.objective, time.perf_counter() - began,
-                  sum(f.starts for f in fits))  # fmt: skip
+                  sum(f.starts for f in fits) + (REFITS if batches else 0), batches)  # fmt: skip
+
+
+def refit_shared(fitted: Fitted, runs: Sequence[RunCurve], scale: float) -> tuple[Fitted, Shared | None]:
+    """The fit again on the runs with the difficulty of the batches they shared taken out,
+    `REFITS` times, each estimate of it from the last fit's residuals (`shared.estimate`)."""
+    members = sharing(runs)
+    if not members:
+        return fitted, None
+    shared = None
+    for _ in range(REFITS):
+        shared = estimate(runs, [fitted.curve(r.lrs) for r in runs], members)
+        clean = [cleaned(r, shared) if i in members else r for i, r in enumerate(runs)]
+        fitted = fit_variant(fitted.law, clean, scale, fitted.theta)
+    return fitted, shared
 
 
 def _minimize():

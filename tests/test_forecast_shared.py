@@ -1,0 +1,108 @@
+"""Common random numbers in the forecaster (`state/forecast/shared.py`): runs that trained on the
+same batch at each step are found from their losses alone, the batches' shared difficulty is
+taken out before the law is refitted, and a run that saw those batches has its predicted final
+carry their difficulty, while runs of other batch orders are fitted and predicted as before."""
+
+from __future__ import annotations
+
+import numpy as np
+from test_forecast import TRUE_MPL, law_curve, schedule
+
+from lrtui.state.forecast import fit as fitting
+from lrtui.state.forecast.curves import final_mean, make_curve
+from lrtui.state.forecast.fit import fit
+from lrtui.state.forecast.multipower import MultiPower
+from lrtui.state.forecast.shared import sharing, shrinkage
+
+STEPS = 2000
+
+
+def runs_of(kinds, batches: np.ndarray, own: float, seed: int):
+    """Runs of the known law, each step's loss times exp(batch difficulty + its own noise)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for kind in kinds:
+        lrs = schedule(kind, STEPS)
+        loss = law_curve(MultiPower(), TRUE_MPL, lrs)
+        loss[np.isnan(loss)] = 5.0  # the warm-up's loss: never fitted
+        out.append(make_curve(kind, lrs, loss * np.exp(batches + own * rng.standard_normal(STEPS))))
+    return out
+
+
+def difficulty(seed: int) -> np.ndarray:
+    return 0.06 * np.random.default_rng(seed).standard_normal(STEPS)
+
+
+def test_runs_sharing_a_batch_order_are_found_and_a_run_of_another_is_not():
+    shared = runs_of(["constant", "cosine"], difficulty(1), 0.01, seed=2)
+    other = runs_of(["linear"], difficulty(3), 0.01, seed=4)
+    assert sharing([shared[0], other[0], shared[1]]) == (0, 2)
+    assert sharing([shared[0], other[0]]) == ()
+    # nearly all of the noise is the batch's: the estimate is taken nearly whole
+    assert 0.95 < shrinkage(shared) < 1.0
+
+
+def test_the_shared_difficulty_is_taken_out_and_the_fit_comes_closer(monkeypatch):
+    kinds = ["constant", "cosine", "step"]
+    errors = {}
+    for refits in (0, fitting.REFITS):
+        monkeypatch.setattr(fitting, "REFITS", refits)
+        worst = 0.0
+        for seed in range(3):
+            fitted = fit(MultiPower(), runs_of(kinds, difficulty(seed), 0.005, seed=10 + seed))
+            assert (fitted.shared is not None) == (refits > 0)
+            for kind in ("wsd", "linear"):
+                lrs = schedule(kind, STEPS)
+                truth = final_mean(law_curve(MultiPower(), TRUE_MPL, lrs), STEPS)
+                worst = max(worst, abs(final_mean(fitted.curve(lrs), STEPS) / truth - 1))
+        errors[refits] = worst
+    assert errors[fitting.REFITS] < 0.6 * errors[0]
+
+
+def test_a_run_that_saw_the_batches_has_their_difficulty_in_its_predicted_final():
+    batches = difficulty(5)
+    batches[-100:] += 0.02  # the last 100 batches harder: every run's final is 2% higher
+    fitted_on = runs_of(["constant", "cosine"], batches, 0.005, seed=6)
+    fitted = fit(MultiPower(), fitted_on)
+    assert fitted.shared is not None and fitted.shared.members == (0, 1)
+    (same,) = runs_of(["wsd"], batches, 0.005, seed=7)
+    (other,) = runs_of(["wsd"], difficulty(8), 0.005, seed=9)
+    smooth = final_mean(fitted.curve(same.lrs), STEPS)
+    luck = final_mean(same.losses, STEPS) / final_mean(law_curve(MultiPower(), TRUE_MPL, same.lrs), STEPS) - 1
+    carried = fitted.final(same.lrs, STEPS, same.losses) / smooth - 1
+    # most of the batches' part of its observed final is carried (all but its part slower
+    # than the moving average `shared.estimate` takes off, which the end of a run cuts short)
+    assert luck > 0.015
+    assert abs(carried - luck) < 0.5 * luck
+    # another batch order, or a schedule never trained: the law's smooth curve alone
+    assert fitted.final(other.lrs, STEPS, other.losses) == smooth
+    assert fitted.final(same.lrs, STEPS) == smooth
+
+
+def test_runs_of_independent_noise_are_fitted_as_before(monkeypatch):
+    rng = np.random.default_rng(11)
+    runs = [make_curve(r.name, r.lrs, r.losses) for r in
+            runs_of(["constant", "cosine"], np.zeros(STEPS), 0.0, seed=0)]  # fmt: skip
+    noisy = [make_curve(r.name, r.lrs, r.losses * np.exp(0.03 * rng.standard_normal(STEPS))) for r in runs]
+    fitted = fit(MultiPower(), noisy)
+    monkeypatch.setattr(fitting, "REFITS", 0)
+    plain = fit(MultiPower(), noisy)
+    assert fitted.shared is None
+    assert np.array_equal(fitted.theta, plain.theta)
+
+
+def test_short_runs_and_short_tails_are_taken_in_stride():
+    """Runs shorter than the moving averages (401 steps, 21 steps) are fitted; a run asked
+    about with fewer steps than a wiggle's window is predicted by the smooth curve."""
+    batches = 0.06 * np.random.default_rng(12).standard_normal(300)
+    runs = []
+    for kind in ("constant", "cosine"):
+        lrs = schedule(kind, 300, warm=20)
+        loss = law_curve(MultiPower(), TRUE_MPL, lrs)
+        loss[np.isnan(loss)] = 5.0
+        runs.append(make_curve(kind, lrs, loss * np.exp(batches)))
+    fitted = fit(MultiPower(), runs)
+    assert fitted.shared is not None and fitted.shared.offset.size == 300
+    lrs = schedule("wsd", 300, warm=5)
+    smooth = final_mean(fitted.curve(lrs), 15)
+    assert np.isfinite(smooth) and fitted.final(lrs, 15, runs[0].losses[:15]) == smooth
