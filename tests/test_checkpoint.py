@@ -219,9 +219,9 @@ def test_bad_resume_and_checkpoint_input_is_one_line(tmp_path):
 
 
 # ---- kill -9 at a random step, then `lrtui resume` -------------------------------------------
-def _args(task: str, engine: str) -> list[str]:
+def _args(task: str, engine: str, seeds: int = 1) -> list[str]:
     flags = ["--task", f"{TASK}:{task}", "--epochs", "24", "--lr", "0.05", "--engine", engine, "--no-summary"]
-    return [a for s in SCHEDULES for a in ("-s", s)] + flags
+    return [a for s in SCHEDULES for a in ("-s", s)] + flags + (["--seeds", str(seeds)] if seeds > 1 else [])
 
 
 def _steps_logged(path: Path) -> int:
@@ -244,21 +244,30 @@ def _lines(path: Path) -> list[dict]:
     return out
 
 
-@pytest.mark.parametrize("engine, task", [("stacked", "Slow"), ("sequential", "SlowNorm")])
-def test_kill_9_at_a_random_step_and_resume_equals_the_uninterrupted_run(engine, task, tmp_path):
+@pytest.mark.parametrize(
+    "engine, task, seeds",
+    [
+        ("stacked", "Slow", 1),
+        ("sequential", "SlowNorm", 1),
+        ("stacked", "Slow", 2),
+        ("sequential", "Slow", 2),
+    ],
+)
+def test_kill_9_at_a_random_step_and_resume_equals_the_uninterrupted_run(engine, task, seeds, tmp_path):
+    """Under `--seeds 2` too: every schedule under every seed, each from its own weights."""
     whole, cut = tmp_path / "whole", tmp_path / "cut"
-    expected = _lrtui("--headless", *_args(task, engine), "--log-dir", str(whole))
+    expected = _lrtui("--headless", *_args(task, engine, seeds), "--log-dir", str(whole))
     assert expected.returncode == 0, expected.stderr
+    files = sorted(p.name for p in whole.glob("*.jsonl"))
+    assert len(files) == len(SCHEDULES) * seeds  # a file for each schedule under each seed
     kill_at = random.randint(20, 360)  # of 384 steps a run; checkpoints every 25
     with open(os.devnull, "w") as quiet:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lrtui", "--headless", *_args(task, engine), "--log-dir", str(cut),
+            [sys.executable, "-m", "lrtui", "--headless", *_args(task, engine, seeds), "--log-dir", str(cut),
              "--checkpoint-every", "25"], stdout=quiet, stderr=quiet,
         )  # fmt: skip
     deadline = time.monotonic() + 240
-    while (
-        _steps_logged(cut / "StepLR.jsonl") < kill_at and proc.poll() is None and time.monotonic() < deadline
-    ):
+    while _steps_logged(cut / files[-1]) < kill_at and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -281,7 +290,7 @@ def test_kill_9_at_a_random_step_and_resume_equals_the_uninterrupted_run(engine,
         return [line.split(",")[:5] for line in text.splitlines()]
 
     cut_rows, whole_rows = rows(export_cut.stdout), rows(export_whole.stdout)
-    assert len(cut_rows) == len(whole_rows) == 1 + 3 * 24 * 16
+    assert len(cut_rows) == len(whole_rows) == 1 + len(files) * 24 * 16
     assert [(a, b) for a, b in zip(cut_rows, whole_rows, strict=True) if a != b] == []
 
 

@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 import torch
+from tiny_hf import Regressor, regression_rows
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -28,25 +29,6 @@ def _read(directory):
     return decode_header(lines[0]), [decode(line, 0, 0) for line in lines[1:]]
 
 
-class _Regressor(nn.Module):
-    """The smallest model the HF Trainer takes: it returns its own loss."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(4, 1)
-
-    def forward(self, x, labels=None):
-        out = self.linear(x).squeeze(-1)
-        return {"loss": nn.functional.mse_loss(out, labels), "logits": out}
-
-
-def _rows(n: int, seed: int) -> list[dict]:
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, 4, generator=gen)
-    y = x.sum(dim=1)
-    return [{"x": x[i], "labels": y[i]} for i in range(n)]
-
-
 def test_hf_trainer_records_steps_plan_marks_and_evals(tmp_path):
     from transformers import Trainer, TrainingArguments
 
@@ -59,8 +41,8 @@ def test_hf_trainer_records_steps_plan_marks_and_evals(tmp_path):
         disable_tqdm=True,
     )  # fmt: skip
     trainer = Trainer(
-        model=_Regressor(), args=args, train_dataset=_rows(80, 1), eval_dataset=_rows(16, 2),
-        callbacks=[LrtuiCallback(tmp_path / "runs")],
+        model=Regressor(), args=args, train_dataset=regression_rows(80, 1),
+        eval_dataset=regression_rows(16, 2), callbacks=[LrtuiCallback(tmp_path / "runs")],
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -165,7 +147,7 @@ def test_hf_epochs_read_as_logged_and_counted_from_max_steps(tmp_path, max_steps
         use_cpu=True, seed=3, disable_tqdm=True,
     )  # fmt: skip
     trainer = Trainer(
-        model=_Regressor(), args=args, train_dataset=_rows(120, 1),
+        model=Regressor(), args=args, train_dataset=regression_rows(120, 1),
         callbacks=[LrtuiCallback(tmp_path / "runs", name="hf")],
     )  # fmt: skip
     with warnings.catch_warnings():

@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from terminal import Terminal, have_tmux, lrtui_command
-from torch import nn
+from tiny_hf import Regressor, regression_rows
 
 from lrtui.record.export import export_csv, input_files, what_was_read
 from lrtui.record.readers import ReadOptions
@@ -25,22 +24,6 @@ from lrtui.record.watch import WatchSource
 from lrtui.spec.events import Notice, RunAdded, RunStatus, StatusEvent, StepBlock
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Regressor(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(4, 1)
-
-    def forward(self, x, labels=None):
-        out = self.linear(x).squeeze(-1)
-        return {"loss": nn.functional.mse_loss(out, labels), "logits": out}
-
-
-def _rows() -> list[dict[str, torch.Tensor]]:
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(200, 4, generator=gen)
-    return [{"x": x[i], "labels": x[i].sum()} for i in range(200)]
 
 
 def _statuses(events: list, run: int = 0) -> list[tuple[int, RunStatus, str]]:
@@ -69,7 +52,9 @@ def hf_tensorboard(tmp_path_factory) -> tuple[Path, list, list[tuple[int, int]]]
         per_device_train_batch_size=4, learning_rate=0.05, lr_scheduler_type="cosine", warmup_steps=4,
         logging_steps=2, save_steps=10, save_total_limit=1, use_cpu=True, disable_tqdm=True,
     )  # fmt: skip
-    transformers.Trainer(model=Regressor(), args=args, train_dataset=_rows(), callbacks=[Probe()]).train()
+    transformers.Trainer(
+        model=Regressor(), args=args, train_dataset=regression_rows(200, 0), callbacks=[Probe()]
+    ).train()
     src.poll_once()
     assert list((where / "out" / "runs").glob("*/events.out.tfevents.*"))  # the library wrote both
     assert (where / "out" / "checkpoint-30" / "trainer_state.json").exists()
@@ -151,7 +136,7 @@ def test_an_early_stopped_hf_run_is_finished_where_it_stopped(tmp_path):
         use_cpu=True, disable_tqdm=True,
     )  # fmt: skip
     stop = transformers.EarlyStoppingCallback(early_stopping_patience=1, early_stopping_threshold=1e9)
-    rows = _rows()
+    rows = regression_rows(200, 0)
     trainer = transformers.Trainer(
         model=Regressor(), args=args, train_dataset=rows, eval_dataset=rows[:40], callbacks=[stop]
     )

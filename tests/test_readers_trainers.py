@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_hf import Regressor, regression_rows
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -160,23 +161,12 @@ def hf_run(tmp_path_factory) -> tuple[Path, Collect, list[int]]:
     src = WatchSource(where, got)
     seen: list[int] = []
 
-    class Regressor(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(4, 1)
-
-        def forward(self, x, labels=None):
-            out = self.linear(x).squeeze(-1)
-            return {"loss": nn.functional.mse_loss(out, labels), "logits": out}
-
     class Probe(transformers.TrainerCallback):
         def on_save(self, args, state, control, **kw):
             src.poll_once()
             seen.append(len(got.steps()))
 
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(200, 4, generator=gen)
-    rows = [{"x": x[i], "labels": x[i].sum()} for i in range(200)]
+    rows = regression_rows(200, 0)
     args = transformers.TrainingArguments(
         output_dir=str(where / "out"), report_to=[], max_steps=30, per_device_train_batch_size=4,
         learning_rate=0.05, lr_scheduler_type="cosine", warmup_steps=4, logging_steps=2,
