@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from lrtui.modes.config import build_ready
 from lrtui.modes.resume import choose
 from lrtui.record import continued
 from lrtui.spec.commands import Command, Verb
-from lrtui.spec.events import EvalEvent, MarkEvent, Notice, StepBlock
+from lrtui.spec.events import EvalEvent, MarkEvent, Notice, StatusEvent, StepBlock
 from lrtui.spec.settings import Settings, parse_scheduler_flag
 
 TASK = Path(__file__).parent / "data" / "shuffled_task.py"
@@ -303,3 +304,32 @@ def test_a_new_comparison_refuses_a_directory_waiting_to_be_resumed(tmp_path):
         f"continue it with lrtui resume {tmp_path}, or record to another directory\n"
     )
     assert not list(tmp_path.glob("*.jsonl"))
+
+
+def test_a_trainer_kept_for_an_app_drops_its_checkpoints_once_every_run_has_finished(tmp_path):
+    """Killed while it waits for the app's next command (every run done), the comparison is
+    finished: no checkpoint is left for `lrtui resume` to train it again from."""
+    ready = _ready(str(TASK), "stacked", SCHEDULES[:2], epochs=2)
+    folder = tmp_path / "c"
+    seen: list[bool] = []  # whether checkpoints were there when the last run had finished
+
+    def sink(batch) -> None:
+        for e in batch:
+            if isinstance(e, StatusEvent) and e.status.finished and e.run == 1:
+                seen.append(bool(checkpoint.listed(folder)))
+
+    policy = CheckpointPolicy(str(folder), every_steps=5, every_seconds=None)
+    t = CheckpointingTrainer(
+        ready.exp, sink, workload=ready.workload, checkpoints=policy, flush_interval=0.0, linger=True
+    )
+    worker = threading.Thread(target=t.run, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while (not seen or checkpoint.listed(folder)) and time.monotonic() < deadline and worker.is_alive():
+        time.sleep(0.02)
+    waiting = worker.is_alive()  # still kept for the app: not stopped
+    left = checkpoint.listed(folder)
+    t.send(Command(Verb.STOP))
+    worker.join(30)
+    assert seen == [True]  # checkpoints were written while training
+    assert waiting and left == []

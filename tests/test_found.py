@@ -5,8 +5,10 @@ counts in words."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -274,3 +276,61 @@ def test_export_says_one_run_in_the_singular(tmp_path: Path, capsys):
     assert (
         f"lrtui: wrote 24 rows from 1 run to {tmp_path / 'out.csv'}" in capsys.readouterr().err.splitlines()
     )
+
+
+# ---- 5. a --log-dir that is a file (it once spun for ever at 100% CPU) -------------------------
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_a_log_dir_that_is_a_file_or_under_one_is_one_line(tmp_path: Path, under: str):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    log_dir = a_file / under if under else a_file
+    argv = ["--headless", "--epochs", "1", "--batches", "2", "--log-dir", str(log_dir)]
+    done = subprocess.run([sys.executable, "-m", "lrtui", *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"lrtui: error: --log-dir {log_dir}: cannot write there "
+        "(a file stands where a folder of that path should be)\n"
+    )
+    assert a_file.read_text() == "mine\n"  # nothing of the user's touched
+
+
+# ---- 6. one run's exception, where runs train one after another, is that run's alone -----------
+ONE_RUN_FAILS = """
+import torch
+from torch import nn
+
+CALLS = [0]
+
+
+def model():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(288, 4))
+
+
+def batches(epoch):
+    gen = torch.Generator().manual_seed(epoch)
+    x = torch.randn(64, 3, 8, 8, generator=gen)
+    return list(zip(x.split(16), torch.randint(0, 4, (64,), generator=gen).split(16)))
+
+
+def loss(model, batch):
+    CALLS[0] += 1
+    if CALLS[0] == 10:  # a step of one run, mid-way: runs take their turns, one after another
+        raise RuntimeError("late failure")
+    x, y = batch
+    return nn.functional.cross_entropy(model(x), y)
+"""
+
+
+def test_an_exception_in_one_runs_step_stops_that_run_alone(tmp_path: Path):
+    task = tmp_path / "late.py"
+    task.write_text(ONE_RUN_FAILS)
+    argv = ["--headless", "--task", str(task), "--engine", "sequential", "--epochs", "3", "--no-summary"]
+    argv += ["-s", "StepLR(step_size=1)", "-s", "ConstantLR(factor=0.5)", "--log-dir", str(tmp_path / "logs")]
+    done = subprocess.run([sys.executable, "-m", "lrtui", *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr  # a run trained to the end: not every run failed
+    ends = {}
+    for path in (tmp_path / "logs").glob("*.jsonl"):
+        lines = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+        status = [d for d in lines if d.get("event") == "status"][-1]
+        ends[path.stem] = (status["status"], max(d["step"] for d in lines if "event" not in d))
+    assert sorted(ends.values()) == [("done", 12), ("error", 4)]  # the other run trained on to the end

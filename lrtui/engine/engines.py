@@ -217,6 +217,30 @@ class StackedEngine:
         return self._template
 
 
+class RunsFailedError(Exception):
+    """Some runs' passes raised and the others' went through (runs trained one after another):
+    `losses` of the others, in order, and each failed run's exception by its place in `runs`."""
+
+    def __init__(self, losses: Tensor | None, failures: dict[int, Exception]) -> None:
+        super().__init__(f"{len(failures)} run(s) failed")
+        self.losses, self.failures = losses, failures
+
+
+def losses_of(
+    engine: Engine, runs: Sequence[int], batches: Sequence[Batch]
+) -> tuple[Tensor | None, dict[int, Exception]]:
+    """The forward/backward pass of `runs`: the losses of the runs that went through, and the
+    exception of each that raised, by its place in `runs`. Where runs train one after another
+    a run's exception is its own; one batched pass (stacked) serves every run, so its
+    exception is every run's."""
+    try:
+        return engine.forward_backward(runs, batches), {}
+    except RunsFailedError as partial:
+        return partial.losses, partial.failures
+    except Exception as exc:
+        return None, dict.fromkeys(range(len(runs)), exc)
+
+
 class SequentialEngine:
     """One module per run, trained in turn: for models that cannot be stacked."""
 
@@ -237,15 +261,23 @@ class SequentialEngine:
             p.grad = None
 
     def forward_backward(self, runs: Sequence[int], batches: Sequence[Batch]) -> Tensor:
-        losses = []
+        """Each run's pass in turn; a run whose pass raises is left out (`RunsFailedError`), the
+        others go on."""
+        losses, failures = [], {}
         for j, r in enumerate(runs):
             module = self._modules[r]
             for p in module.parameters():
                 p.grad = None
-            with autocast(self._device, self._amp):
-                loss = self._workload.loss(module, batches[0] if len(batches) == 1 else batches[j])
-            loss.float().backward()
+            try:
+                with autocast(self._device, self._amp):
+                    loss = self._workload.loss(module, batches[0] if len(batches) == 1 else batches[j])
+                loss.float().backward()
+            except Exception as exc:
+                failures[j] = exc
+                continue
             losses.append(loss.detach().float())
+        if failures:
+            raise RunsFailedError(torch.stack(losses) if losses else None, failures)
         return torch.stack(losses)
 
     def module(self, run: int) -> nn.Module:

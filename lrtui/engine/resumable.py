@@ -60,6 +60,14 @@ class CheckpointingTrainer(Trainer):
         if self._due.due(self._steps_taken):
             self.checkpoint()
 
+    def _apply_commands(self, block: bool) -> bool:
+        """Before waiting for a command with every run finished (a trainer kept for an attached
+        app, `--for-app`), the checkpoints go: killed while it waits, the comparison is done,
+        not one `lrtui resume` would train again."""
+        if block and all(r.status.finished for r in self._runs):
+            checkpoint.remove_all(Path(self.policy.directory))
+        return super()._apply_commands(block)
+
     def _loop(self) -> None:
         super()._loop()
         if all(r.status.finished for r in self._runs):  # nothing left to resume

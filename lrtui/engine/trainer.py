@@ -21,7 +21,7 @@ from torch import Tensor
 
 from lrtui.engine.averaged import evaluate_run
 from lrtui.engine.device import cpu_threads, resolve_device
-from lrtui.engine.engines import Engine, make_engine
+from lrtui.engine.engines import Engine, losses_of, make_engine
 from lrtui.engine.feed import EpochFeed, tidy
 from lrtui.engine.kinds import load_workload, task_kind
 from lrtui.engine.outbox import Outbox, PendingStep
@@ -222,11 +222,11 @@ class Trainer(Steerable):
         return batches[:1] if all(b is batches[0] for b in batches) else batches
 
     def _train_step(self, active: list[RunSlot]) -> None:
-        try:
-            losses = self._engine.forward_backward([r.index for r in active], self._batches(active))
-        except Exception as exc:
-            for r in active:
-                self._fail(r, f"training step failed: {describe_error(exc)}")
+        losses, failures = losses_of(self._engine, [r.index for r in active], self._batches(active))
+        for j, exc in failures.items():
+            self._fail(active[j], f"training step failed: {describe_error(exc)}")
+        active = [r for j, r in enumerate(active) if j not in failures]
+        if losses is None or not active:
             return
         base = self._out.add_losses(losses)
         now = self._clock()

@@ -23,7 +23,7 @@ from lrtui.record.system import SystemSampler
 from lrtui.record.writer import LogDirSink
 from lrtui.spec.commands import Command, Steerable, Verb
 from lrtui.spec.describe import run_infos
-from lrtui.spec.errors import SpecError
+from lrtui.spec.errors import SpecError, cannot_write
 from lrtui.spec.events import Event, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
 
@@ -153,6 +153,10 @@ def in_background(argv: list[str], log_dir: str, debug: bool = False, started_he
     app asks as `lrtui attach` does."""
     if started_here:
         argv = [*argv, "--for-app"]
+        try:  # said before the folder's path is printed as where the output goes
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(log_dir, exc) from None
         sys.stderr.write(f"lrtui: starting training (its output: {Path(log_dir) / BACKGROUND_LOG})…\n")
         sys.stderr.flush()
     return attach(log_dir, debug, start_background(argv, log_dir), started_here=started_here)
@@ -188,7 +192,7 @@ def spawn(argv: list[str], root: Path) -> subprocess.Popen:
         root.mkdir(parents=True, exist_ok=True)
         out = (root / BACKGROUND_LOG).open("ab")
     except OSError as exc:
-        raise SpecError(f"--log-dir {root}: cannot write there ({exc.strerror or exc})") from None
+        raise cannot_write(root, exc) from None
     with out:
         return subprocess.Popen(
             [sys.executable, "-m", "lrtui", *argv], stdin=subprocess.DEVNULL, stdout=out,

@@ -15,7 +15,7 @@ from lrtui.modes.prepare import Ready
 from lrtui.modes.resume import policy_for, refuse_unfinished
 from lrtui.record.writer import LogDirSink
 from lrtui.spec.describe import run_infos
-from lrtui.spec.errors import SpecError
+from lrtui.spec.errors import SpecError, cannot_write
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.settings import Settings
 
@@ -66,7 +66,7 @@ def _log_sink(log_dir: str, exp: ExperimentSpec) -> LogDirSink:
     try:
         return LogDirSink(log_dir, run_infos(exp))
     except OSError as exc:
-        raise SpecError(f"--log-dir {log_dir}: cannot write there ({exc.strerror or exc})") from None
+        raise cannot_write(log_dir, exc) from None
 
 
 def run_comparison(

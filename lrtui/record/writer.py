@@ -117,12 +117,15 @@ def new_writer(
 ) -> EventFileWriter:
     """A writer on a new file (`new_file`'s names), safe when processes start together: the
     name free when looked at may be taken before it is created, so a name another process
-    created first (O_EXCL refuses it) moves on to the next name."""
+    created first (O_EXCL refuses it) moves on to the next name. A `FileExistsError` with the
+    name still free is no clash but a folder that cannot be made (a file in its place): raised."""
     while True:
+        path = new_file(log_dir, name, suffix)
         try:
-            return EventFileWriter(new_file(log_dir, name, suffix), info, **options)  # type: ignore[arg-type]
+            return EventFileWriter(path, info, **options)  # type: ignore[arg-type]
         except FileExistsError:
-            continue
+            if not os.path.lexists(path):
+                raise
 
 
 class LogDirSink:

@@ -3,3 +3,14 @@
 
 class SpecError(ValueError):
     """Bad user input: the message names what was wrong and is shown without a traceback."""
+
+
+def cannot_write(folder: object, exc: OSError) -> SpecError:
+    """`--log-dir DIR` that cannot be made or written, with why; a file standing where a folder
+    of its path should be is said as such (the OS only says "File exists" or "Not a
+    directory")."""
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        why = "a file stands where a folder of that path should be"
+    else:
+        why = exc.strerror or str(exc)
+    return SpecError(f"--log-dir {folder}: cannot write there ({why})")
