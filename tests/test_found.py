@@ -334,3 +334,14 @@ def test_an_exception_in_one_runs_step_stops_that_run_alone(tmp_path: Path):
         status = [d for d in lines if d.get("event") == "status"][-1]
         ends[path.stem] = (status["status"], max(d["step"] for d in lines if "event" not in d))
     assert sorted(ends.values()) == [("done", 12), ("error", 4)]  # the other run trained on to the end
+
+
+# ---- 7. a run logged with no setup at all has none (it said "differs in: ={}") ---------------
+def test_a_run_with_no_setup_has_no_setup_pairs_and_an_empty_part_keeps_its_name():
+    from lrtui.record.readers.metric_tail import config_pairs
+
+    assert config_pairs({}) == ()
+    assert config_pairs({"optim": {}, "sched": {"name": "cosine"}}) == (
+        ("optim", "{}"),
+        ("sched.name", "cosine"),
+    )

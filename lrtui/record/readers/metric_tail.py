@@ -80,7 +80,7 @@ def config_pairs(config: dict[str, object], limit: int = 60) -> tuple[tuple[str,
     pairs: list[tuple[str, str]] = []
 
     def visit(prefix: str, value: object) -> None:
-        if isinstance(value, dict) and value and len(pairs) < limit:
+        if isinstance(value, dict) and (value or not prefix) and len(pairs) < limit:  # no setup: none
             for k, v in value.items():
                 visit(f"{prefix}.{k}" if prefix else str(k), v)
         elif len(pairs) < limit:
