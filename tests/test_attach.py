@@ -4,8 +4,11 @@ every step once, from the files up to its greeting and live after it."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -143,3 +146,50 @@ def test_a_lingering_trainer_stops_once_every_run_ended_and_no_app_is_attached(t
             assert heard == []
     finally:
         log.close()
+
+
+TRAINS_THEN_DIES = """
+import sys
+from pathlib import Path
+
+from lrtui.engine.control import ControlServer
+from lrtui.spec.events import RunStatus, StatusEvent, StepBlock, StepEvent
+
+server = ControlServer(Path(sys.argv[1]), lambda: {"files": [], "offsets": []})
+print("listening", flush=True)
+sys.stdin.readline()  # the app is attached
+server.publish([StepBlock.of(StepEvent(run, 0, 7, 1, (0.1,), 0.5, 0.0)) for run in (0, 1)])
+server.publish([StatusEvent(0, 0, RunStatus.DONE, "", 7)])
+print("published", flush=True)
+sys.stdin.readline()  # killed here, without a word
+"""
+
+
+def test_an_app_whose_training_process_is_killed_ends_its_unfinished_runs_saying_how_to_go_on(
+    tmp_path: Path,
+):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TRAINS_THEN_DIES, str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline() == "listening\n"
+        source = AttachedSource(tmp_path)
+        got: list = []
+        source.attach(got.extend, [])
+        reader = threading.Thread(target=source.run)
+        reader.start()
+        proc.stdin.write("attached\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "published\n"
+        _until(lambda: any(isinstance(e, StatusEvent) for e in got))
+        proc.send_signal(signal.SIGKILL)
+        reader.join(10)
+        assert not reader.is_alive()
+    finally:
+        proc.kill()
+        proc.wait()
+    ends = [e for e in got if isinstance(e, StatusEvent)]
+    assert [(e.run, e.status) for e in ends] == [(0, RunStatus.DONE), (1, RunStatus.ERROR)]
+    assert ends[-1].step == 7
+    assert ends[-1].message == f"the training process has gone: lrtui resume {tmp_path} goes on from there"

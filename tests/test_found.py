@@ -345,3 +345,18 @@ def test_a_run_with_no_setup_has_no_setup_pairs_and_an_empty_part_keeps_its_name
         ("optim", "{}"),
         ("sched.name", "cosine"),
     )
+
+
+# ---- 8. a trainer waiting for an attached app's command is not said to be stuck ---------------
+def test_a_trainer_whose_runs_all_ended_or_paused_is_idle_not_stuck():
+    from lrtui.engine.child import FinalStatuses
+    from lrtui.spec.events import RunStatus, StatusEvent
+
+    finals = FinalStatuses()
+    assert not finals.idle()  # nothing heard yet: a silent start may be a stuck task
+    finals.see([StatusEvent(0, 0, RunStatus.RUNNING, "", 0), StatusEvent(1, 0, RunStatus.RUNNING, "", 0)])
+    assert not finals.idle()
+    finals.see([StatusEvent(0, 0, RunStatus.DONE, "", 9), StatusEvent(1, 0, RunStatus.PAUSED, "", 4)])
+    assert finals.idle()  # waiting for a command: no "no step for 30 s"
+    finals.see([StatusEvent(1, 0, RunStatus.RUNNING, "", 4)])
+    assert not finals.idle()

@@ -90,15 +90,22 @@ class FinalStatuses:
 
     def __init__(self) -> None:
         self.runs: dict[int, tuple[int, int, bool]] = {}  # run -> (gen, step, finished)
+        self.paused: set[int] = set()
 
     def see(self, events: Iterable[Event]) -> None:
         for ev in events:
             if isinstance(ev, StatusEvent):
                 self.runs[ev.run] = (ev.gen, ev.step, ev.status.finished)
+                (self.paused.add if ev.status is RunStatus.PAUSED else self.paused.discard)(ev.run)
             elif isinstance(ev, StepBlock) and len(ev):
                 gen, _, finished = self.runs.get(ev.run, (ev.gen, 0, False))
                 if ev.gen >= gen:
                     self.runs[ev.run] = (ev.gen, ev.step_numbers()[-1], finished and ev.gen == gen)
+
+    def idle(self) -> bool:
+        """Whether every run is known and none should be stepping (each finished or paused): a
+        silent trainer is then waiting for a command (an attached app's), not stuck."""
+        return bool(self.runs) and all(done or run in self.paused for run, (_, _, done) in self.runs.items())
 
     def failed(self, why: str, status: RunStatus = RunStatus.ERROR) -> list[Event]:
         return [

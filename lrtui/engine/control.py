@@ -25,6 +25,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from lrtui.engine.child import FinalStatuses
 from lrtui.spec.commands import Command, Steerable, Verb
 from lrtui.spec.errors import SpecError
 from lrtui.spec.events import Event, Notice, Sink
@@ -197,6 +198,8 @@ class AttachedSource:
         self._conn = Connection(os.dup(sock.fileno()))
         self.hello = self._first()
         self._sink: Sink = lambda _: None
+        self._log_dir = log_dir
+        self._finals = FinalStatuses()  # each run's newest status: what a kill leaves unfinished
         self.done = threading.Event()
         self.detached = False
         self.stopped = False
@@ -212,8 +215,11 @@ class AttachedSource:
             raise SpecError(REFUSED)
         return payload
 
-    def attach(self, sink: Sink) -> AttachedSource:
+    def attach(self, sink: Sink, past: list[Event] | None = None) -> AttachedSource:
+        """Events to `sink`: `past` (what the logs held at the greeting) first, then live."""
         self._sink = sink
+        self._finals.see(past or ())
+        sink(past or [])
         return self
 
     def run(self) -> None:
@@ -223,10 +229,12 @@ class AttachedSource:
                 if kind == "end":
                     self.ended = True
                     return
+                self._finals.see(payload)
                 self._sink(payload)
         except (EOFError, OSError, TypeError):
-            if not self.detached:
-                self._sink([Notice("the training process has gone")])
+            if not self.detached:  # gone without a word (killed): its unfinished runs end here
+                why = f"the training process has gone: lrtui resume {self._log_dir} goes on from there"
+                self._sink([*self._finals.failed(why), Notice(why)])
         finally:
             with contextlib.suppress(OSError):
                 self._conn.close()

@@ -247,8 +247,7 @@ def attach(
     ]
 
     def start(sink) -> AttachedSource:  # type: ignore[no-untyped-def]
-        sink(past)
-        return source.attach(sink)
+        return source.attach(sink, past)
 
     kind, label = (
         (StartedApp, hello["label"]) if started_here else (AttachedApp, f"attached · {hello['label']}")

@@ -311,7 +311,7 @@ def _pump(worker: _Worker, takers: list[Sink]) -> bool:
                 for take in takers:
                     take(finals.failed(STOPPED_STUCK, RunStatus.STOPPED))
                 return True
-            heard.maybe_stalled()
+            heard.maybe_stalled(finals.idle())
             continue
         if batch is None:
             return heard.interrupted
@@ -343,8 +343,8 @@ class _Heard:
             self.stop_asked = time.monotonic()
         return self.stop_asked is not None and time.monotonic() - self.stop_asked > STOP_SECONDS
 
-    def maybe_stalled(self) -> None:
+    def maybe_stalled(self, idle: bool) -> None:
         silent = time.monotonic() - self.last
-        if silent >= STALL_SECONDS and not self.said_stalled and self.stop_asked is None:
+        if silent >= STALL_SECONDS and not self.said_stalled and self.stop_asked is None and not idle:
             self.said_stalled = True
             sys.stderr.write(f"lrtui: no step for {silent:.0f} s — still in batches()/loss()?\n")
