@@ -65,16 +65,7 @@ def test_an_app_that_fails_and_cannot_close_still_ends_with_the_error_in_one_lin
 
 # ---- 2. a spawned trainer that fails at start-up says why -----------------------------------
 
-CHILD_ONLY_FAILURE = """
-import multiprocessing
-
-import torch
-from torch import nn
-
-if multiprocessing.parent_process() is not None:  # imports in the parent, fails in the trainer's process
-    raise RuntimeError("CUDA_VISIBLE_DEVICES names no device here")
-
-
+SMALL_CNN = """
 def model():
     return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(288, 4))
 
@@ -83,12 +74,27 @@ def batches(epoch):
     gen = torch.Generator().manual_seed(epoch)
     x = torch.randn(64, 3, 8, 8, generator=gen)
     return list(zip(x.split(16), torch.randint(0, 4, (64,), generator=gen).split(16)))
+"""  # a task file's model and data: a conv net with BatchNorm on 8x8 images, 4 batches an epoch
 
+CHILD_ONLY_FAILURE = (
+    """
+import multiprocessing
+
+import torch
+from torch import nn
+
+if multiprocessing.parent_process() is not None:  # imports in the parent, fails in the trainer's process
+    raise RuntimeError("CUDA_VISIBLE_DEVICES names no device here")
+
+"""
+    + SMALL_CNN
+    + """
 
 def loss(model, batch):
     x, y = batch
     return nn.functional.cross_entropy(model(x), y)
 """
+)
 
 
 async def test_a_task_that_fails_to_import_in_the_trainers_process_names_the_error_and_its_line(tmp_path):
@@ -295,22 +301,16 @@ def test_a_log_dir_that_is_a_file_or_under_one_is_one_line(tmp_path: Path, under
 
 
 # ---- 6. one run's exception, where runs train one after another, is that run's alone -----------
-ONE_RUN_FAILS = """
+ONE_RUN_FAILS = (
+    """
 import torch
 from torch import nn
 
 CALLS = [0]
 
-
-def model():
-    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(288, 4))
-
-
-def batches(epoch):
-    gen = torch.Generator().manual_seed(epoch)
-    x = torch.randn(64, 3, 8, 8, generator=gen)
-    return list(zip(x.split(16), torch.randint(0, 4, (64,), generator=gen).split(16)))
-
+"""
+    + SMALL_CNN
+    + """
 
 def loss(model, batch):
     CALLS[0] += 1
@@ -319,6 +319,7 @@ def loss(model, batch):
     x, y = batch
     return nn.functional.cross_entropy(model(x), y)
 """
+)
 
 
 def test_an_exception_in_one_runs_step_stops_that_run_alone(tmp_path: Path):
