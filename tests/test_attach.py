@@ -189,7 +189,40 @@ def test_an_app_whose_training_process_is_killed_ends_its_unfinished_runs_saying
     finally:
         proc.kill()
         proc.wait()
+    assert source.gone and not source.ended
     ends = [e for e in got if isinstance(e, StatusEvent)]
     assert [(e.run, e.status) for e in ends] == [(0, RunStatus.DONE), (1, RunStatus.ERROR)]
     assert ends[-1].step == 7
     assert ends[-1].message == f"the training process has gone: lrtui resume {tmp_path} goes on from there"
+
+
+class _Over:
+    """An attached app's source whose training process is no more: nothing to stop or leave."""
+
+    def __init__(self, gone: bool) -> None:
+        self.ended, self.gone, self.stopped, self.detached = not gone, gone, False, False
+        self.sent: list[Command] = []
+
+    def run(self) -> None:
+        pass
+
+    def send(self, command: Command) -> None:  # as `AttachedSource`: nothing once detached
+        if not self.detached:
+            self.sent.append(command)
+
+    def detach(self) -> None:
+        self.detached = True
+
+
+@pytest.mark.parametrize("gone", [True, False])
+async def test_q_in_an_app_whose_training_is_over_quits_without_asking(gone: bool):
+    from lrtui.ui.attached import AttachedApp, StopOrDetach
+
+    source = _Over(gone)
+    app = AttachedApp(run_infos(_exp()), lambda sink: source, source_label="attached · test")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, StopOrDetach)
+    assert app.return_code == 0
+    assert source.sent == []  # nothing told to a process that is not there

@@ -222,3 +222,20 @@ def test_without_a_log_dir_d_says_why_it_cannot_detach():
         term.press("q")
         assert term.exit_status(timeout=30) == 0 and term.restored()
         assert term.leftovers() == []
+
+
+def test_a_live_resume_of_a_finished_comparison_says_so_before_starting_anything(tmp_path: Path):
+    """A comparison whose runs all finished left no checkpoint: `lrtui resume DIR` says so in
+    one line, and no training process is started ("starting training…" is not said)."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "StepLR.jsonl").write_text("")
+    with Terminal(lrtui_command("resume", str(runs)), 200, 20) as term:
+        assert term.exit_status(timeout=60) == 2
+        screen = term.screen()
+        assert [line for line in screen.splitlines() if line.startswith("lrtui:")] == [
+            f"lrtui: error: resume {runs}: no checkpoints there (record with --log-dir; a comparison "
+            "whose runs all finished leaves none)"
+        ]
+        assert term.leftovers() == []
+    assert sorted(p.name for p in runs.iterdir()) == ["StepLR.jsonl"]  # nothing written there

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lrtui.commands.flags import checkpoint_flag, debug_flag
 from lrtui.commands.parser import Parser
-from lrtui.spec.errors import SpecError
+from lrtui.spec.errors import SpecError, no_checkpoints
 from lrtui.spec.pipe import on_a_terminal
 
 
@@ -56,6 +56,8 @@ def _attached(p: Parser, args: argparse.Namespace, argv: list[str]) -> int:
         p.fail(SpecError("the live app needs a terminal: use lrtui resume DIR --headless"))
     if not Path(args.dir).is_dir():
         p.fail(SpecError(f"resume {args.dir}: no such directory"))
+    if not any(Path(args.dir, "checkpoints").glob("ckpt-*.pt")):  # before "starting training…"
+        p.fail(no_checkpoints(args.dir))
     from lrtui.modes.attach import in_background
 
     rest = [a for a in argv if a != "--background"]

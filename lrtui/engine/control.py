@@ -204,6 +204,7 @@ class AttachedSource:
         self.detached = False
         self.stopped = False
         self.ended = False  # training ended and said so
+        self.gone = False  # the training process went without a word (killed)
         self.train_seconds = 0.0
 
     def _first(self) -> dict:
@@ -233,8 +234,10 @@ class AttachedSource:
                 self._sink(payload)
         except (EOFError, OSError, TypeError):
             if not self.detached:  # gone without a word (killed): its unfinished runs end here
+                self.gone = True
                 why = f"the training process has gone: lrtui resume {self._log_dir} goes on from there"
-                self._sink([*self._finals.failed(why), Notice(why)])
+                ended = self._finals.failed(why)
+                self._sink([*ended, Notice(why if ended else "the training process has gone")])
         finally:
             with contextlib.suppress(OSError):
                 self._conn.close()

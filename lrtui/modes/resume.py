@@ -24,7 +24,7 @@ from lrtui.modes.prepare import Ready, prepare
 from lrtui.record import continued
 from lrtui.record.writer import LogDirSink
 from lrtui.spec.cadence import Cadence
-from lrtui.spec.errors import SpecError
+from lrtui.spec.errors import SpecError, no_checkpoints
 from lrtui.spec.events import Event, RunStatus
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.settings import Settings
@@ -92,10 +92,7 @@ def choose(log_dir: Path, say: TextIO) -> Resumable:
             continue
         return Resumable(path, state, cuts)
     if not found:
-        raise SpecError(
-            f"resume {log_dir}: no checkpoints there (record with --log-dir; a comparison whose "
-            "runs all finished leaves none)"
-        )
+        raise no_checkpoints(log_dir)
     raise SpecError(f"resume {log_dir}: no checkpoint there can be used")
 
 

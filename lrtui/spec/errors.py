@@ -14,3 +14,11 @@ def cannot_write(folder: object, exc: OSError) -> SpecError:
     else:
         why = exc.strerror or str(exc)
     return SpecError(f"--log-dir {folder}: cannot write there ({why})")
+
+
+def no_checkpoints(log_dir: object) -> SpecError:
+    """`lrtui resume DIR` where nothing is left to resume: said before any training starts."""
+    return SpecError(
+        f"resume {log_dir}: no checkpoints there (record with --log-dir; a comparison whose "
+        "runs all finished leaves none)"
+    )

@@ -67,6 +67,10 @@ class AttachedApp(LrTuiApp):
             source.detach()  # type: ignore[attr-defined]
 
     def action_ask_quit(self) -> None:
+        source = self.source
+        if source is not None and (source.ended or source.gone):  # type: ignore[attr-defined]
+            self.exit(0)  # no training left to stop or to leave going: nothing to ask
+            return
         self.push_screen(StopOrDetach(), self._chosen)
 
     def _chosen(self, choice: str | None) -> None:
