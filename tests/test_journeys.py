@@ -103,7 +103,7 @@ def _ends_well(term: Terminal, status: int = 0) -> None:
 
 def test_readme_demo_first_screen_and_its_keys():
     with Terminal(lrtui_command(), 120, 40) as term:
-        first = term.wait_for("CyclicLR", timeout=30)
+        first = term.wait_for("CyclicLR", timeout=60)  # the first journey: a cold start of a fresh venv
         for name in ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"):
             assert name in first
         term.wait_for(_training, timeout=60)
