@@ -221,7 +221,7 @@ class RunsFailedError(Exception):
     """Some runs' passes raised and the others' went through (runs trained one after another):
     `losses` of the others, in order, and each failed run's exception by its place in `runs`."""
 
-    def __init__(self, losses: Tensor | None, failures: dict[int, Exception]) -> None:
+    def __init__(self, losses: Tensor, failures: dict[int, Exception]) -> None:
         super().__init__(f"{len(failures)} run(s) failed")
         self.losses, self.failures = losses, failures
 
@@ -262,7 +262,8 @@ class SequentialEngine:
 
     def forward_backward(self, runs: Sequence[int], batches: Sequence[Batch]) -> Tensor:
         """Each run's pass in turn; a run whose pass raises is left out (`RunsFailedError`), the
-        others go on."""
+        others go on. Where every run's pass raised, the first run's exception is raised as it
+        was (a task's error names the user's own line)."""
         losses, failures = [], {}
         for j, r in enumerate(runs):
             module = self._modules[r]
@@ -276,8 +277,10 @@ class SequentialEngine:
                 failures[j] = exc
                 continue
             losses.append(loss.detach().float())
+        if len(failures) == len(runs):  # every run: the task's own error, its traceback whole
+            raise failures[0]
         if failures:
-            raise RunsFailedError(torch.stack(losses) if losses else None, failures)
+            raise RunsFailedError(torch.stack(losses), failures)
         return torch.stack(losses)
 
     def module(self, run: int) -> nn.Module:

@@ -16,7 +16,7 @@ from torch import nn
 from lrtui.engine.checkpoint import CheckpointPolicy
 from lrtui.engine.child import trains_apart
 from lrtui.engine.device import resolve_device
-from lrtui.engine.engines import make_engine, plan_engine
+from lrtui.engine.engines import RunsFailedError, make_engine, plan_engine
 from lrtui.engine.feed import as_batch
 from lrtui.engine.kinds import task_kind
 from lrtui.engine.paramgroups import task_layout
@@ -149,6 +149,8 @@ class _Trial:
         except TaskError:
             raise
         except Exception as exc:
+            if isinstance(exc, RunsFailedError):  # some runs' first step went through: the first that did not
+                exc = next(iter(exc.failures.values()))
             raise user_error(exc, getattr(self.task, "_origin", None), 1) from None
         if losses.shape != (n,):
             raise TaskError(
