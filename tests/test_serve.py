@@ -177,3 +177,17 @@ def test_without_textual_serve_the_error_names_the_extra(tmp_path: Path):
     )
     assert done.returncode == 2
     assert done.stderr == "lrtui: error: lrtui serve needs textual-serve: pip install 'lrtui[serve]'\n"
+
+
+def test_serving_stays_quiet_about_tabs_collected_after_their_loop_closed_only():
+    from types import SimpleNamespace
+
+    from lrtui.modes.serve import _quiet_about_closed_loops
+
+    told: list = []
+    quiet = _quiet_about_closed_loops(told.append)
+    closed = SimpleNamespace(exc_value=RuntimeError("Event loop is closed"))
+    other = SimpleNamespace(exc_value=RuntimeError("something else"))
+    quiet(closed)
+    quiet(other)
+    assert told == [other]  # only asyncio's note on a closed loop is left out

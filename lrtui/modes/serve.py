@@ -18,6 +18,7 @@ import logging
 import shlex
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from lrtui.spec.errors import SpecError
@@ -74,8 +75,23 @@ def serve(log_dir: str, port: int, debug: bool = False) -> int:
             print("\n".join(lines), flush=True)
 
     server = Served(attach_command(log_dir, debug), host=HOST, port=port, title=f"lrtui · {log_dir}")
+    sys.unraisablehook = _quiet_about_closed_loops(sys.unraisablehook)
     try:
         server.serve()
     except OSError as exc:  # the port was taken between the check and now
         raise SpecError(f"--port {port}: {exc.strerror or exc}") from None
     return 0
+
+
+def _quiet_about_closed_loops(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    """`sys.unraisablehook`, less asyncio's "Event loop is closed" from a tab's subprocess
+    transport collected after serving stopped (its `__del__` asks the closed loop to close
+    it): a tab's `lrtui attach` ended with the server, as it should; anything else is told."""
+
+    def quiet(unraisable: Any) -> None:
+        exc = unraisable.exc_value
+        if isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed":
+            return
+        hook(unraisable)
+
+    return quiet
