@@ -77,6 +77,7 @@ class ReplaySource(Steerable):
         self._events = list(events)
         self._sink = sink
         self.commands: list[tuple[str, int | None]] = []
+        self.sent: list[Command] = []  # the commands whole (an ADD's spec with it)
         self._stopped = threading.Event()
 
     def run(self) -> None:
@@ -88,6 +89,7 @@ class ReplaySource(Steerable):
             self._stopped.set()
         else:
             self.commands.append((command.verb.value, command.run))
+            self.sent.append(command)
 
 
 def cut(events: list[Event], step: int) -> list[Event]:

@@ -12,12 +12,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 from appkit import replay_app, settle
-from test_forecast import PEAK, TRUE_MPL, law_curve, law_events, schedule, synthetic, write_runs
+from test_forecast import (
+    PEAK,
+    TRUE_MPL,
+    law_curve,
+    law_events,
+    schedule,
+    synthetic,
+    write_runs,
+)
 
 from lrtui.commands.main import main
 from lrtui.modes.forecast import MAX_STEPS
+from lrtui.state.forecast import standings
 from lrtui.state.forecast.curves import make_curve, why_unfittable
-from lrtui.state.forecast.live import curve_of
+from lrtui.state.forecast.fit import Fitted
+from lrtui.state.forecast.heldout import Forecast, Scored
+from lrtui.state.forecast.live import Answer, LiveForecast, curve_of
 from lrtui.state.forecast.multipower import MultiPower
 from lrtui.state.groups import views
 from lrtui.ui import forecasting
@@ -186,3 +197,47 @@ def test_the_longest_forecast_is_the_longest_plan(logdir, capsys):
     assert main(["forecast", str(logdir), "-s", spec, "--steps", str(MAX_STEPS), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)["runs"][-1]
     assert row["run"] == spec and row["predicted_final"] < 3
+
+
+def two_laws(rival_error: float) -> Forecast:
+    """A forecast whose best law is the multi-power law that made the test curves (held-out
+    error 1%) and whose other credits each drop of the LR 35% more (`rival_error`): the two
+    agree on a constant LR and part on a decay."""
+    best = Fitted(MultiPower(), TRUE_MPL, PEAK, (), 0.0)
+    other = Fitted(MultiPower(), TRUE_MPL + np.array([0, 0, 0, 0.3, 0, 0, 0]), PEAK, (), 0.0)
+    return Forecast((Scored(best, 0.01, 0.99), Scored(other, rival_error, 0.95)), ())
+
+
+def test_the_band_widens_where_an_as_good_law_puts_the_final_elsewhere():
+    """The band is the held-out error, or how far a rival law's final is where that is wider;
+    a law with over twice the best's held-out error is no rival."""
+    result = two_laws(0.015)
+    spreads = {}
+    for kind in ("constant", "cosine", "wsd"):
+        lrs = schedule(kind)
+        mine, theirs = (s.fitted.final(lrs, lrs.size) for s in result.scored)
+        spreads[kind] = abs(theirs / mine - 1)
+        assert result.band(lrs) == pytest.approx(max(0.01, spreads[kind]))
+        assert two_laws(0.03).band(lrs) == pytest.approx(0.01)  # not a rival: the error alone
+    assert max(spreads.values()) > 0.02 and min(spreads.values()) < 0.01  # both cases were met
+
+
+def test_runs_the_laws_part_on_cannot_be_told_apart():
+    """Two runs whose forecasts are further apart than the held-out error but not than the
+    laws' spread are not ranked as if they were apart; the live fit hands each run its band."""
+    result = two_laws(0.015)
+    predicted = {"a": np.full(100, 1.30), "b": np.full(100, 1.30 * 1.03)}  # 3% apart
+    apart = standings.standings(Answer(result, predicted, "", 1000))
+    assert [r.apart_from_next for r in apart] == [True, True]  # by the 1% error alone
+    wide = {"a": 0.04, "b": 0.01}
+    rows = standings.standings(Answer(result, predicted, "", 1000, bands=wide))
+    assert [r.apart_from_next for r in rows] == [False, True]
+    assert rows[0].band == pytest.approx(0.04 * 1.30)
+    runs = synthetic(MultiPower(), TRUE_MPL, ["constant", "cosine", "wsd"], noise=0.01)
+    live = LiveForecast()
+    live._fit(runs, 6000, {r.name: 2000 for r in runs})  # what its thread does
+    answer = live.latest
+    assert answer is not None and answer.result is not None and set(answer.bands) == {r.name for r in runs}
+    error = answer.result.best.heldout_error
+    assert all(band >= error for band in answer.bands.values())
+    assert live.band_of("wsd") == pytest.approx(max(live.band(), answer.bands["wsd"]))

@@ -5,11 +5,15 @@ each law is fitted on a constant LR and a warm-up+cosine run, then predicts a WS
 decay and a step decay it never saw, and the constant and a warm-up+cosine run at 2,400 steps
 (fit on N steps, predict 2N). Printed: every final loss (the mean over the last 5% of steps)
 observed and predicted, its error, two standard errors of the observed final, the ranking of
-the held-out schedules, the same with the step decay fitted too (what a third run with a
-sharp drop buys), each law fitted on all five 1,200-step runs (its own reach on the task),
-the per-step noise the runs share (they train on the same batch at each step) and the errors
-without the refit that takes it out, the schedule the multi-power fit suggests at 1,200 steps,
-and the fit time of 6 runs x 10,000 steps (synthetic curves).
+the held-out schedules; the forecast as lrtui makes it (both laws, the one with the smaller
+held-out error kept) with each predicted final's band and whether the observed final lies in
+it; the same with the step decay fitted too (what a third run with a sharp drop buys), each
+law fitted on all five 1,200-step runs (its own reach on the task), the per-step noise the
+runs share (they train on the same batch at each step) and the errors without the refit that
+takes it out; two limits of the runs (the constant run, without warm-up, against WSD at the
+same LR; a power law's 2N final fitted on the constant run's first N/2 to 3N/2 steps); the
+schedule the multi-power fit suggests at 1,200 steps, and the fit time of 6 runs x 10,000
+steps (synthetic curves).
 
 The runs are trained once and recorded (`--forecast-runs DIR`, reused when there): the two
 comparisons take about ten minutes on a 2-core CPU.
@@ -30,6 +34,7 @@ from lrtui.modes.forecast import read_curves
 from lrtui.record.readers import ReadOptions
 from lrtui.state.forecast.curves import RunCurve, final_mean, make_curve, window_means
 from lrtui.state.forecast.fit import Fitted, fit
+from lrtui.state.forecast.heldout import forecast
 from lrtui.state.forecast.laws import LAWS
 from lrtui.state.forecast.shared import wiggles
 from lrtui.state.forecast.suggest import for_runs
@@ -161,8 +166,10 @@ def report(folder: Path, svg: str | None = None) -> int:
     print(f"held-out ranking, observed: {' < '.join(truth)}")
     for name, (_, p) in laws.items():
         print(f"  {name}: {' < '.join(sorted(HELD_OUT, key=lambda k: p[k]))}")
+    print_bands(curves)
     print_third_run(curves)
     print_shared(curves)
+    print_limits(curves, laws["multi-power"][0])
     suggested = for_runs(laws["multi-power"][0], [curves["warmup-cosine"]], N)
     print(f"suggested at {N:,} steps by the multi-power fit: predicted final {suggested.predicted_final:.4f}")
     print(f"  lrtui -s '{suggested.spec}'")
@@ -178,6 +185,56 @@ def report(folder: Path, svg: str | None = None) -> int:
         write_svg(svg, curves, laws["multi-power"][0], [k for k, _ in _shown(curves)], suggested)
         print(f"chart: {svg}")
     return 0
+
+
+def print_bands(curves: dict[str, RunCurve]) -> None:
+    """The forecast as lrtui makes it (`heldout.forecast`: both laws, the one with the smaller
+    held-out error kept) on the two fitted runs, and each predicted final's band
+    (`Forecast.band`): whether the observed final lies within it."""
+    result = forecast([curves["constant-N"], curves["warmup-cosine"]])
+    best = result.best
+    assert best is not None
+    laws = ", ".join(
+        f"{s.fitted.law.name} {100 * s.heldout_error:.2f}% (R² {s.heldout_r2:.3f})" for s in result.scored
+    )
+    print(f"lrtui's forecast: held-out error (last 20% of steps) {laws}: {best.fitted.law.name} kept")
+    cells, inside = [], 0
+    for key, run in _shown(curves)[2:]:
+        error, band = _error(best.fitted, run), result.band(run.lrs, run.seen, run.losses)
+        inside += abs(error) <= band
+        cells.append(f"{key} {100 * error:+.2f}% ± {100 * band:.2f}%")
+    print(
+        f"  its finals' error ± band (held-out error, or the laws' spread where wider): {', '.join(cells)};"
+        f" observed within the band {inside} of {len(cells)}, within the held-out error alone "
+        f"{sum(abs(_error(best.fitted, r)) <= best.heldout_error for _, r in _shown(curves)[2:])}"
+    )
+
+
+def print_limits(curves: dict[str, RunCurve], fitted: Fitted) -> None:
+    """Two limits of the task's runs, measured. The constant run has no warm-up and WSD has
+    one, both at the peak LR from the warm-up's end until WSD decays: their loss ratio there
+    (the batches they share cancel in it), against the multi-power fit's ratio (a warm-up is
+    only LR area to the laws). And the power law's reach to 2N on its own: fitted on the first
+    N/2, 3N/4, N and 3N/2 steps of the 2N-step constant run (where both laws are L0 + A·S1^-alpha),
+    its 2N final's error and L0."""
+    steps = np.arange(int(0.4 * N), int(0.8 * N))
+    const, wsd = curves["constant"], curves["wsd"]
+    seen = float(np.mean(np.log(const.losses[steps] / wsd.losses[steps])))
+    law = float(np.nanmean(np.log(fitted.curve(const.lrs)[steps] / fitted.curve(wsd.lrs)[steps])))
+    print(
+        f"constant (no warm-up) / WSD (warm-up), both at the peak LR, steps {steps[0] + 1}-{steps[-1] + 1}: "
+        f"observed {100 * np.expm1(seen):+.2f}%, multi-power fit {100 * np.expm1(law):+.2f}%"
+    )
+    whole, cells = curves["constant"], []
+    for n in (N // 2, 3 * N // 4, N, 3 * N // 2):
+        fitted_n = fit(LAWS["annealing"], [make_curve("constant", whole.lrs[:n], whole.losses[:n])])
+        cells.append(
+            f"{n:,} steps {100 * _error(fitted_n, whole):+.2f}% (L0 {fitted_n.parameters()['L0']:.2f})"
+        )
+    print(
+        f"L0 + A·S1^-alpha (either law on a constant LR) fitted on the constant run's first steps alone, "
+        f"its {2 * N:,}-step final: " + ", ".join(cells)
+    )
 
 
 def print_third_run(curves: dict[str, RunCurve]) -> None:

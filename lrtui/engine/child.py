@@ -160,6 +160,8 @@ class ChildTrainer(Steerable):
     thread) hands each event batch to the sink `attach` gave; `send` passes commands on.
     `make_trainer` is pickled into the child: a `TrainerRecipe`, or any module-level callable."""
 
+    adds_runs = True  # `Verb.ADD` goes on to the child's trainer as every command does
+
     def __init__(self, make_trainer: Callable[[Sink], object]) -> None:
         ctx = mp.get_context("spawn")
         # the child's standard error, where an error before it can use the pipe is written

@@ -180,6 +180,8 @@ class AttachedSource:
     """The app's source when attached: batches from the server to the app's sink, commands
     back. `detach` leaves without a word: training goes on."""
 
+    adds_runs = True  # `Verb.ADD` goes to the trainer as every command does
+
     def __init__(self, log_dir: Path) -> None:
         path = log_dir / SOCKET
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

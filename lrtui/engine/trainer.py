@@ -1,9 +1,9 @@
 """The Trainer: trains every run of an experiment together, in a thread of its own.
 
-It owns all torch state. The outside world steers it with commands (`send`, thread-safe) and
-hears from it through batches of events handed to a sink, at most every `flush_interval`
-seconds, so the consumer is never flooded with one call per step. Losses stay on the device
-until a flush reads them all at once (`outbox`).
+It owns all torch state. The outside world steers it with commands (`send`, thread-safe;
+what each does: `steering`) and hears from it through batches of events handed to a sink, at
+most every `flush_interval` seconds, so the consumer is never flooded with one call per step.
+Losses stay on the device until a flush reads them all at once (`outbox`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from lrtui.engine.kinds import load_workload, task_kind
 from lrtui.engine.outbox import Outbox, PendingStep
 from lrtui.engine.paramgroups import task_layout, with_groups
 from lrtui.engine.slot import RunSlot, StepGroups
+from lrtui.engine.steering import Steering
 from lrtui.engine.workload import Batch, WorkloadFactory, by_seed, initial_module
 from lrtui.schedule.build import build_watched, describe_error
 from lrtui.schedule.optimizers import build_optimizer
 from lrtui.schedule.plan import Plan, plan, step_marks
-from lrtui.spec.commands import Command, Steerable, Verb, toggle_verb
+from lrtui.spec.commands import Command
 from lrtui.spec.events import (
     MAX_MARKS,
     EvalEvent,
@@ -51,7 +52,7 @@ FEED_TIDY_STEPS = 32  # batches every run has passed are dropped this often
 MESSAGE_LIMIT = 500  # characters of a run's final message (a task's error text, cleaned)
 
 
-class Trainer(Steerable):
+class Trainer(Steering):
     """Trains `exp.runs` side by side. Call `run()` in a worker thread; steer it from any."""
 
     def __init__(
@@ -86,16 +87,6 @@ class Trainer(Steerable):
         self._note: str | None = None  # the capture note last told (`capture.CapturedLoss.why`)
 
     # ---- control, from any thread -------------------------------------------------------
-    def send(self, command: Command) -> None:
-        if command.verb is Verb.STOP:
-            self._stop.set()
-        self._commands.put(command)
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    # ---- the loop, in the worker thread ---------------------------------------------------
     def run(self) -> None:
         try:
             self._run()
@@ -139,8 +130,8 @@ class Trainer(Steerable):
         rebuild = (lambda k: kind.build(exp, self.device, k)) if kind.seeded_data else None
         self._workloads = by_seed(workload, sorted({r.spec.seed for r in self._runs}), exp.seed, rebuild)
         self._feeds = {k: EpochFeed(w, self.device, exp.batches) for k, w in self._workloads.items()}
-        starts = {k: initial_module(w, exp.seed + k) for k, w in self._workloads.items()}
-        inits = [starts[r.spec.seed] for r in self._runs]
+        self._starts = {k: initial_module(w, exp.seed + k) for k, w in self._workloads.items()}
+        inits = [self._starts[r.spec.seed] for r in self._runs]
         self._layout = task_layout(workload, inits[0])  # the task's own param groups, if any
         self._engine: Engine = make_engine(workload, inits, len(self._runs), self.device, exp.engine, exp.amp)
         for r in self._runs:
@@ -310,38 +301,3 @@ class Trainer(Steerable):
                 events.append(PlateauEvent(r.index, r.gen, r.counters_step, c))
         if events:
             self._sink(events)
-
-    def _apply_commands(self, block: bool) -> bool:
-        """Apply queued commands; with `block`, wait for the first one. True if any applied."""
-        applied = False
-        while True:
-            try:
-                command = self._commands.get(block=block and not applied, timeout=0.5)
-            except queue.Empty:
-                return applied
-            if not applied:
-                self._flush()  # the consumer sees every step taken before the command
-            applied = True
-            if command.verb is Verb.STOP:
-                return True
-            self._apply(command)
-            self._flush()
-
-    def _apply(self, command: Command) -> None:
-        runs = self._runs if command.run is None else [r for r in self._runs if r.index == command.run]
-        verb = command.verb
-        if verb is Verb.TOGGLE:
-            verb = toggle_verb(not r.status.finished and not r.paused for r in runs)
-        for r in runs:
-            if verb is Verb.RESTART:
-                r.gen += 1
-                r.paused = False
-                self._start(r)
-            elif r.status.finished:
-                continue
-            elif verb is Verb.PAUSE and not r.paused:
-                r.paused = True
-                self._emit(StatusEvent(r.index, r.gen, RunStatus.PAUSED, "", r.step))
-            elif verb is Verb.RESUME and r.paused:
-                r.paused = False
-                self._emit(StatusEvent(r.index, r.gen, RunStatus.RUNNING, "", r.step))

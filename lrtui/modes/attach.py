@@ -24,7 +24,7 @@ from lrtui.record.writer import LogDirSink
 from lrtui.spec.commands import Command, Steerable, Verb
 from lrtui.spec.describe import run_infos
 from lrtui.spec.errors import SpecError, cannot_write
-from lrtui.spec.events import Event, StatusEvent
+from lrtui.spec.events import Event, RunAdded, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
 
 
@@ -83,6 +83,9 @@ class ControlledLog:
             if events is not getattr(self.inner, "_history", None):  # what the files held already
                 self.server.publish(events)
         for e in events:
+            if isinstance(e, RunAdded) and e.run == len(self._ended):  # apps attaching later see it
+                self._ended.append(False)
+                self._hello["infos"] = [*self._hello["infos"], e.info]
             if isinstance(e, StatusEvent) and 0 <= e.run < len(self._ended):
                 self._ended[e.run] = e.status.finished
         self._end_if_idle()

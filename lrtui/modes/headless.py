@@ -2,8 +2,7 @@
 
 The table's format is the tutorial's exactly: the scheduler's name on a line, then one
 `Epoch E, Learning Rate X.XXXXXX` line per epoch with the LR after that epoch's scheduler
-steps. Runs train together, so each block is printed as soon as it and every block before
-it are complete.
+steps. Runs train together: a block is printed once it and every block before it are done.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from lrtui.engine.workload import WorkloadFactory
 from lrtui.record.writer import LogDirSink, recording_tee
 from lrtui.spec.commands import STALL_SECONDS
 from lrtui.spec.describe import run_infos
-from lrtui.spec.events import EpochEvent, Event, RunStatus, Sink, StatusEvent
+from lrtui.spec.events import EpochEvent, Event, RunAdded, RunStatus, Sink, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.pipe import reader_gone
 from lrtui.spec.text import clean
@@ -57,6 +56,8 @@ class TablePrinter:
 
     def feed(self, events: list[Event]) -> None:
         for ev in events:
+            if isinstance(ev, RunAdded) and ev.run == len(self._blocks):  # a run added mid-way
+                self._blocks.append(_Block(ev.info.label))
             feeder = self._feeders.get(type(ev))
             if feeder is not None:
                 feeder(self._blocks[ev.run], ev)
@@ -199,8 +200,7 @@ def _recording(sink: LogDirSink | None, err: TextIO) -> Sink | None:
 
 @dataclass
 class Trained:
-    """What a headless training left: the table's blocks, the runs' views (for the
-    leaderboard), and whether it was interrupted."""
+    """What a headless training left: the table, the runs' views, whether it was interrupted."""
 
     printer: TablePrinter
     state: ExperimentState | None

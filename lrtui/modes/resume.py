@@ -11,6 +11,7 @@ first, so the table and the panels show each run from its first step.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from lrtui.engine.checkpoint import CheckpointPolicy
 from lrtui.engine.control import SOCKET, answering
 from lrtui.modes.prepare import Ready, prepare
 from lrtui.record import continued
+from lrtui.record.format import decode_header, event_files
 from lrtui.record.writer import LogDirSink
 from lrtui.spec.cadence import Cadence
 from lrtui.spec.errors import SpecError, no_checkpoints
@@ -96,10 +98,29 @@ def choose(log_dir: Path, say: TextIO) -> Resumable:
     raise SpecError(f"resume {log_dir}: no checkpoint there can be used")
 
 
+def run_files(log_dir: Path, state: dict) -> list[str]:
+    """Each run's events file: the policy's, named as training started, and for each run added
+    while it trained (the app's `N`) the file whose header names that run."""
+    files = list(state["policy"].files)
+    added = state["exp"].runs[len(files) :] if "exp" in state else ()
+    for run in added:
+        files.append(_named(log_dir, run.label, files))
+    return files
+
+
+def _named(log_dir: Path, label: str, taken: list[str]) -> str:
+    for path in event_files(log_dir):
+        if path.name not in taken:
+            with contextlib.suppress(OSError, ValueError), path.open(encoding="utf-8") as f:
+                if decode_header(f.readline()).label == label:
+                    return path.name
+    return f"{label}.jsonl"  # no such file: `_cuts` says it is missing
+
+
 def _cuts(log_dir: Path, state: dict) -> dict[int, int] | str:
     """Where each going run's file is cut, or why a file does not reach the checkpoint."""
     cuts: dict[int, int] = {}
-    files = state["policy"].files
+    files = run_files(log_dir, state)
     for index, run in enumerate(state["runs"]):
         if RunStatus(run["status"]).finished:
             continue
@@ -124,13 +145,15 @@ def reopen(
     if exp.task.endswith(".py") and not Path(exp.task).is_absolute() and task.is_file():
         exp = replace(exp, task=str(task))  # resumed from another directory
     ready = prepare(exp, len(exp.runs))
+    files = run_files(log_dir, chosen.state)
     for index, offset in chosen.cuts.items():
-        continued.cut(log_dir / policy.files[index], offset)
-    paths = [log_dir / name for name in policy.files]
+        continued.cut(log_dir / files[index], offset)
+    paths = [log_dir / name for name in files]
     history = [e for i, p in enumerate(paths) for e in continued.history(p, i)]
     if cadence is not None:
         policy = replace(policy, every_steps=cadence.steps, every_seconds=cadence.seconds)
-    policy = replace(policy, directory=str(checkpoints_of(log_dir).resolve()), resume_from=str(chosen.path))
+    folder = str(checkpoints_of(log_dir).resolve())
+    policy = replace(policy, directory=folder, resume_from=str(chosen.path), files=tuple(files))
     return replace(ready, checkpoints=policy), LogDirSink.continued(log_dir, paths, history), history
 
 

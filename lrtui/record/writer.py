@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lrtui.record.format import encode, encode_header
-from lrtui.spec.events import Event, Notice, RunInfo, Sink
+from lrtui.spec.events import Event, Notice, RunAdded, RunInfo, Sink
 
 MAX_NAME = 80  # characters of a run's name in its file name
 
@@ -129,7 +129,8 @@ def new_writer(
 
 
 class LogDirSink:
-    """`--log-dir`: writes every run of a live experiment to its own events file.
+    """`--log-dir`: writes every run of a live experiment to its own events file (a run added
+    while it trains, `RunAdded`, to a new one).
 
     A write that fails (a full disk, a vanished directory) stops all recording with one message
     in `error`; it never raises into the trainer, whose runs keep going.
@@ -164,6 +165,8 @@ class LogDirSink:
             return
         try:
             for ev in events:
+                if isinstance(ev, RunAdded) and ev.run == len(self._writers):  # a run added mid-way
+                    self._writers.append(new_writer(self.root, ev.info.label, ev.info))
                 if 0 <= ev.run < len(self._writers):
                     line = encode(ev)
                     if line is not None:

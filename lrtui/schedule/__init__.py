@@ -5,8 +5,8 @@ checks a spec passes against their signatures (`registry`, `annotations`), the r
 parameter may take (`ranges`), named LR factors (`factors`), Hugging Face's schedules
 (`hf`), the optimizer kinds (`optimizers`), presets (`presets`), building a schedule with its
 regime watch and stepping it (`build`: `Watched.step`), ReduceLROnPlateau inside composers
-(`composite`), regime marks (`regimes`), the planned curve (`plan`) and a built schedule's
-state for checkpoints (`state`).
+(`composite`), regime marks (`regimes`), the planned curve (`plan`), a built schedule's state
+for checkpoints (`state`) and a run added while a comparison trains (`added`).
 
 May import: `lrtui.spec` and torch. Never textual, and never a layer above.
 """

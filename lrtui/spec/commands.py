@@ -20,14 +20,17 @@ class Verb(str, Enum):
     TOGGLE = "toggle"
     RESTART = "restart"
     STOP = "stop"
+    ADD = "add"  # a new run, `text` its spec as `--scheduler` takes one (the app's `N`)
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """`verb` for run `run`, or for every run when `run` is None."""
+    """`verb` for run `run`, or for every run when `run` is None; for `ADD`, the new run's
+    spec as text (data: parsed by whoever trains it, never evaluated)."""
 
     verb: Verb
     run: int | None = None
+    text: str = ""
 
 
 def toggle_verb(running: Iterable[bool]) -> Verb:

@@ -82,6 +82,7 @@ class LrTuiApp(App[int]):
         self.threshold = threshold
         self.state = ExperimentState(infos, clock)
         self.forecast = forecasting.LiveForecast()  # refitted on its own thread as the runs train (`F`)
+        self.offered: set[str] = set()  # suggested schedules added as runs: `N` adds each once
         self._source_factory = source_factory
         self._source_label = source_label
         self.source: Source | None = None
@@ -212,7 +213,6 @@ class LrTuiApp(App[int]):
             machines.show(self.state.machines)
 
     # ---- keys ---------------------------------------------------------------------------
-
     def focused_run(self) -> int | None:
         focused = self.focused
         return focused.index if isinstance(focused, RunPanel) else None

@@ -2,24 +2,29 @@
 asked whether a refit is due (it fits on its own thread), and each panel is handed its run's
 predicted loss and band, which it draws dimmed past the steps trained, as the LR plan is
 drawn; a panel gets none until the forecast is trusted. `F` shows the fit (`describe`); `N`
-offers the schedule the law likes best as a new run (`offer`).
+adds the schedule the law likes best as a new run (`offer`).
 
-The trainer cannot take a run mid-comparison (its command vocabulary, `spec.commands`, is
-pause, resume, restart, stop), so `N` gives the exact command line that trains the suggested
-schedule beside the runs' setup, and copies it to the clipboard."""
+Where the app trains (its source takes `Verb.ADD`: the live app, attached or not), `N` adds
+the suggested schedule to the comparison: the trainer trains it from step 0 on the batches
+the others had, and it gets a panel, a log file and a place in the leaderboard like the rest
+(`engine.steering`). Each suggestion is added once. Where the app only watches, `N` gives the
+exact command line that trains it beside the runs' setup. Either way that command is copied
+to the clipboard."""
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from typing import Protocol
 
 from textual.app import App
 
+from lrtui.spec.commands import Command, Source, Verb
 from lrtui.state.forecast.live import LiveForecast
 from lrtui.state.runlike import RunLike
 from lrtui.ui.widgets.panel import RunPanel
 
-__all__ = ["LiveForecast", "command_line", "describe", "offer", "offer_text", "refresh", "show"]
+__all__ = ["LiveForecast", "added", "command_line", "describe", "offer", "offer_text", "refresh", "show"]
 
 FLAGS = ("task", "model", "optimizer", "lr", "epochs", "batches", "batch_size", "seed")
 
@@ -71,13 +76,38 @@ def offer_text(live: LiveForecast, views: Sequence[RunLike]) -> tuple[str, str |
     return f"{head}; train it beside these runs with (copied):\n{command}", command
 
 
+class Adding(Protocol):
+    """What `N` needs of the app to add a run: its source, and the suggestions added so far."""
+
+    source: Source | None
+    offered: set[str]
+
+
 def show(app: App, live: LiveForecast, views: Sequence[RunLike] | None) -> None:
-    """`F` (views None): the fit. `N`: the suggested schedule's command, copied to the clipboard.
-    Neither is markup: run names come from files and every spec holds `[...]`."""
+    """`F` (views None): the fit. `N`: the suggested schedule added as a run where the app
+    trains (`added`), its command copied to the clipboard. Neither is markup: run names come
+    from files and every spec holds `[...]`."""
     if views is None:
         app.notify(describe(live), title="Forecast", timeout=15, markup=False)
         return
     text, command = offer_text(live, views)
     if command is not None:
         app.copy_to_clipboard(command)
+        text = added(app, live, text)  # type: ignore[arg-type]
     app.notify(text, title="Suggested schedule", timeout=30, markup=False)
+
+
+def added(app: Adding, live: LiveForecast, text: str) -> str:
+    """Add the suggested schedule as a run, where the source trains and it was not added yet;
+    what `N` says then (else `text`: its command, to train it elsewhere)."""
+    answer = live.latest
+    source = app.source
+    if answer is None or answer.suggested is None or not getattr(source, "adds_runs", False):
+        return text
+    found = answer.suggested
+    head = f"suggested schedule, {found.curve.size:,} steps, predicted final {found.predicted_final:.4f}"
+    if found.spec in app.offered:
+        return f"{head}: added already (a new suggestion comes as the runs train on)"
+    app.offered.add(found.spec)
+    source.send(Command(Verb.ADD, text=found.spec))  # type: ignore[union-attr]
+    return f"{head}: added as a new run, trained from step 0 on the same batches"

@@ -62,6 +62,7 @@ class Answer:
     steps: int = 0  # the steps trained, summed over the runs, when it was fitted
     seen: dict[str, int] = field(default_factory=dict)  # each run's steps trained then, by label
     suggested: Suggested | None = None  # the law's best schedule for the runs' length, once trusted
+    bands: dict[str, float] = field(default_factory=dict)  # each run's band (`Forecast.band`), by label
 
 
 def _lengths(answer: Answer, runs: Sequence[str]) -> str:
@@ -113,7 +114,8 @@ class LiveForecast:
             return
         best = result.best
         predicted = {c.name: best.fitted.curve(c.lrs) for c in curves} if best is not None else {}
-        self.latest = answer = Answer(result, predicted, result.why_not, trained, seen)
+        bands = {c.name: result.band(c.lrs) for c in curves} if best is not None else {}
+        self.latest = answer = Answer(result, predicted, result.why_not, trained, seen, bands=bands)
         planned = [c for c in curves if np.all(np.isfinite(c.lrs))]
         if best is not None and planned and not result.why_not:  # then the suggestion (seconds)
             self.latest = replace(answer, suggested=for_runs(best.fitted, planned))
@@ -130,6 +132,12 @@ class LiveForecast:
         answer = self.latest
         best = answer.result.best if answer is not None and answer.result is not None else None
         return float(best.heldout_error) if best is not None and not answer.why else 0.0
+
+    def band_of(self, label: str) -> float:
+        """One run's band, relative: `band()`, or wider where the laws part on its final."""
+        answer = self.latest
+        own = answer.bands.get(label, float("nan")) if answer is not None else float("nan")
+        return max(self.band(), own) if np.isfinite(own) else self.band()
 
     def describe(self) -> list[str]:
         """The fit as people read it: law, parameters, held-out error; or why there is none."""

@@ -3,7 +3,9 @@ band, a finished run by its observed final; and which neighbours cannot be told 
 
 Forecast final: the mean of the predicted loss over the last 5% of the run's planned steps.
 Band: ± the held-out error (the mean relative error of the fit on the first 80% of the steps
-seen, over the last 20%) of that final: how far off the law was on steps it had not seen. A
+seen, over the last 20%) of that final: how far off the law was on steps it had not seen; or,
+where wider, how far the other law (as good on those steps) puts the run's final from it
+(`heldout.Forecast.band`: schedules the runs do not decide are not ranked as if they did). A
 finished run's final is observed (the same mean over its own last 5%), its band 0.
 Two neighbours whose bands overlap (|f1 - f2| < b1 + b2) cannot be told apart.
 """
@@ -41,7 +43,8 @@ def standings(answer: Answer | None, finished: Mapping[str, float] | None = None
     for label, predicted in answer.predicted.items():
         final = final_mean(predicted, predicted.size)
         if label not in done and math.isfinite(final):
-            rows.append((final, error * final, label, False))
+            band = answer.bands.get(label, error)  # wider than the error where the laws part
+            rows.append((final, (band if math.isfinite(band) else error) * final, label, False))
     rows.sort()
     out = []
     for i, (final, band, label, was_done) in enumerate(rows):
@@ -68,7 +71,10 @@ def lines(answer: Answer | None, finished: Mapping[str, float] | None = None) ->
     if not rows:
         why = "fewer steps than a fit needs" if answer is None else answer.why or "no run can be fitted"
         return [f"forecast final: no forecast yet ({why})"]
-    out = ["forecast final ± band (held-out error), where each run will end (finished: observed):"]
+    out = [
+        "forecast final ± band (held-out error, or the laws' spread), where each run will end"
+        " (finished: observed):"
+    ]
     for i, r in enumerate(rows, 1):
         tie = "" if r.apart_from_next or i == len(rows) else f"  (cannot be told apart from #{i + 1})"
         value = f"{r.final:.4f} observed" if r.finished else f"{r.final:.4f} ± {r.band:.4f}"

@@ -1,0 +1,217 @@
+"""A run added while a comparison trains (the app's `N`: the forecast's suggested schedule):
+it trains from step 0 on the batches the others had, exactly as it would alone, leaves the
+other runs' numbers untouched, is recorded to a file of its own, and a comparison stopped
+after it was added resumes with it; a spec that cannot be added is said and changes nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from appkit import replay_app, settle
+from helpers import last_status, steps_of
+from test_forecast import law_events
+
+from lrtui.commands.main import main
+from lrtui.engine.checkpoint import listed
+from lrtui.engine.engines import RunsFailedError
+from lrtui.engine.joined import Joined
+from lrtui.engine.resumable import CheckpointingTrainer
+from lrtui.engine.trainer import Trainer
+from lrtui.modes.config import build_experiment
+from lrtui.modes.resume import checkpoints_of, policy_for
+from lrtui.record.writer import LogDirSink, recording_tee
+from lrtui.spec.commands import Command, Verb
+from lrtui.spec.describe import run_infos
+from lrtui.spec.events import Notice, RunAdded, RunStatus, StepBlock
+from lrtui.spec.settings import Settings, parse_scheduler_flag
+from lrtui.state.forecast.live import curve_of
+from lrtui.state.groups import views
+from lrtui.ui import forecasting
+
+SPEC = "CosineAnnealingLR(T_max=60)@batch"
+RUNS = ("StepLR(step_size=1)", "ConstantLR(factor=0.5)")
+
+
+def _settings(schedules, engine: str = "auto", **more) -> Settings:
+    runs = [parse_scheduler_flag(s) for s in schedules]
+    return Settings(runs=runs, epochs=3, batches=20, engine=engine, lr=0.05, **more)
+
+
+def _losses(events, run: int) -> list[float]:
+    return [s.loss for s in steps_of(events, run)]
+
+
+def _adding(trainer_of, texts, at: int, stop_at: int | None = None) -> list:
+    """Train, sending ADD for each of `texts` once run 0 has taken `at` steps (and STOP once it
+    has taken `stop_at`): every step is flushed, so the moment is the same on every rerun."""
+    events: list = []
+    made: list = []
+    sent = {"add": False, "stop": False}
+
+    def sink(batch) -> None:
+        events.extend(batch)
+        done = sum(len(e) for e in events if isinstance(e, StepBlock) and e.run == 0)
+        if done >= at and not sent["add"]:
+            sent["add"] = True
+            for text in texts:
+                made[0].send(Command(Verb.ADD, text=text))
+        if stop_at is not None and done >= stop_at and not sent["stop"]:
+            sent["stop"] = True
+            made[0].send(Command(Verb.STOP))
+
+    made.append(trainer_of(sink))
+    made[0].run()
+    return events
+
+
+@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+def test_an_added_run_trains_as_it_would_alone_and_leaves_the_others_as_they_were(engine):
+    exp = build_experiment(_settings(RUNS, engine))
+    events = _adding(lambda sink: Trainer(exp, sink, flush_interval=0.0), ["NoSuchLR(x=1)", SPEC], at=25)
+    added = [e for e in events if isinstance(e, RunAdded)]
+    assert [(a.run, a.info.label, a.info.spec) for a in added] == [
+        (2, "suggested", "CosineAnnealingLR(T_max=60)")
+    ]
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert len(notices) == 1 and notices[0].startswith("cannot add NoSuchLR(x=1): ")
+    assert "unknown scheduler 'NoSuchLR'" in notices[0]
+    assert [last_status(events, i).status for i in range(3)] == [RunStatus.DONE] * 3
+    alone: list = []
+    Trainer(build_experiment(_settings([SPEC], engine)), alone.extend).run()
+    assert _losses(events, 2) == _losses(alone, 0)  # bit for bit: same start, same batches, 60 steps
+    assert len(_losses(events, 2)) == 60
+    without: list = []
+    Trainer(exp, without.extend).run()
+    assert [_losses(events, i) for i in (0, 1)] == [_losses(without, i) for i in (0, 1)]
+
+
+def test_runs_added_after_every_run_finished_train_when_the_trainer_lingers():
+    """A live app's trainer waits once every run has ended (`r` may restart one): `N` then
+    still adds a run, and two adds get two names."""
+    exp = build_experiment(_settings(RUNS[:1]))
+    events: list = []
+    made: list = []
+
+    def sink(batch) -> None:
+        events.extend(batch)
+        ended = [e for e in batch if getattr(e, "status", None) is RunStatus.DONE]
+        if any(e.run == 0 for e in ended):
+            made[0].send(Command(Verb.ADD, text=SPEC))
+            made[0].send(
+                Command(Verb.ADD, text="LinearLR(start_factor=1.0, end_factor=0.1, total_iters=60)@batch")
+            )
+        if any(e.run == 2 for e in ended):
+            made[0].send(Command(Verb.STOP))
+
+    made.append(Trainer(exp, sink, linger=True, flush_interval=0.0))
+    made[0].run()
+    labels = [e.info.label for e in events if isinstance(e, RunAdded)]
+    assert labels == ["suggested", "suggested 2"]
+    assert [last_status(events, i).status for i in range(3)] == [RunStatus.DONE] * 3
+    assert [len(_losses(events, i)) for i in range(3)] == [60, 60, 60]
+
+
+class _Part:
+    """An engine part that answers with fixed losses, or raises for its runs."""
+
+    def __init__(self, losses: list[float] | None) -> None:
+        self.losses, self.asked = losses, []
+
+    def forward_backward(self, runs, batches):
+        self.asked.append((list(runs), len(batches)))
+        if self.losses is None:
+            raise RuntimeError("this part failed")
+        return torch.tensor([self.losses[r] for r in runs])
+
+
+def test_joined_engines_keep_the_runs_order_and_each_parts_failure_its_own():
+    first, second = _Part([1.0, 2.0]), _Part([30.0])
+    joined = Joined.grown(first, 2, second)
+    assert joined.forward_backward([0, 2, 1], ["b0", "b2", "b1"]).tolist() == [1.0, 30.0, 2.0]
+    assert first.asked[-1] == ([0, 1], 2) and second.asked[-1] == ([0], 1)  # each run's own batch
+    third = _Part(None)
+    joined = Joined.grown(joined, 3, third)
+    with pytest.raises(RunsFailedError) as failed:
+        joined.forward_backward([3, 0, 2], ["shared"])
+    assert failed.value.losses.tolist() == [1.0, 30.0] and list(failed.value.failures) == [0]
+    with pytest.raises(RuntimeError, match="this part failed"):  # every run failed: as raised
+        joined.forward_backward([3], ["shared"])
+
+
+def test_an_added_run_is_recorded_and_a_stopped_comparison_resumes_with_it(tmp_path: Path, capsys):
+    """Recording (`--log-dir`), the added run gets a file of its own; stopped (a checkpoint is
+    taken) and `lrtui resume`d, it trains on to the end with the others, every step once."""
+    log_dir = tmp_path / "logs"
+    settings = _settings(RUNS, "stacked", log_dir=str(log_dir))
+    exp = build_experiment(settings)
+    log_dir.mkdir()
+    sink = LogDirSink(log_dir, run_infos(exp))
+    policy = policy_for(sink, settings)
+
+    def trainer(then):
+        return CheckpointingTrainer(exp, recording_tee(sink, then), checkpoints=policy, flush_interval=0.0)
+
+    _adding(trainer, [SPEC], at=10, stop_at=30)
+    sink.close()
+    assert listed(checkpoints_of(log_dir))  # stopped mid-way: a checkpoint to resume from
+    assert main(["resume", str(log_dir), "--headless", "--no-summary"]) == 0
+    table = capsys.readouterr().out
+    assert table.count("Epoch 3,") == 3 and "suggested" in table  # the table's third block
+    lines = [json.loads(x) for x in (log_dir / "suggested.jsonl").read_text().splitlines()]
+    assert lines[0]["run"] == "suggested" and lines[0]["spec"] == "CosineAnnealingLR(T_max=60)"
+    steps = [d["step"] for d in lines[1:] if "event" not in d]
+    assert steps == list(range(1, 61))  # every step once: no gap, none twice across the resume
+    assert [d["status"] for d in lines if d.get("event") == "status"][-1] == "done"
+    alone: list = []
+    Trainer(build_experiment(_settings([SPEC], "stacked")), alone.extend).run()
+    losses = [d["loss"] for d in lines[1:] if "event" not in d]
+    assert losses == pytest.approx(_losses(alone, 0), rel=1e-6)  # as trained alone (JSON's digits)
+    assert not listed(checkpoints_of(log_dir))
+
+
+async def test_n_adds_the_suggested_schedule_once_where_the_app_trains():
+    infos, events = law_events(["constant", "cosine", "step"], 2000, 1200)
+    app = replay_app(infos, events)  # the live fit off: it is made below, on this thread
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        curves = [c for v in views(app.state) if (c := curve_of(v)) is not None]
+        steps = {v.info.label: v.step for v in views(app.state)}
+        app.forecast._fit(curves, sum(steps.values()), steps)  # the fit its thread makes
+        found = app.forecast.latest.suggested
+        assert found is not None
+        await pilot.press("N")  # a source that only replays: the command to train it elsewhere
+        await pilot.pause()
+        assert app.source.sent == [] and "(copied)" in list(app._notifications)[-1].message
+        app.source.adds_runs = True  # as the trainer, a spawned one and an attached app's say
+        await pilot.press("N", "N")
+        await pilot.pause()
+        assert app.source.sent == [Command(Verb.ADD, text=found.spec)]  # once
+        said = [n.message for n in app._notifications][-2:]
+        assert said[0].endswith("added as a new run, trained from step 0 on the same batches")
+        assert said[1].endswith("added already (a new suggestion comes as the runs train on)")
+        assert app.clipboard == forecasting.offer(app.forecast, views(app.state))
+
+
+def test_a_headless_table_and_a_background_greeting_grow_with_an_added_run(tmp_path: Path):
+    from lrtui.modes.attach import ControlledLog
+    from lrtui.modes.headless import TablePrinter
+
+    exp = build_experiment(_settings(RUNS))
+    out = io.StringIO()
+    printer = TablePrinter(exp, out)
+    log = ControlledLog(LogDirSink(tmp_path, run_infos(exp)), exp, "label", None)
+    try:
+        info = run_infos(build_experiment(_settings([SPEC])))[0]
+        batch = [RunAdded(2, info)]
+        printer.feed(batch)
+        log(batch)
+        hello = log._greeting()
+        assert [i.label for i in hello["infos"]] == ["StepLR", "ConstantLR", info.label]
+        assert hello["files"][-1] == f"{info.label}.jsonl"
+        assert printer.block_text(2).startswith(info.label)
+    finally:
+        log.close()
