@@ -186,7 +186,8 @@ def test_forecast_json_fits_some_runs_and_predicts_the_others(logdir, capsys):
     assert set(runs) == {"constant", "cosine", "wsd", "short"}  # a run too short to fit is predicted
     assert [runs[n]["fitted"] for n in ("constant", "cosine", "wsd", "short")] == [True, True, False, False]
     for r in runs.values():
-        assert set(r) == {"run", "fitted", "observed_final", "predicted_final", "error"}
+        assert set(r) == {"run", "fitted", "observed_final", "predicted_final", "error", "band"}
+        assert r["band"] >= out["heldout_error"] - 1e-6  # the held-out error, or wider
         assert r["error"] == pytest.approx(r["predicted_final"] / r["observed_final"] - 1, abs=2e-6)
     assert abs(runs["wsd"]["error"]) < 0.01  # a schedule it never saw, within 1%
     assert out["skipped"] == []  # "short" was not asked for
@@ -257,7 +258,7 @@ def test_journey_forecast_a_recorded_folder_in_a_terminal(logdir):
         assert term.exit_status(timeout=5) == 0, screen
         assert re.search(r"^law: (multi-power|annealing)", screen, re.M), screen
         assert "predicted loss: the runs and the suggested schedule" in screen  # plotted beside them
-        assert re.search(r"^wsd\s+no\s+1,200\s+\d\.\d{4}\s+\d\.\d{4}\s+[+-]\d\.\d\d%", screen, re.M), screen
+        assert re.search(r"^wsd\s+no\s+1,200\s+\d\.\d{4}\s+\d\.\d{4}\s+±\d\.\d\d%\s+[+-]\d\.\d\d%", screen, re.M), screen
         assert "suggested (2,400 steps" in screen
         spec = re.search(r"lrtui -s '(.+?)'", screen.replace("\n", "")).group(1)
     plan = lrtui_command("plan", "-s", spec, "--epochs", "24", "--batches", "100", "--lr", "0.01", "--text")
@@ -324,15 +325,15 @@ async def test_the_app_draws_the_trusted_forecast_dimmed_past_the_steps_trained(
         for place, run in enumerate(order, 1):
             value, pm, band, rank = column[run].split()
             assert float(value) == pytest.approx(finals[run], rel=0.01) and pm == "±"
-            assert float(band) == pytest.approx(float(value) * app.forecast.band(), abs=1e-4)
+            assert float(band) == pytest.approx(float(value) * app.forecast.band_of(run), abs=1e-4)
             assert rank.strip("()=") == str(place)
         await pilot.press("escape", "2", "enter")  # the cosine run's chart: the forecast ahead, banded
         await pilot.pause()
         legend = [e.name for e in app.screen.legend_entries()]
-        assert legend[-1] == f"loss forecast ± {100 * app.forecast.band():.1f}%"
+        assert legend[-1] == f"loss forecast ± {100 * app.forecast.band_of('cosine'):.1f}%"
         drawn = app.screen._forecast(app.screen.canvases()[1], panel.view, "step")
         assert len(drawn) > 0 and min(drawn) < ahead[-1] < max(drawn)
-        assert panel.forecast_band == app.forecast.band() > 0  # the panel's sparkline bands it too
+        assert panel.forecast_band == app.forecast.band_of("cosine") > 0  # the panel's sparkline bands it too
         banded = loss_data(panel.view, 100, panel.forecast, panel.forecast_band).band
         assert banded is not None and banded[0][line.done - 1] is None
         assert banded[1][-1] == pytest.approx(ahead[-1] * (1 + panel.forecast_band))

@@ -11,6 +11,7 @@ from test_forecast import TRUE_MPL, law_curve, schedule
 from lrtui.state.forecast import fit as fitting
 from lrtui.state.forecast.curves import final_mean, make_curve
 from lrtui.state.forecast.fit import fit
+from lrtui.state.forecast.heldout import forecast
 from lrtui.state.forecast.multipower import MultiPower
 from lrtui.state.forecast.shared import sharing, shrinkage
 
@@ -106,3 +107,42 @@ def test_short_runs_and_short_tails_are_taken_in_stride():
     lrs = schedule("wsd", 300, warm=5)
     smooth = final_mean(fitted.curve(lrs), 15)
     assert np.isfinite(smooth) and fitted.final(lrs, 15, runs[0].losses[:15]) == smooth
+
+
+def test_the_held_out_r2_asks_for_the_losss_course_not_the_batches_difficulty():
+    """Trust (held-out R²) is scored with the batches' shared difficulty out: runs of the known
+    law whose per-step noise is mostly their shared batch score as if nearly noiseless, while
+    the same noise, each run's own, leaves nothing to take out; the held-out error keeps it."""
+    kinds = ["constant", "cosine", "step"]
+    shared = forecast(runs_of(kinds, difficulty(5), 0.008, seed=6)).best
+    rng = np.random.default_rng(7)
+    own = [make_curve(r.name, r.lrs, r.losses * np.exp(0.06 * rng.standard_normal(STEPS)))
+           for r in runs_of(kinds, np.zeros(STEPS), 0.008, seed=6)]  # fmt: skip
+    alone = forecast(own).best
+    assert shared.heldout_r2 > 0.98 and alone.heldout_r2 < 0.95  # the same noise: only shared comes out
+    assert shared.heldout_error > 0.005  # the error is the logged loss's: its noise is in it
+
+
+def test_a_live_forecast_fits_the_last_steps_once_no_run_is_running(monkeypatch):
+    """Fits come every 10% more steps; the steps after the last one, once every run has
+    finished (or paused), are fitted at once rather than never."""
+    from types import SimpleNamespace
+
+    from lrtui.spec.events import RunStatus
+    from lrtui.state.forecast import live as live_module
+
+    live = live_module.LiveForecast()
+    live._asked_at = 2000  # the last fit: 2,000 steps in all
+    views = [
+        SimpleNamespace(step=1050, status=status, info=SimpleNamespace(label=label))
+        for label, status in (("a", RunStatus.RUNNING), ("b", RunStatus.DONE))
+    ]
+    started = []
+    monkeypatch.setattr(live, "_fit", lambda curves, trained, seen: started.append(trained))
+    monkeypatch.setattr(live_module, "curve_of", lambda v: make_curve(v.info.label, np.ones(4), np.ones(4)))
+    assert not live.tick(views)  # 5% more and one still running: not yet
+    views[0].status = RunStatus.DONE
+    assert live.tick(views)
+    live._running.join(5)
+    assert started == [2100]
+    assert not live.tick(views)  # nothing new since

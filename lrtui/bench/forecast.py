@@ -34,7 +34,8 @@ from lrtui.modes.forecast import read_curves
 from lrtui.record.readers import ReadOptions
 from lrtui.state.forecast.curves import RunCurve, final_mean, make_curve, window_means
 from lrtui.state.forecast.fit import Fitted, fit
-from lrtui.state.forecast.heldout import forecast
+from lrtui.state.forecast.heldout import FIT_SHARE, forecast, score
+from lrtui.state.forecast.law import Law
 from lrtui.state.forecast.laws import LAWS
 from lrtui.state.forecast.shared import wiggles
 from lrtui.state.forecast.suggest import for_runs
@@ -195,7 +196,10 @@ def print_bands(curves: dict[str, RunCurve]) -> None:
     best = result.best
     assert best is not None
     laws = ", ".join(
-        f"{s.fitted.law.name} {100 * s.heldout_error:.2f}% (R² {s.heldout_r2:.3f})" for s in result.scored
+        f"{s.fitted.law.name} {100 * s.heldout_error:.2f}% (R² {s.heldout_r2:.3f}; "
+        f"{_raw_r2(s.fitted.law, [curves['constant-N'], curves['warmup-cosine']]):.3f} with the shared "
+        "batch difficulty left in)"
+        for s in result.scored
     )
     print(f"lrtui's forecast: held-out error (last 20% of steps) {laws}: {best.fitted.law.name} kept")
     cells, inside = [], 0
@@ -208,6 +212,12 @@ def print_bands(curves: dict[str, RunCurve]) -> None:
         f" observed within the band {inside} of {len(cells)}, within the held-out error alone "
         f"{sum(abs(_error(best.fitted, r)) <= best.heldout_error for _, r in _shown(curves)[2:])}"
     )
+
+
+def _raw_r2(law: Law, runs: list[RunCurve]) -> float:
+    """The held-out R² as it was before the batches' shared difficulty was taken out of it."""
+    cut = [int(r.seen * FIT_SHARE) for r in runs]
+    return score(fit(law, [r.cut(c) for r, c in zip(runs, cut, strict=True)]), runs, cut)[1]
 
 
 def print_limits(curves: dict[str, RunCurve], fitted: Fitted) -> None:

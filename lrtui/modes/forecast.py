@@ -54,6 +54,7 @@ class Row:
     predicted_final: float | None
     predicted: np.ndarray  # the predicted loss of every step (NaN: warm-up, or no forecast)
     lrs: np.ndarray = field(default_factory=lambda: np.array([]))  # its LR of every step
+    band: float | None = None  # ± of the predicted final, relative (`heldout.Forecast.band`)
 
     @property
     def error(self) -> float | None:
@@ -184,7 +185,8 @@ def rows(result: Forecast, fitted: Sequence[RunCurve], others: Sequence[RunCurve
         # a run's final is over the steps it was trained (with the difficulty of the batches
         # it shared with the fitted runs, as its observed final has); a schedule's over its plan
         final = best.fitted.final(run.lrs, seen or steps, run.losses if seen else None)
-        out.append(Row(run.name, was_fitted, seen or steps, observed, final, predicted, run.lrs))
+        band = result.band(run.lrs, seen or steps, run.losses if seen else None)
+        out.append(Row(run.name, was_fitted, seen or steps, observed, final, predicted, run.lrs, band))
     return out
 
 

@@ -3,7 +3,9 @@ the suggested schedule.
 
 `--json`: {"law", "parameters", "heldout_error", "heldout_r2", "laws": {name: {heldout_error,
 heldout_r2}}, "fit_seconds", "runs": [{"run", "fitted", "observed_final", "predicted_final",
-"error"}], "skipped": [{"run", "why"}], "suggested"?: {"spec", "predicted_final"}}.
+"error", "band"}], "skipped": [{"run", "why"}], "suggested"?: {"spec", "predicted_final"}}; a
+run's band is ± of its predicted final, relative: the held-out error, or where wider how far an
+as-good law puts that final (`heldout.Forecast.band`).
 `--csv`: step,run,predicted_loss for every step a law predicts (not the warm-up's).
 """
 
@@ -52,6 +54,7 @@ def as_json(result: Forecast, rows: Sequence[Row], suggested: Suggested | None) 
                 "observed_final": _num(r.observed_final),
                 "predicted_final": _num(r.predicted_final),
                 "error": _num(r.error),
+                "band": _num(r.band),
             }
             for r in rows
         ],
@@ -100,11 +103,12 @@ def write_text(result: Forecast, rows: Sequence[Row], suggested: Suggested | Non
     out.write(f"parameters (LR in units of {best.fitted.scale:g}): {params}\n")
     if result.why_not:
         out.write(f"no forecast yet ({result.why_not}): the numbers below are not to be trusted\n")
-    table = [("run", "fitted", "steps", "observed final", "predicted final", "error")]
+    table = [("run", "fitted", "steps", "observed final", "predicted final", "± band", "error")]
     for r in rows:
+        band = _pct(r.band).replace("+", "±")
         table.append((clean(r.run, 80), "yes" if r.fitted else "no", f"{r.steps:,}", _loss(r.observed_final),
-                      _loss(r.predicted_final), _pct(r.error)))  # fmt: skip
-    widths = [max(len(row[c]) for row in table) for c in range(6)]
+                      _loss(r.predicted_final), band, _pct(r.error)))  # fmt: skip
+    widths = [max(len(row[c]) for row in table) for c in range(7)]
     for row in table:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
     for run, why in result.skipped:

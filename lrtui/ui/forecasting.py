@@ -31,9 +31,9 @@ FLAGS = ("task", "model", "optimizer", "lr", "epochs", "batches", "batch_size", 
 
 def refresh(live: LiveForecast, views: Sequence[RunLike], panels: Sequence[RunPanel]) -> None:
     live.tick(views)
-    band = live.band()
     for panel in panels:
-        predicted = live.trusted(panel.view.info.label)
+        label = panel.view.info.label
+        predicted, band = live.trusted(label), live.band_of(label)  # wider where the laws part
         if predicted is not panel.forecast or band != panel.forecast_band:
             panel.forecast, panel.forecast_band = predicted, band
             panel.refresh()

@@ -2,7 +2,9 @@
 in the caller's way, and handed out only once it can be trusted.
 
 The caller (the app, once a second) asks `tick(views)`: when the runs have trained a tenth more
-steps since the last fit (and at least `MIN_NEW_STEPS`), and no fit is running, it snapshots
+steps since the last fit (and at least `MIN_NEW_STEPS`), or none is running any more (finished,
+paused: the steps since are fitted at once, not after 10% more that may never come), and no fit
+is running, it snapshots
 each run (its planned LR for every step, its loss as the display history's column means) and
 starts a fit on a daemon thread. The thread's answer replaces `latest` in one assignment, so
 the caller reads either the old answer or the new, never half of one. Once the fit is trusted,
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lrtui.spec.events import RunStatus
 from lrtui.state.forecast.curves import RunCurve
 from lrtui.state.forecast.fit import ForecastError
 from lrtui.state.forecast.heldout import Forecast, forecast
@@ -90,7 +93,12 @@ class LiveForecast:
             return False
         if self._running is not None and self._running.is_alive():
             return False
-        if trained < max(MIN_NEW_STEPS, self._asked_at * GROWTH) or trained - self._asked_at < MIN_NEW_STEPS:
+        settled = trained > self._asked_at and not any(v.status is RunStatus.RUNNING for v in views)
+        due = (
+            trained >= max(MIN_NEW_STEPS, self._asked_at * GROWTH)
+            and trained - self._asked_at >= MIN_NEW_STEPS
+        )
+        if not (due or (settled and trained >= MIN_NEW_STEPS)):
             return False
         curves = [c for v in views if (c := curve_of(v)) is not None]
         if not curves:

@@ -197,8 +197,7 @@ class ChartBase(LiveScreen):
         self._legend = []  # the legend breaks its lines by the width
 
     def on_chart_plot_resized(self) -> None:
-        """Axes are fitted to the plots' heights: drawn again once a height is known or changes
-        (once for both plots)."""
+        """Axes fit the plots' heights: drawn again once a height is known or changes (both)."""
         if not self._resized:
             self._resized = True
             self.call_after_refresh(self._draw_resized)
@@ -287,7 +286,8 @@ class RunChartScreen(ChartBase):
         run = self.shown()[0]
         if self.forecast is None or self.forecast.trusted(run.info.label) is None:
             return []
-        return [Entry(f"loss forecast ± {100 * self.forecast.band():.1f}%", rich_color(PLAN_COLOR))]
+        band = self.forecast.band_of(run.info.label)
+        return [Entry(f"loss forecast ± {100 * band:.1f}%", rich_color(PLAN_COLOR))]
 
     def draw(self) -> None:
         run = views(self.state)[self.index]
@@ -318,7 +318,7 @@ class RunChartScreen(ChartBase):
             return []
         xs = [run.step + 1 + i * (total - run.step - 1) // (POINTS - 1) for i in range(POINTS)]
         ys = [float(predicted[x - 1]) for x in xs]
-        band = self.forecast.band()  # type: ignore[union-attr]  # predicted came from it
+        band = self.forecast.band_of(run.info.label)  # type: ignore[union-attr]  # predicted came from it
         for factor in (1 - band, 1.0, 1 + band):
             loss.line(x_values(run, [float(x) for x in xs], axis), [y * factor for y in ys], PLAN_COLOR)
         return [y * (1 + band) for y in ys] + [y * (1 - band) for y in ys]
