@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from appkit import replay_app, settle
 from helpers import last_status, steps_of
+from terminal import Terminal, have_tmux, lrtui_command
 from test_forecast import law_events
 
 from lrtui.commands.main import main
@@ -215,3 +218,56 @@ def test_a_headless_table_and_a_background_greeting_grow_with_an_added_run(tmp_p
         assert printer.block_text(2).startswith(info.label)
     finally:
         log.close()
+
+
+# ---- the journey: `N` in a terminal, on the character language model ---------------------------
+WARM = "LinearLR(start_factor=0.01, total_iters=120)"
+CHARLM = [
+    "--task", "charlm", "--optimizer", "adamw", "--lr", "0.01", "--epochs", "12", "--batches", "100",
+    "-s", "LambdaLR(lr_lambda=constant(value=1.0))@batch",
+    "-s", f"SequentialLR(schedulers=[{WARM}, CosineAnnealingLR(T_max=1080)], milestones=[120])@batch",
+]  # fmt: skip
+
+
+def _events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()[1:]] if path.exists() else []
+
+
+@pytest.mark.journey
+@pytest.mark.skipif(not have_tmux(), reason="journeys run in tmux: apt-get install tmux")
+def test_journey_n_adds_the_suggested_schedule_to_a_recording_comparison(tmp_path: Path):
+    """A user compares a constant LR and warm-up+cosine on charlm, recording (`--log-dir`: it
+    trains in a process of its own, this terminal attached). `N` before the forecast can be
+    trusted says why there is no suggestion; once it is trusted (the runs' end: the last fifth
+    of 1,200 steps is then followed closely), `N` adds the suggested schedule as a third run,
+    which gets a panel, trains from step 0 and is recorded; `q` stops it all, exit code 0."""
+    logs = tmp_path / "logs"
+    with Terminal(lrtui_command(*CHARLM, "--log-dir", str(logs)), 160, 45) as term:
+        term.wait_for(lambda s: "LambdaLR" in s and "SequentialLR" in s, timeout=90)
+        term.press("N")
+        term.wait_for("no suggestion yet", timeout=30)  # nothing trusted to suggest from yet
+        deadline = time.monotonic() + 420
+        while "added as a new run" not in (screen := term.screen()):
+            assert time.monotonic() < deadline, screen
+            if "added already" in screen:
+                break
+            term.press("N")  # again, until the forecast is trusted and the suggestion searched
+            time.sleep(3)
+        screen = term.wait_for(lambda s: re.search(r"\b3 suggested\b", s), timeout=60)
+        path = logs / "suggested.jsonl"
+        deadline = time.monotonic() + 120
+        while sum(1 for e in _events(path) if "event" not in e) < 50:
+            assert time.monotonic() < deadline, term.screen()
+            time.sleep(0.5)
+        term.press("q")
+        assert term.exit_status(timeout=60) == 0
+    first = json.loads(path.read_text().splitlines()[0])
+    assert first["run"] == "suggested" and first["spec"].startswith("SequentialLR(")
+    steps = [e["step"] for e in _events(path) if "event" not in e]
+    assert steps == list(range(1, len(steps) + 1))  # from step 0, every step once
+    ends = {
+        p.stem: [e["status"] for e in _events(p) if e.get("event") == "status"][-1]
+        for p in logs.glob("*.jsonl")
+    }
+    assert set(ends) == {"LambdaLR", "SequentialLR", "suggested"} and ends["suggested"] == "stopped"
+    assert {ends["LambdaLR"], ends["SequentialLR"]} <= {"done", "stopped"}  # trusted before or at the end
