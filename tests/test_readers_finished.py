@@ -184,12 +184,17 @@ def test_export_with_a_tag_no_run_logs_names_those_they_do(tb_runs, tmp_path):
     assert kept.stdout.splitlines()[-1].endswith(",1.0")  # the tag's column, filled
 
 
-def test_export_with_a_loss_tag_no_run_logs_fails_saying_why(tb_runs, tmp_path):
-    done = _export(str(tb_runs), "--csv", str(tmp_path / "out.csv"), "--loss-tag", "train/*")
+def test_export_with_a_loss_tag_no_run_logs_fails_saying_why_and_writes_nothing(tb_runs, tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("an earlier export\n")
+    done = _export(str(tb_runs), "--csv", str(out), "--loss-tag", "train/*")
     assert done.returncode == 1
-    assert done.stderr.splitlines()[-1] == (
-        "lrtui: error: no run logs --loss-tag train/*; the runs log loss, lr, val/acc"
-    )
+    assert done.stderr.splitlines() == [
+        "lrtui: error: no run logs --loss-tag train/*; the runs log loss, lr, val/acc; "
+        f"nothing written to {out}"
+    ]
+    assert out.read_text() == "an earlier export\n"  # what was there is kept
+    assert not list(tmp_path.glob(".out.csv.*"))  # and no temporary file is left
 
 
 def test_watch_with_a_loss_tag_no_run_logs_says_which_they_do(tb_runs):

@@ -61,7 +61,7 @@ def export(argv: list[str]) -> int:
         held = what_was_read(path, inputs)  # which reader took which runs, what none reads
         if args.csv != "-":
             check_output(args.csv, inputs)
-            result = export_to_file(inputs, args.csv, options)
+            result = export_to_file(inputs, args.csv, options, lambda r: not unlogged_tags(options, r)[1])
         else:
             result = export_csv(inputs, sys.stdout, options)
             sys.stdout.flush()
@@ -74,12 +74,16 @@ def export(argv: list[str]) -> int:
         p.exit(2, f"lrtui: error: {clean(str(exc.filename or args.csv), 200)}: {exc.strerror or exc}\n")
     where = clean(args.csv, 200)
     rows, runs = _count(result.rows, "row"), _count(result.files, "run")
+    unlogged = unlogged_tags(options, result)
+    if unlogged[1] and args.csv != "-":  # not what was asked for: nothing written
+        print(f"lrtui: error: {unlogged[0]}; nothing written to {where}", file=sys.stderr)
+        return 1
     print(f"lrtui: wrote {rows} from {runs} to {where}", file=sys.stderr)
     if held:
         print(f"lrtui: {clean(held, 500)}", file=sys.stderr)
     if result.corrupt:
         print(f"lrtui: skipped {result.corrupt} corrupt lines or records", file=sys.stderr)
-    return _tags_said(unlogged_tags(options, result))
+    return _tags_said(unlogged)
 
 
 def _tags_said(unlogged: tuple[str, bool]) -> int:

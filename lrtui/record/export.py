@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -108,10 +108,16 @@ def export_csv(inputs: Sequence[Log | Path], out: TextIO, options: ReadOptions |
     return result
 
 
-def export_to_file(inputs: Sequence[Log | Path], out: str, options: ReadOptions | None = None) -> Exported:
-    """Through a temporary file in the output's directory, renamed over `out` at the end. An
-    output that exists and is not a regular file (/dev/null, a pipe) is written directly:
-    renaming over it would replace the device itself."""
+def export_to_file(
+    inputs: Sequence[Log | Path],
+    out: str,
+    options: ReadOptions | None = None,
+    keep: Callable[[Exported], bool] = lambda result: True,
+) -> Exported:
+    """Through a temporary file in the output's directory, renamed over `out` at the end, unless
+    `keep` says the export is not what was asked for (an `--lr-tag` no run logs): then `out`,
+    and whatever it held, is left as it was. An output that exists and is not a regular file
+    (/dev/null, a pipe) is written directly: renaming over it would replace the device itself."""
     target = Path(out)
     if target.exists() and not target.is_file():
         with target.open("w", encoding="utf-8", newline="") as f:
@@ -120,7 +126,8 @@ def export_to_file(inputs: Sequence[Log | Path], out: str, options: ReadOptions 
     try:
         with temp.open("w", encoding="utf-8", newline="") as f:
             result = export_csv(inputs, f, options)
-        os.replace(temp, target)
+        if keep(result):
+            os.replace(temp, target)
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
