@@ -118,6 +118,8 @@ def test_a_recording_live_app_detaches_and_its_trainer_process_goes_on(how: str,
             assert term.exit_status(timeout=30) == 0 and term.restored()
         assert _alive(pid) and _trainer_pid(logs / SOCKET) == pid
         with _attach_and_see_run_1_paused(logs, pid, paused) as term:
+            term.press("C-c")  # Ctrl-C quits nothing: it says which keys leave, and how
+            term.wait_for("q: stop training or only", timeout=30)
             term.press("q")  # attached later: q asks
             term.wait_for("stop training, or only detach?")
             term.press("s")

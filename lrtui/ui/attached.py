@@ -51,6 +51,12 @@ class AttachedApp(LrTuiApp):
     """`LrTuiApp` over an `engine.control.AttachedSource`."""
 
     BINDINGS = [Binding("d", "detach", "Detach"), Binding("q", "ask_quit", "Quit")]
+    QUIT_KEYS = "q: stop training or only detach (it asks) · d: detach, training goes on"
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's binding: it quits nothing, it names the key that does): here two
+        keys leave, and what each does to training is what matters."""
+        self.notify(self.QUIT_KEYS, title="Do you want to quit?", markup=False)
 
     def action_detach(self) -> None:
         self.source.detach()  # type: ignore[union-attr]
@@ -85,6 +91,7 @@ class StartedApp(AttachedApp):
     """`AttachedApp` in the terminal that started the comparison: `q` stops training."""
 
     BINDINGS = [Binding("q", "quit", "Quit")]
+    QUIT_KEYS = "q: stop training and quit · d: detach, training goes on (lrtui attach DIR)"
 
     async def action_quit(self) -> None:  # `q`, SIGTERM, and a hang-up (its flag set first)
         if self.hung_up.is_set():
