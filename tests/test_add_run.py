@@ -29,7 +29,8 @@ from lrtui.modes.resume import checkpoints_of, policy_for
 from lrtui.record.writer import LogDirSink, recording_tee
 from lrtui.spec.commands import Command, Verb
 from lrtui.spec.describe import run_infos
-from lrtui.spec.events import Notice, RunAdded, RunStatus, StepBlock
+from lrtui.spec.events import Notice, RunAdded, RunInfo, RunStatus, StepBlock
+from lrtui.spec.parse import parse_run_parts
 from lrtui.spec.settings import Settings, parse_scheduler_flag
 from lrtui.state.forecast.live import curve_of
 from lrtui.state.groups import views
@@ -197,6 +198,11 @@ async def test_n_adds_the_suggested_schedule_once_where_the_app_trains():
         assert said[0].endswith("added as a new run, trained from step 0 on the same batches")
         assert said[1].endswith("added already (a new suggestion comes as the runs train on)")
         assert app.clipboard == forecasting.offer(app.forecast, views(app.state))
+        app.offered.clear()  # another app attached to the comparison added it: its run is there
+        app.state.apply([RunAdded(3, RunInfo("suggested", spec=str(parse_run_parts(found.spec)[1])))])
+        await pilot.press("N")
+        await pilot.pause()
+        assert len(app.source.sent) == 1 and list(app._notifications)[-1].message.endswith(said[1][-60:])
 
 
 def test_a_headless_table_and_a_background_greeting_grow_with_an_added_run(tmp_path: Path):

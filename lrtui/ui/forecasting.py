@@ -20,6 +20,7 @@ from typing import Protocol
 from textual.app import App
 
 from lrtui.spec.commands import Command, Source, Verb
+from lrtui.spec.parse import parse_run_parts
 from lrtui.state.forecast.live import LiveForecast
 from lrtui.state.runlike import RunLike
 from lrtui.ui.widgets.panel import RunPanel
@@ -93,12 +94,13 @@ def show(app: App, live: LiveForecast, views: Sequence[RunLike] | None) -> None:
     text, command = offer_text(live, views)
     if command is not None:
         app.copy_to_clipboard(command)
-        text = added(app, live, text)  # type: ignore[arg-type]
+        text = added(app, live, text, views)  # type: ignore[arg-type]
     app.notify(text, title="Suggested schedule", timeout=30, markup=False)
 
 
-def added(app: Adding, live: LiveForecast, text: str) -> str:
-    """Add the suggested schedule as a run, where the source trains and it was not added yet;
+def added(app: Adding, live: LiveForecast, text: str, views: Sequence[RunLike] = ()) -> str:
+    """Add the suggested schedule as a run, where the source trains and it was not added yet
+    (by this app, or by another attached to the same comparison: a run of that spec is there);
     what `N` says then (else `text`: its command, to train it elsewhere)."""
     answer = live.latest
     source = app.source
@@ -106,7 +108,8 @@ def added(app: Adding, live: LiveForecast, text: str) -> str:
         return text
     found = answer.suggested
     head = f"suggested schedule, {found.curve.size:,} steps, predicted final {found.predicted_final:.4f}"
-    if found.spec in app.offered:
+    schedule = str(parse_run_parts(found.spec)[1])
+    if found.spec in app.offered or any(v.info.spec == schedule for v in views):
         return f"{head}: added already (a new suggestion comes as the runs train on)"
     app.offered.add(found.spec)
     source.send(Command(Verb.ADD, text=found.spec))  # type: ignore[union-attr]
