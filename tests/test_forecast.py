@@ -258,7 +258,9 @@ def test_journey_forecast_a_recorded_folder_in_a_terminal(logdir):
         assert term.exit_status(timeout=5) == 0, screen
         assert re.search(r"^law: (multi-power|annealing)", screen, re.M), screen
         assert "predicted loss: the runs and the suggested schedule" in screen  # plotted beside them
-        assert re.search(r"^wsd\s+no\s+1,200\s+\d\.\d{4}\s+\d\.\d{4}\s+±\d\.\d\d%\s+[+-]\d\.\d\d%", screen, re.M), screen
+        assert re.search(
+            r"^wsd\s+no\s+1,200\s+\d\.\d{4}\s+\d\.\d{4}\s+±\d\.\d\d%\s+[+-]\d\.\d\d%", screen, re.M
+        ), screen
         assert "suggested (2,400 steps" in screen
         spec = re.search(r"lrtui -s '(.+?)'", screen.replace("\n", "")).group(1)
     plan = lrtui_command("plan", "-s", spec, "--epochs", "24", "--batches", "100", "--lr", "0.01", "--text")

@@ -16,8 +16,10 @@ time split by phase, fused and unfused), `capture` (one stacked step torch's way
 captured as CUDA graphs, `--capture`), `processes` (on a GPU, `--own`'s plain loops in one
 process each, all at once), `checkpoint` (what a checkpoint of a comparison costs:
 `python -m lrtui.bench.checkpoint`), `detach` (a recording live comparison's first screen,
-and training's gap at `d`: `python -m lrtui.bench.detach`), `tb` (TensorBoard runs),
-`wandb_run` (a W&B offline run, `--wandb`), `forecast` (the loss laws'
+and training's gap at `d`: `python -m lrtui.bench.detach`), `added` (what a run added
+mid-comparison, the app's `N`, costs training: `python -m lrtui.bench.added`), `tb` (TensorBoard runs),
+`wandb_run` (a W&B offline run, `--wandb`; both watched, exported and printed by
+`log_read`), `forecast` (the loss laws'
 held-out errors on charlm, `--forecast`; its chart drawn by `forecast_chart`) and
 `report` (running each part in its own process and printing the figures).
 

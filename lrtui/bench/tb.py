@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lrtui.bench.log_read import export_seconds, print_seconds, watch_all
+
 
 def write_run(directory: Path, steps: int) -> Path:
     """An events file as SummaryWriter writes it (wall time, step, one simple_value each),
@@ -36,35 +38,6 @@ def write_run(directory: Path, steps: int) -> Path:
     return path
 
 
-def _lrtui_watch(directory: Path) -> tuple[float, float, int]:
-    from lrtui.record.watch import WatchSource
-    from lrtui.state.runs import ExperimentState
-
-    state = ExperimentState([], time.monotonic)
-    first: list[float] = []
-    start = time.perf_counter()
-
-    def sink(events) -> None:
-        state.apply(events)
-        if not first and state.total_steps:
-            first.append(time.perf_counter() - start)
-
-    src = WatchSource(directory, sink)
-    src.poll_once()
-    while any(getattr(t, "backlog", False) for t in src._tails.values()):
-        src.poll_once()
-    return first[0], time.perf_counter() - start, state.runs[0].step
-
-
-def _lrtui_export(directory: Path) -> float:
-    from lrtui.record.export import export_to_file, input_files
-    from lrtui.record.readers import ReadOptions
-
-    start = time.perf_counter()
-    export_to_file(input_files(directory), str(directory.parent / "out.csv"), ReadOptions(root=directory))
-    return time.perf_counter() - start
-
-
 def _tensorboard(directory: Path) -> float:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -80,14 +53,14 @@ def part_tb(steps: int) -> dict:
         run = Path(tmp) / "run"
         run.mkdir()
         size = write_run(run, steps).stat().st_size
-        first, whole, last = _lrtui_watch(run)
+        watched = watch_all(run)
         return {
             "steps": steps,
             "mb": size / 1e6,
-            "watch_first_s": first,
-            "watch_all_s": whole,
-            "watch_last_step": last,
-            "export_s": _lrtui_export(run),
+            "watch_first_s": watched.first_s,
+            "watch_all_s": watched.all_s,
+            "watch_last_step": watched.state.runs[0].step,
+            "export_s": export_seconds(run),
             "tensorboard_s": _tensorboard(run),
         }
 
@@ -100,6 +73,5 @@ def report(r: dict) -> None:
         ("lrtui export --csv", r["export_s"], "target <= 3 s"),
         ("tensorboard EventAccumulator.Reload()", r["tensorboard_s"], ""),
     ]
-    for label, seconds, note in rows:
-        print(f"  {label:46} {seconds:6.2f} s  {note}".rstrip())
+    print_seconds(rows, 46)
     print(f"  {'tensorboard / lrtui watch, every step':46} {r['tensorboard_s'] / r['watch_all_s']:6.1f} x")

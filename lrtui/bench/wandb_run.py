@@ -21,6 +21,7 @@ import time
 import zlib
 from pathlib import Path
 
+from lrtui.bench.log_read import export_seconds, print_seconds, watch_all
 from lrtui.record.readers.wandb_log import BLOCK, FILE_HEADER, FIRST, FULL, HEADER, LAST, MIDDLE
 
 
@@ -93,48 +94,21 @@ def write_run(directory: Path, steps: int) -> Path:
 def _watch(directory: Path, file: Path, steps: int) -> dict:
     from wandb.proto import wandb_internal_pb2 as pb
 
-    from lrtui.record.watch import WatchSource
-    from lrtui.state.runs import ExperimentState
-
-    state = ExperimentState([], time.monotonic)
-    first: list[float] = []
-    start = time.perf_counter()
-
-    def sink(events) -> None:
-        state.apply(events)
-        if not first and state.total_steps:
-            first.append(time.perf_counter() - start)
-
-    cpu = time.process_time()
-    src = WatchSource(directory, sink)
-    src.poll_once()
-    while any(getattr(t, "backlog", False) for t in src._tails.values()):
-        src.poll_once()
-    whole = time.perf_counter() - start
-    cpu = time.process_time() - cpu  # this process's CPU: steadier than wall time on a shared machine
+    watched = watch_all(directory)
     out = _LogWriter(file)
     for data in _step_records(pb, steps + 1):
         out.write(data)
     out.close()
     start = time.perf_counter()
-    src.poll_once()
+    watched.source.poll_once()
     new_step = time.perf_counter() - start
     return {
-        "watch_first_s": first[0],
-        "watch_all_s": whole,
-        "watch_all_cpu_s": cpu,
+        "watch_first_s": watched.first_s,
+        "watch_all_s": watched.all_s,
+        "watch_all_cpu_s": watched.cpu_s,
         "new_step_s": new_step,
-        "watch_last_step": state.runs[0].step,
+        "watch_last_step": watched.state.runs[0].step,
     }
-
-
-def _export(directory: Path) -> float:
-    from lrtui.record.export import export_to_file, input_files
-    from lrtui.record.readers import ReadOptions
-
-    start = time.perf_counter()
-    export_to_file(input_files(directory), str(directory.parent / "out.csv"), ReadOptions(root=directory))
-    return time.perf_counter() - start
 
 
 def cached_run(steps: int) -> tuple[Path, float | None]:
@@ -160,7 +134,7 @@ def part_wandb(steps: int) -> dict:
         shutil.copyfile(source, file)
         result = {"steps": steps, "mb": file.stat().st_size / 1e6, "write_s": written}
         result |= _watch(root, file, steps)
-        result["export_s"] = _export(root)
+        result["export_s"] = export_seconds(root)
         return result
 
 
@@ -174,7 +148,6 @@ def report(r: dict) -> None:
         ("lrtui watch: one new step appended, to the view", r["new_step_s"], "target <= 3 s"),
         ("lrtui export --csv", r["export_s"], ""),
     ]
-    for label, seconds, note in rows:
-        print(f"  {label:48} {seconds:6.2f} s  {note}".rstrip())
+    print_seconds(rows, 48)
     print(f"  (every step: {r['watch_all_cpu_s']:.2f} s of this process's CPU)")
     print(f"  last step shown: {r['watch_last_step']:,}")

@@ -36,18 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"lrtui {__version__}")
-    p.add_argument("--headless", action="store_true", help="train without the UI and print the LR table")
-    p.add_argument("--list-schedulers", action="store_true", help="list every scheduler with its parameters")
-    p.add_argument(
-        "--background",
-        action="store_true",
-        help="with --log-dir: train in a process that outlives this terminal and attach to it "
+    training_flags(
+        p,
+        "with --log-dir: train in a process that outlives this terminal and attach to it "
         "(d detaches; lrtui attach DIR comes back; q asks whether to stop training)",
+        ("--list-schedulers", "list every scheduler with its parameters"),
     )
-    p.add_argument("--for-app", action="store_true", help=argparse.SUPPRESS)  # `modes.attach.in_background`
     experiment_flags(p)
     run_flags(p)
     return p
+
+
+def training_flags(p: argparse.ArgumentParser, background: str, *switches: tuple[str, str]) -> None:
+    """The flags of a command that trains a comparison (`lrtui` itself and `lrtui resume`), one
+    declaration for both so they mean the same: `--headless`, the command's own on/off
+    `switches` (flag, help) after it, `--background` (its help the command's own: what `q`
+    does differs), and the hidden `--for-app` that `modes.attach.in_background` adds to the
+    command it starts. Declared in this order, so `--help` lists them so."""
+    p.add_argument("--headless", action="store_true", help="train without the UI and print the LR table")
+    for flag, text in switches:
+        p.add_argument(flag, action="store_true", help=text)
+    p.add_argument("--background", action="store_true", help=background)
+    p.add_argument("--for-app", action="store_true", help=argparse.SUPPRESS)
 
 
 def compare(argv: list[str]) -> int:

@@ -72,24 +72,23 @@ def export(argv: list[str]) -> int:
         return 0
     except OSError as exc:
         p.exit(2, f"lrtui: error: {clean(str(exc.filename or args.csv), 200)}: {exc.strerror or exc}\n")
-    where = clean(args.csv, 200)
-    rows, runs = _count(result.rows, "row"), _count(result.files, "run")
-    unlogged = unlogged_tags(options, result)
-    if unlogged[1] and args.csv != "-":  # not what was asked for: nothing written
-        print(f"lrtui: error: {unlogged[0]}; nothing written to {where}", file=sys.stderr)
+    return _said(result, clean(args.csv, 200), held, unlogged_tags(options, result))
+
+
+def _said(result, where: str, held: str, unlogged: tuple[str, bool]) -> int:  # type: ignore[no-untyped-def]
+    """What an export did, on standard error, and its exit status: 1 where a tag asked for
+    that no run logs (said with those they do log, `unlogged_tags`) left the export without
+    what was asked for; a file is then not written at all (`export_to_file`'s `keep`)."""
+    line, fatal = unlogged
+    if fatal and where != "-":
+        print(f"lrtui: error: {line}; nothing written to {where}", file=sys.stderr)
         return 1
+    rows, runs = _count(result.rows, "row"), _count(result.files, "run")
     print(f"lrtui: wrote {rows} from {runs} to {where}", file=sys.stderr)
     if held:
         print(f"lrtui: {clean(held, 500)}", file=sys.stderr)
     if result.corrupt:
         print(f"lrtui: skipped {result.corrupt} corrupt lines or records", file=sys.stderr)
-    return _tags_said(unlogged)
-
-
-def _tags_said(unlogged: tuple[str, bool]) -> int:
-    """A tag asked for that no run logs, said with those they do log (`unlogged_tags`); the
-    exit status: 1 where it left the export without what was asked for."""
-    line, fatal = unlogged
     if line:
         print(f"lrtui: {'error' if fatal else 'warning'}: {line}", file=sys.stderr)
     return 1 if fatal else 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lrtui.commands.compare import training_flags
 from lrtui.commands.flags import checkpoint_flag, debug_flag
 from lrtui.commands.parser import Parser
 from lrtui.spec.errors import SpecError, no_checkpoints
@@ -20,16 +21,13 @@ def resume(argv: list[str]) -> int:
         "its own, this terminal attached: d (or a hang-up) detaches, lrtui attach DIR comes back.",
     )
     p.add_argument("dir", metavar="DIR", help="the --log-dir of the comparison")
-    p.add_argument("--headless", action="store_true", help="train without the UI and print the LR table")
-    p.add_argument("--no-summary", action="store_true", help="--headless: leave out the leaderboard")
-    p.add_argument("--json", action="store_true", help="--headless: the leaderboard as JSON")
-    p.add_argument(
-        "--background",
-        action="store_true",
-        help="as live (training in a process that outlives this terminal, this terminal attached: "
+    training_flags(
+        p,
+        "as live (training in a process that outlives this terminal, this terminal attached: "
         "d detaches), but q asks whether to stop training or only detach",
+        ("--no-summary", "--headless: leave out the leaderboard"),
+        ("--json", "--headless: the leaderboard as JSON"),
     )
-    p.add_argument("--for-app", action="store_true", help=argparse.SUPPRESS)  # `modes.attach.in_background`
     checkpoint_flag(p)
     debug_flag(p)
     args = p.parse_args(argv)

@@ -8,7 +8,8 @@ What lives here: the `LogReader` and `Tail` protocols and the options every read
 as blocks gathered by `steps`.
 
 Other trackers' runs, each read into points that `metric_tail` turns into events and rows (the
-LR and loss picked by the same `tags`; a bulk read's points as columns, `metric_columns`): W&B
+LR and loss picked by the same `tags`; a bulk read's points as columns, `metric_columns`; the
+tail and rows every such reader shares, `metric_reader`): W&B
 offline runs (`wandb`, framed by `wandb_log`; a big read framed by `wandb_frames` and decoded by
 `wandb_history` and `wandb_values`, with numpy),
 MLflow's SQLite and file stores (`mlflow_store`, the database read by `mlflow_sql`), Lightning's

@@ -28,21 +28,11 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-from lrtui.record.readers.base import Counts, ReadOptions, csv_text, walk
-from lrtui.record.readers.metric_tail import (
-    Chunk,
-    Meta,
-    MetricTail,
-    Point,
-    config_pairs,
-    metric_rows,
-    number,
-    run_label,
-)
-from lrtui.record.readers.tags import tag_map
+from lrtui.record.readers.base import walk
+from lrtui.record.readers.metric_reader import FolderSource, MetricReader
+from lrtui.record.readers.metric_tail import Chunk, Meta, Point, config_pairs, number, run_label
 
 FILE = "trainer_state.json"
 CHECKPOINT = re.compile(r"checkpoint-(\d+)$")
@@ -123,13 +113,8 @@ def _point(entry: object) -> Point | None:
     return step, values, math.nan
 
 
-class HfStateSource:
+class HfStateSource(FolderSource):
     """One Trainer `output_dir`, read from its newest `trainer_state.json`."""
-
-    def __init__(self, folder: Path, root: Path | None) -> None:
-        self.path = folder
-        self._root = root
-        self.restart()
 
     def restart(self) -> None:
         self._seen: tuple[str, int, int] | None = None
@@ -175,8 +160,9 @@ class HfStateSource:
         return chunk
 
 
-class HfStateReader:
+class HfStateReader(MetricReader):
     name = "hf"
+    kind = "hf trainer"
     reads = f"HF {FILE}"
     shadows = (("tensorboard", "runs"),)  # `report_to="tensorboard"`'s files: the same run
 
@@ -190,9 +176,5 @@ class HfStateReader:
         found = {run_folder(Path(folder) / FILE) for folder, _, files in walk(directory) if FILE in files}
         return sorted(found)
 
-    def tail(self, run: Path, index: int, options: ReadOptions) -> MetricTail:
-        source = HfStateSource(run, options.root)
-        return MetricTail(source, index, tag_map(options.lr_tag, options.loss_tag), "hf trainer")
-
-    def rows(self, run: Path, options: ReadOptions, counts: Counts) -> Iterator[str]:
-        return csv_text(metric_rows(HfStateSource(run, options.root), options, counts))
+    def source(self, run: Path, root: Path | None) -> HfStateSource:
+        return HfStateSource(run, root)

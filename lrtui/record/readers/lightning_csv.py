@@ -19,12 +19,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
-from lrtui.record.readers.base import Counts, ReadOptions, csv_text, walk
-from lrtui.record.readers.metric_tail import Chunk, Meta, MetricTail, Point, metric_rows, run_label
-from lrtui.record.readers.tags import tag_map
+from lrtui.record.readers.base import walk
+from lrtui.record.readers.metric_reader import FolderSource, MetricReader
+from lrtui.record.readers.metric_tail import Chunk, Meta, Point, run_label
 from lrtui.spec.text import clean
 
 FILE = "metrics.csv"
@@ -47,19 +46,17 @@ def hparams(folder: Path) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-class LightningCsvSource:
+class LightningCsvSource(FolderSource):
     """One `metrics.csv`, read whole when it changes; rows past those shown are new."""
-
-    def __init__(self, folder: Path, root: Path | None) -> None:
-        self.path = folder
-        self._file = folder / FILE
-        self._root = root
-        self.restart()
 
     def restart(self) -> None:
         self._seen: tuple[int, int, int] | None = None  # size, mtime, inode of the last read
         self._rows = 0
         self._told = False
+
+    @property
+    def _file(self) -> Path:
+        return self.path / FILE
 
     def read(self) -> Chunk:
         try:
@@ -115,8 +112,9 @@ def _points(header: list[str], rows: list[list[str]]) -> tuple[list[Point], int]
     return points, corrupt
 
 
-class LightningCsvReader:
+class LightningCsvReader(MetricReader):
     name = "lightning"
+    kind = "lightning csv"
     reads = f"Lightning {FILE}"
 
     def claims(self, file: Path) -> bool:
@@ -128,9 +126,5 @@ class LightningCsvReader:
     def runs(self, directory: Path) -> list[Path]:
         return sorted(Path(folder) for folder, _, files in walk(directory) if FILE in files)
 
-    def tail(self, run: Path, index: int, options: ReadOptions) -> MetricTail:
-        source = LightningCsvSource(run, options.root)
-        return MetricTail(source, index, tag_map(options.lr_tag, options.loss_tag), "lightning csv")
-
-    def rows(self, run: Path, options: ReadOptions, counts: Counts) -> Iterator[str]:
-        return csv_text(metric_rows(LightningCsvSource(run, options.root), options, counts))
+    def source(self, run: Path, root: Path | None) -> LightningCsvSource:
+        return LightningCsvSource(run, root)

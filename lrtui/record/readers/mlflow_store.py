@@ -12,13 +12,12 @@ named alone is its newest run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-from lrtui.record.readers.base import Counts, ReadOptions, csv_text, walk
-from lrtui.record.readers.metric_tail import Chunk, Meta, MetricSource, MetricTail, metric_rows
+from lrtui.record.readers.base import walk
+from lrtui.record.readers.metric_reader import MetricReader
+from lrtui.record.readers.metric_tail import Chunk, Meta, MetricSource
 from lrtui.record.readers.mlflow_sql import DB, MlflowSqlSource, db_runs, group_points
-from lrtui.record.readers.tags import tag_map
 from lrtui.spec.text import clean
 
 READ_CHUNK = 4 << 20
@@ -109,8 +108,9 @@ def _file_store_run(folder: str, dirs: list[str], files: list[str]) -> bool:
     return "lifecycle_stage: deleted" not in _small_file(Path(folder) / "meta.yaml")
 
 
-class MlflowReader:
+class MlflowReader(MetricReader):
     name = "mlflow"
+    kind = "mlflow"
     reads = f"MLflow {DB} and mlruns/"
 
     def claims(self, file: Path) -> bool:
@@ -129,13 +129,8 @@ class MlflowReader:
                 dirs.clear()  # a run's artifacts are not runs
         return sorted(found)
 
-    def _source(self, run: Path) -> MetricSource:
+    def source(self, run: Path, root: Path | None) -> MetricSource:
+        """The database's run or the file store's (a run's name is its own, not its path)."""
         if run.name == DB or run.parent.name == DB:
             return MlflowSqlSource(run)
         return MlflowFileSource(run)
-
-    def tail(self, run: Path, index: int, options: ReadOptions) -> MetricTail:
-        return MetricTail(self._source(run), index, tag_map(options.lr_tag, options.loss_tag), "mlflow")
-
-    def rows(self, run: Path, options: ReadOptions, counts: Counts) -> Iterator[str]:
-        return csv_text(metric_rows(self._source(run), options, counts))

@@ -16,21 +16,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
-from lrtui.record.readers.base import Counts, ReadOptions, csv_text, walk
-from lrtui.record.readers.metric_tail import (
-    Chunk,
-    Meta,
-    MetricTail,
-    Point,
-    config_pairs,
-    metric_rows,
-    number,
-    run_label,
-)
-from lrtui.record.readers.tags import tag_map
+from lrtui.record.readers.base import walk
+from lrtui.record.readers.metric_reader import FolderSource, MetricReader
+from lrtui.record.readers.metric_tail import Chunk, Meta, Point, config_pairs, number, run_label
 
 FILE = "result.json"
 PARAMS = "params.json"
@@ -65,13 +55,8 @@ def _point(line: bytes) -> tuple[Point | None, dict[str, object] | None]:
     return (step, values, math.nan if wall is None else wall), config if isinstance(config, dict) else None
 
 
-class RayTrialSource:
+class RayTrialSource(FolderSource):
     """One trial folder, its `result.json` read as it grows."""
-
-    def __init__(self, folder: Path, root: Path | None) -> None:
-        self.path = folder
-        self._root = root
-        self.restart()
 
     def restart(self) -> None:
         self._offset = 0
@@ -125,8 +110,9 @@ class RayTrialSource:
         return chunk
 
 
-class RayTuneReader:
+class RayTuneReader(MetricReader):
     name = "ray"
+    kind = "ray tune"
     reads = f"Ray Tune {FILE}"
     shadows = (("tensorboard", "."),)  # Tune's TensorBoard files in a trial folder: the same trial
 
@@ -141,9 +127,5 @@ class RayTuneReader:
             Path(folder) for folder, _, files in walk(directory) if FILE in files and PARAMS in files
         )
 
-    def tail(self, run: Path, index: int, options: ReadOptions) -> MetricTail:
-        source = RayTrialSource(run, options.root)
-        return MetricTail(source, index, tag_map(options.lr_tag, options.loss_tag), "ray tune")
-
-    def rows(self, run: Path, options: ReadOptions, counts: Counts) -> Iterator[str]:
-        return csv_text(metric_rows(RayTrialSource(run, options.root), options, counts))
+    def source(self, run: Path, root: Path | None) -> RayTrialSource:
+        return RayTrialSource(run, root)

@@ -25,23 +25,15 @@ import math
 import os
 import sys
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from lrtui.record.readers.base import Counts, ReadOptions, csv_text, walk
+from lrtui.record.readers.base import walk
 from lrtui.record.readers.metric_columns import Columns
-from lrtui.record.readers.metric_tail import (
-    Chunk,
-    Meta,
-    MetricTail,
-    Point,
-    config_pairs,
-    metric_rows,
-    run_label,
-)
-from lrtui.record.readers.tags import tag_map
+from lrtui.record.readers.metric_reader import FolderSource, MetricReader
+from lrtui.record.readers.metric_tail import Chunk, Meta, Point, config_pairs, run_label
 from lrtui.record.readers.wandb_frames import PAD, Spans, frame_spans
 from lrtui.record.readers.wandb_history import decode
 from lrtui.record.readers.wandb_log import FILE_HEADER, Framing, check_header, frame
@@ -146,15 +138,13 @@ def run_file(folder: Path) -> Path | None:
     return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name), default=None)
 
 
-class WandbSource:
+class WandbSource(FolderSource):
     """One run folder's `.wandb` file, read from where the last read stopped."""
 
     def __init__(self, folder: Path, root: Path | None, bulk_from: int = BULK_FROM) -> None:
-        self.path = folder
-        self._root = root
         self._bulk_from = bulk_from
         self._record: Any = None  # wandb's Record class, imported at the first read
-        self.restart()
+        super().__init__(folder, root)
 
     def restart(self) -> None:
         self._framing = Framing(offset=len(FILE_HEADER))
@@ -257,8 +247,9 @@ class WandbSource:
         return points
 
 
-class WandbReader:
+class WandbReader(MetricReader):
     name = "wandb"
+    kind = "wandb"
     reads = f"W&B run-*{SUFFIX}"
 
     def claims(self, file: Path) -> bool:
@@ -274,9 +265,5 @@ class WandbReader:
                 found.append(Path(folder))
         return sorted(found)
 
-    def tail(self, run: Path, index: int, options: ReadOptions) -> MetricTail:
-        source = WandbSource(run, options.root)
-        return MetricTail(source, index, tag_map(options.lr_tag, options.loss_tag), "wandb")
-
-    def rows(self, run: Path, options: ReadOptions, counts: Counts) -> Iterator[str]:
-        return csv_text(metric_rows(WandbSource(run, options.root), options, counts))
+    def source(self, run: Path, root: Path | None) -> WandbSource:
+        return WandbSource(run, root)
