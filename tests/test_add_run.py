@@ -9,6 +9,7 @@ import io
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,62 @@ def test_journey_n_adds_the_suggested_schedule_to_a_recording_comparison(tmp_pat
     }
     assert set(ends) == {"LambdaLR", "SequentialLR", "suggested"} and ends["suggested"] == "stopped"
     assert {ends["LambdaLR"], ends["SequentialLR"]} <= {"done", "stopped"}  # trusted before or at the end
+
+
+@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+def test_a_run_added_or_restarted_while_another_is_mid_epoch_reads_the_epoch_again(engine):
+    """The batches every run had passed are dropped; a run added (or restarted) at step 0 while
+    another is still in that epoch gets them drawn again, the same: a second `N` while the first
+    suggested run was mid-epoch crashed the trainer (KeyError in the feed)."""
+
+    def long(schedules):  # one epoch of 100 batches: what every run passed is dropped each 32 steps
+        return build_experiment(replace(_settings(schedules, engine), epochs=1, batches=100))
+
+    exp = long(RUNS)
+    second = "LinearLR(start_factor=1.0, end_factor=0.1, total_iters=60)@batch"
+    events: list = []
+    made: list = []
+    sent: list[str] = []
+
+    def sink(batch) -> None:
+        events.extend(batch)
+        if not sent:
+            sent.append(SPEC)
+            made[0].send(Command(Verb.ADD, text=SPEC))
+        elif len(sent) == 1 and len(_losses(events, 2)) >= 40:  # the first added run mid-epoch 0
+            sent.append(second)
+            made[0].send(Command(Verb.ADD, text=second))
+            made[0].send(Command(Verb.RESTART, 0))  # and a run of the start goes back too
+
+    made.append(Trainer(exp, sink, flush_interval=0.0))
+    made[0].run()
+    assert [last_status(events, i).status for i in range(4)] == [RunStatus.DONE] * 4
+    for run, text in ((2, SPEC), (3, second), (0, RUNS[0])):
+        alone: list = []
+        Trainer(long([text]), alone.extend).run()
+        gen = 1 if run == 0 else 0
+        assert [s.loss for s in steps_of(events, run, gen)] == _losses(alone, 0), run
+
+
+def test_training_that_breaks_ends_every_unfinished_run_with_why(monkeypatch):
+    """An exception no run's step catches (the feed's KeyError was one) ends every unfinished
+    run `error`, naming it, before it goes up: apps and logs no longer show them running."""
+    from lrtui.engine import feed
+
+    calls = {"n": 0}
+    real = feed.EpochFeed.batch
+
+    def breaking(self, epoch, index):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 30:
+            raise KeyError(0)
+        return real(self, epoch, index)
+
+    monkeypatch.setattr(feed.EpochFeed, "batch", breaking)
+    events: list = []
+    with pytest.raises(KeyError):
+        Trainer(build_experiment(_settings(RUNS)), events.extend).run()
+    ends = [last_status(events, i) for i in range(2)]
+    assert [e.status for e in ends] == [RunStatus.ERROR] * 2
+    assert ends[0].message == "training failed: KeyError: 0"
+    assert ends[0].step == len(_losses(events, 0)) == 14  # two runs ask a batch a step: the 30th is step 15's

@@ -55,6 +55,10 @@ class _Epoch:
             self._drawn += 1
         return self._kept[index]
 
+    def holds(self, index: int) -> bool:
+        """Whether batch `index` can still be read: drawn and kept, or not drawn yet."""
+        return index >= self._drawn or index in self._kept
+
     def drop_before(self, index: int) -> None:
         for i in [i for i in self._kept if i < index]:
             del self._kept[i]
@@ -76,6 +80,13 @@ class EpochFeed:
         return found
 
     def batch(self, epoch: int, index: int) -> Batch:
+        """Batch `index` of `epoch`. One dropped already (every run had passed it, then a run
+        went back: restarted, or added mid-comparison) is drawn again with its whole epoch,
+        which the task gives anew, the same batches (`seeding`); the runs further on in that
+        epoch read the new draw, equal to the old."""
+        found = self._epochs.get(epoch)
+        if found is not None and not found.holds(index):
+            del self._epochs[epoch]
         return self._epoch(epoch).get(index)
 
     def has(self, epoch: int) -> bool:

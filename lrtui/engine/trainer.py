@@ -92,13 +92,17 @@ class Trainer(Steering):
             self._run()
         except (SystemExit, KeyboardInterrupt) as exc:  # raised by the task's own code, in this thread
             self._abandon(f"the task raised {describe_error(exc)}")
+        except Exception as exc:  # training itself broke: the runs say so, then it goes up as it was
+            if self._steps is not None:
+                self._abandon(f"training failed: {describe_error(exc)}")
+            raise
         finally:
             self.done.set()
 
     def _abandon(self, message: str) -> None:
-        """The task ended training its own way (`sys.exit`, `raise KeyboardInterrupt`): every
-        step trained so far is handed over, and every unfinished run ends failed, so the logs
-        end with a final status and the command exits non-zero, as for any other error."""
+        """Training ended by an exception no run's step caught (the task's `sys.exit`, a bug):
+        every step trained so far is handed over, and every unfinished run ends failed, so the
+        logs and the apps end with a final status and the command exits non-zero."""
         for r in self._runs:
             if not r.status.finished:
                 self._fail(r, message)
