@@ -146,3 +146,28 @@ def test_a_live_forecast_fits_the_last_steps_once_no_run_is_running(monkeypatch)
     live._running.join(5)
     assert started == [2100]
     assert not live.tick(views)  # nothing new since
+
+
+def test_the_apps_display_columns_are_found_sharing_as_the_steps_are():
+    """The app fits display columns (a mean every few steps, `live.curve_of`), not every step:
+    runs sharing batches are found so all the same, and trust is scored as from every step
+    (the app said "no forecast yet" where `lrtui forecast` on the same runs trusted it)."""
+    from lrtui.state.forecast.curves import RunCurve
+    from lrtui.state.series import BucketSeries
+
+    def columns(run: RunCurve) -> RunCurve:
+        series = BucketSeries()
+        for step, y in enumerate(run.losses, 1):
+            series.append(step, float(y))
+        losses = np.full(run.lrs.size, np.nan)
+        for col in series.columns(512, until=run.seen):
+            if col is not None:
+                losses[(col.first + col.last) // 2 - 1] = col.mean
+        return RunCurve(run.name, run.lrs, losses)
+
+    runs = runs_of(["constant", "cosine", "step"], difficulty(8), 0.008, seed=9)
+    shown = [columns(r) for r in runs]
+    assert np.sum(np.isfinite(shown[0].losses)) == 512  # a loss every ~4 steps
+    assert sharing(shown) == sharing(runs) == (0, 1, 2)
+    dense, sparse = forecast(runs).best, forecast(shown).best
+    assert sparse.heldout_r2 > 0.98 and abs(sparse.heldout_r2 - dense.heldout_r2) < 0.01

@@ -20,7 +20,8 @@ step's). On synthetic runs (tests/test_forecast_shared.py) a moving average over
 left the worst final error at 0.37%, over 51 steps 0.76%, none 0.65%, no refit 0.92%.
 
 Which runs share batches is read from the losses, not assumed: their wiggles (log loss less
-its centred moving average over `WIGGLE` steps, which a smooth curve leaves near 0) correlate
+its centred moving average over `WIGGLE` logged points, which a smooth curve leaves near 0;
+the app's losses are display columns, a mean every few steps, `wiggles`) correlate
 at `SHARED_CORRELATION` or more over at least `MIN_COMMON` steps both logged; runs of
 different seeds or data correlate near 0 and are fitted as before.
 """
@@ -57,11 +58,16 @@ def moving_sum(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def wiggles(losses: np.ndarray) -> np.ndarray:
-    """ln y less its centred moving average over `WIGGLE` steps (NaN where no loss)."""
+    """ln y less its centred moving average over `WIGGLE` logged points (NaN where no loss).
+    Points, not steps: a loss known every k-th step (the app's display columns, each the mean
+    of k steps; a log of every k-th step) is averaged over WIGGLE·k steps, so it is compared
+    with as many neighbours as a loss of every step is."""
     logged = np.isfinite(losses) & (losses > 0)
     ln = np.where(logged, np.log(np.where(logged, losses, 1.0)), 0.0)
-    total = moving_sum(ln, WIGGLE)
-    count = moving_sum(logged.astype(float), WIGGLE)
+    at = np.flatnonzero(logged)
+    spacing = max(1, int(np.median(np.diff(at)))) if at.size > 1 else 1
+    total = moving_sum(ln, WIGGLE * spacing)
+    count = moving_sum(logged.astype(float), WIGGLE * spacing)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(logged & (count > WIGGLE // 2), ln - total / count, np.nan)
 
