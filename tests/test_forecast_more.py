@@ -241,3 +241,35 @@ def test_runs_the_laws_part_on_cannot_be_told_apart():
     error = answer.result.best.heldout_error
     assert all(band >= error for band in answer.bands.values())
     assert live.band_of("wsd") == pytest.approx(max(live.band(), answer.bands["wsd"]))
+
+
+def test_suggest_prints_the_whole_command_that_trains_it_as_the_runs_were(tmp_path, capsys):
+    """The suggestion's command carries the runs' setup (task, optimizer, LR, seed), its length
+    made the suggestion's: pasted alone (`lrtui -s SPEC`) it trained the default task with SGD."""
+    import shlex
+
+    from lrtui.record.format import encode_header
+    from lrtui.spec.events import RunInfo
+
+    folder = write_runs(
+        tmp_path / "runs", synthetic(MultiPower(), TRUE_MPL, ["constant", "cosine"], steps=1200)
+    )
+    setup = (
+        ("optimizer", "AdamW()"),
+        ("lr", "0.01"),
+        ("task", "charlm"),
+        ("epochs", "12"),
+        ("batches", "100"),
+    )
+    for path in folder.glob("*.jsonl"):  # each run's header as lrtui's own writer puts it
+        rows = path.read_text().splitlines()[1:]
+        path.write_text("\n".join([encode_header(RunInfo(path.stem, config=setup)).strip(), *rows]) + "\n")
+    assert main(["forecast", str(folder), "--suggest", "--steps", "2400", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["suggested"]
+    argv = shlex.split(found["command"])
+    assert argv[:11] == ["lrtui", "--task", "charlm", "--optimizer", "AdamW()", "--lr", "0.01",
+                         "--epochs", "24", "--batches", "100"]  # fmt: skip  # 24 x 100 = its 2,400 steps
+    assert argv[-2:] == ["-s", found["spec"]]
+    assert main(["forecast", str(folder), "--suggest", "--steps", "1250"]) == 0
+    out = capsys.readouterr().out
+    assert "--epochs 1 --batches 1250" in out and "a shape no run has trained" in out

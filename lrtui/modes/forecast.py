@@ -19,7 +19,7 @@ import numpy as np
 from lrtui.record.export import ExportError, input_files
 from lrtui.record.readers import ReadOptions
 from lrtui.spec.errors import SpecError
-from lrtui.spec.events import Event, RunAdded
+from lrtui.spec.events import Event, RunAdded, RunInfo
 from lrtui.state.forecast.curves import RunCurve, final_mean, warmup_end
 from lrtui.state.forecast.heldout import Forecast, forecast
 
@@ -96,15 +96,36 @@ def unique(curves: Sequence[RunCurve]) -> list[RunCurve]:
     return out
 
 
-def recorded_batches(path: Path, options: ReadOptions) -> set[int]:
-    """The batches an epoch that the runs under `path` recorded (lrtui's own logs say it in
-    their header), from each run's first read only: the default of `--batches-per-epoch`."""
-    found = set()
+def recorded_infos(path: Path, options: ReadOptions) -> list[RunInfo]:
+    """What each run under `path` says of itself (lrtui's logs: their header), from each run's
+    first read only."""
+    found = []
     for log in input_files(path):
         events: list[Event] = []
         log.reader.tail(log.path, 0, options).read(events)
-        found |= {e.info.batches for e in events if isinstance(e, RunAdded) and e.info.batches}
+        found += [e.info for e in events if isinstance(e, RunAdded)]
     return found
+
+
+def recorded_batches(path: Path, options: ReadOptions) -> set[int]:
+    """The batches an epoch that the runs under `path` recorded: the default of
+    `--batches-per-epoch`."""
+    return {info.batches for info in recorded_infos(path, options) if info.batches}
+
+
+def setup_of(path: Path, options: ReadOptions, steps: int) -> dict[str, str]:
+    """The first run's setup (`describe.run_config`: task, optimizer, LR, ...) for the command
+    that trains a suggestion of `steps` steps as the runs were: its length made `steps`
+    (epochs of the runs' batches where they divide it, else one epoch of `steps`)."""
+    infos = recorded_infos(path, options)
+    config = dict(infos[0].config) if infos else {}
+    batches = int(config.get("batches", "0") or 0)
+    if "epochs" in config or "batches" in config:
+        whole = batches > 0 and steps % batches == 0
+        config["epochs"], config["batches"] = (
+            (str(steps // batches), str(batches)) if whole else ("1", str(steps))
+        )
+    return config
 
 
 class _Count:
@@ -185,7 +206,7 @@ def rows(result: Forecast, fitted: Sequence[RunCurve], others: Sequence[RunCurve
         # a run's final is over the steps it was trained (with the difficulty of the batches
         # it shared with the fitted runs, as its observed final has); a schedule's over its plan
         final = best.fitted.final(run.lrs, seen or steps, run.losses if seen else None)
-        band = result.band(run.lrs, seen or steps, run.losses if seen else None)
+        band = result.band(run.lrs, seen or steps, run.losses if seen else None, unseen=not was_fitted)
         out.append(Row(run.name, was_fitted, seen or steps, observed, final, predicted, run.lrs, band))
     return out
 

@@ -3,7 +3,7 @@ the suggested schedule.
 
 `--json`: {"law", "parameters", "heldout_error", "heldout_r2", "laws": {name: {heldout_error,
 heldout_r2}}, "fit_seconds", "runs": [{"run", "fitted", "observed_final", "predicted_final",
-"error", "band"}], "skipped": [{"run", "why"}], "suggested"?: {"spec", "predicted_final"}}; a
+"error", "band"}], "skipped": [{"run", "why"}], "suggested"?: {"spec", "predicted_final", "command"}}; a
 run's band is ± of its predicted final, relative: the held-out error, or where wider how far an
 as-good law puts that final (`heldout.Forecast.band`).
 `--csv`: step,run,predicted_loss for every step a law predicts (not the warm-up's).
@@ -15,6 +15,7 @@ import csv
 import json
 import math
 import re
+import shlex
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -32,7 +33,9 @@ def _num(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else round(float(value), 6)
 
 
-def as_json(result: Forecast, rows: Sequence[Row], suggested: Suggested | None) -> dict:
+def as_json(
+    result: Forecast, rows: Sequence[Row], suggested: Suggested | None, command: str | None = None
+) -> dict:
     best = result.best
     assert best is not None
     out: dict = {
@@ -62,11 +65,19 @@ def as_json(result: Forecast, rows: Sequence[Row], suggested: Suggested | None) 
     }
     if suggested is not None:
         out["suggested"] = {"spec": suggested.spec, "predicted_final": _num(suggested.predicted_final)}
+        if command is not None:
+            out["suggested"]["command"] = command
     return out
 
 
-def write_json(result: Forecast, rows: Sequence[Row], suggested: Suggested | None, out: TextIO) -> None:
-    out.write(json.dumps(as_json(result, rows, suggested), indent=2) + "\n")
+def write_json(
+    result: Forecast,
+    rows: Sequence[Row],
+    suggested: Suggested | None,
+    out: TextIO,
+    command: str | None = None,
+) -> None:
+    out.write(json.dumps(as_json(result, rows, suggested, command), indent=2) + "\n")
 
 
 def write_csv(rows: Sequence[Row], out: TextIO, suggested: Suggested | None = None) -> int:
@@ -91,7 +102,13 @@ def _loss(value: float | None) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
 
-def write_text(result: Forecast, rows: Sequence[Row], suggested: Suggested | None, out: TextIO) -> None:
+def write_text(
+    result: Forecast,
+    rows: Sequence[Row],
+    suggested: Suggested | None,
+    out: TextIO,
+    command: str | None = None,
+) -> None:
     best = result.best
     assert best is not None
     laws = "; ".join(
@@ -115,9 +132,10 @@ def write_text(result: Forecast, rows: Sequence[Row], suggested: Suggested | Non
         out.write(f"not fitted: {clean(run, 80)} ({why})\n")
     if suggested is not None:
         out.write(
-            f"suggested ({suggested.curve.size:,} steps, predicted final {suggested.predicted_final:.4f}):\n"
+            f"suggested ({suggested.curve.size:,} steps, predicted final {suggested.predicted_final:.4f}; "
+            "a shape no run has trained: how far off the law is there shows only once it is trained):\n"
         )
-        out.write(f"  lrtui -s '{suggested.spec}'\n")
+        out.write(f"  {command or shlex.join(['lrtui', '-s', suggested.spec])}\n")
         write_chart(rows, suggested, out)
 
 

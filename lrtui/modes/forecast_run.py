@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lrtui.modes.forecast import Request, Row, run
+from lrtui.modes.forecast import Request, Row, run, setup_of
 from lrtui.modes.forecast_print import write_csv, write_json, write_text
+from lrtui.spec.describe import train_command
 from lrtui.spec.errors import SpecError
 from lrtui.state.forecast.curves import RunCurve
 from lrtui.state.forecast.heldout import Forecast
@@ -42,10 +43,14 @@ def run_forecast(request: Request, warmup: int | None, csv_out: str | None, as_j
         with open(csv_out, "w", encoding="utf-8", newline="") as f:
             count = write_csv(rows, f, suggested)
         print(f"lrtui: wrote {count} rows to {csv_out}", file=sys.stderr)
+    command = None
+    if suggested is not None:
+        setup = setup_of(request.path, request.options, suggested.curve.size)
+        command = train_command(suggested.spec, setup)
     if as_json:
-        write_json(result, rows, suggested, sys.stdout)
+        write_json(result, rows, suggested, sys.stdout, command)
     elif csv_out is None or csv_out != "-":
-        write_text(result, rows, suggested, sys.stdout)
+        write_text(result, rows, suggested, sys.stdout, command)
     return 0
 
 

@@ -3,6 +3,9 @@ setup pairs a comparison diffs to say what sets one run apart."""
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Mapping
+
 from lrtui.spec.choices import MODEL_TASKS, SCHEDULE_FREE, TASKS
 from lrtui.spec.events import RunInfo
 from lrtui.spec.experiment import CONSTANT_SCHEDULE, Call, ExperimentSpec, RunSpec, format_value
@@ -84,3 +87,17 @@ def short_params(call: Call) -> str:
         else:
             parts.append(f"{key}={format_value(value)}")
     return " ".join(parts) if parts else "defaults"
+
+
+SETUP_FLAGS = ("task", "model", "optimizer", "lr", "epochs", "batches", "batch_size", "seed")
+
+
+def train_command(spec: str, config: Mapping[str, str]) -> str:
+    """`lrtui` with a run's setup (`run_config`'s task, model, optimizer, LR, length and seed)
+    as flags, and `-s spec`: that schedule trained as the run was, on the same batches. A run
+    another tool logged has none of these keys: the command then names the schedule alone."""
+    argv = ["lrtui"]
+    for key in SETUP_FLAGS:
+        if key in config:
+            argv += [f"--{key.replace('_', '-')}", config[key]]
+    return shlex.join([*argv, "-s", spec])

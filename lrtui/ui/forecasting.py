@@ -13,21 +13,20 @@ to the clipboard."""
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from typing import Protocol
 
 from textual.app import App
 
 from lrtui.spec.commands import Command, Source, Verb
+from lrtui.spec.describe import train_command
 from lrtui.spec.parse import parse_run_parts
 from lrtui.state.forecast.live import LiveForecast
+from lrtui.state.forecast.suggest import Suggested
 from lrtui.state.runlike import RunLike
 from lrtui.ui.widgets.panel import RunPanel
 
 __all__ = ["LiveForecast", "added", "command_line", "describe", "offer", "offer_text", "refresh", "show"]
-
-FLAGS = ("task", "model", "optimizer", "lr", "epochs", "batches", "batch_size", "seed")
 
 
 def refresh(live: LiveForecast, views: Sequence[RunLike], panels: Sequence[RunPanel]) -> None:
@@ -45,14 +44,8 @@ def describe(live: LiveForecast) -> str:
 
 
 def command_line(spec: str, views: Sequence[RunLike]) -> str:
-    """`lrtui` with the first run's setup (task, model, optimizer, LR, length, seed) as flags
-    and `-s spec`: the suggested schedule trained as the runs were."""
-    config = dict(views[0].info.config) if views else {}
-    argv = ["lrtui"]
-    for key in FLAGS:
-        if key in config:
-            argv += [f"--{key.replace('_', '-')}", config[key]]
-    return shlex.join([*argv, "-s", spec])
+    """The command that trains `spec` as the first run was (`describe.train_command`)."""
+    return train_command(spec, dict(views[0].info.config) if views else {})
 
 
 def offer(live: LiveForecast, views: Sequence[RunLike]) -> str | None:
@@ -71,10 +64,19 @@ def offer_text(live: LiveForecast, views: Sequence[RunLike]) -> tuple[str, str |
     answer = live.latest
     if command is None or answer is None or answer.suggested is None:
         trusted = answer is not None and answer.result is not None and not answer.why
-        return ("no suggestion yet (searching)" if trusted else f"no suggestion yet: {describe(live)}"), None
-    found = answer.suggested
-    head = f"suggested schedule, {found.curve.size:,} steps, predicted final {found.predicted_final:.4f}"
-    return f"{head}; train it beside these runs with (copied):\n{command}", command
+        why = live.describe()[-1]  # "no forecast yet (why)", not the whole fit
+        return ("no suggestion yet (searching)" if trusted else f"no suggestion yet: {why}"), None
+    return f"{headline(answer.suggested)}; train it beside these runs with (copied):\n{command}", command
+
+
+def headline(found: Suggested) -> str:
+    """What `N` says of a suggestion: its length and predicted final, and that this is a
+    forecast nothing has checked: a suggestion is the shape the law likes best, a shape no run
+    trained, where a law's errors gather (its held-out error is measured on the runs' shapes)."""
+    return (
+        f"suggested schedule, {found.curve.size:,} steps, predicted final {found.predicted_final:.4f} "
+        "(a shape no run has trained: how far off the law is there shows only once it is trained)"
+    )
 
 
 class Adding(Protocol):
@@ -107,7 +109,7 @@ def added(app: Adding, live: LiveForecast, text: str, views: Sequence[RunLike] =
     if answer is None or answer.suggested is None or not getattr(source, "adds_runs", False):
         return text
     found = answer.suggested
-    head = f"suggested schedule, {found.curve.size:,} steps, predicted final {found.predicted_final:.4f}"
+    head = headline(found)
     schedule = str(parse_run_parts(found.spec)[1])
     if found.spec in app.offered or any(v.info.spec == schedule for v in views):
         return f"{head}: added already (a new suggestion comes as the runs train on)"

@@ -78,17 +78,23 @@ class Forecast:
             return f"held-out R² {best.heldout_r2:.2f} < {TRUSTED_R2}"
         return ""
 
-    def band(self, lrs: object, steps: int | None = None, losses: object = None) -> float:
+    def band(
+        self, lrs: object, steps: int | None = None, losses: object = None, unseen: bool = False
+    ) -> float:
         """The band of the best law's predicted final of a schedule (`Fitted.final`'s
         arguments; `steps` the whole plan when None), relative: its held-out error, or the
         farthest rival's final from it where that is wider (the module's docstring says why);
-        NaN where the best law has no held-out error."""
+        NaN where the best law has no held-out error. `unseen`: a schedule no fitted run
+        trained (a suggestion, a held-out run, `-s`): every law with a held-out error is a
+        rival there, for what the laws do on steps they saw says little of a shape they did
+        not (a suggestion is the shape the best law likes most, where its errors gather)."""
         best = self.best
         if best is None or not np.isfinite(best.heldout_error):
             return float("nan")
         n = np.asarray(lrs).size if steps is None else steps
         mine = best.fitted.final(lrs, n, losses)
-        rivals = [s for s in self.scored[1:] if s.heldout_error <= RIVAL_ERROR * best.heldout_error]
+        limit = np.inf if unseen else RIVAL_ERROR * best.heldout_error
+        rivals = [s for s in self.scored[1:] if s.heldout_error <= limit]
         parts = [abs(s.fitted.final(lrs, n, losses) / mine - 1) for s in rivals]
         return max([float(best.heldout_error), *(p for p in parts if np.isfinite(p))])
 

@@ -122,7 +122,8 @@ class LiveForecast:
             return
         best = result.best
         predicted = {c.name: best.fitted.curve(c.lrs) for c in curves} if best is not None else {}
-        bands = {c.name: result.band(c.lrs) for c in curves} if best is not None else {}
+        fitted = best.fitted.runs if best is not None else ()
+        bands = {c.name: result.band(c.lrs, unseen=c.name not in fitted) for c in curves} if best else {}
         self.latest = answer = Answer(result, predicted, result.why_not, trained, seen, bands=bands)
         planned = [c for c in curves if np.all(np.isfinite(c.lrs))]
         if best is not None and planned and not result.why_not:  # then the suggestion (seconds)
