@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from lrtui.engine import checkpoint
 from lrtui.engine.control import REFUSED, SOCKET, AttachedSource, ControlServer
 from lrtui.modes.attach import ControlledLog
 from lrtui.record import continued
@@ -165,9 +166,14 @@ sys.stdin.readline()  # killed here, without a word
 """
 
 
+@pytest.mark.parametrize("checkpointed", [True, False])
 def test_an_app_whose_training_process_is_killed_ends_its_unfinished_runs_saying_how_to_go_on(
-    tmp_path: Path,
+    tmp_path: Path, checkpointed: bool
 ):
+    """Killed, a comparison goes on with `lrtui resume` from its last checkpoint; killed before
+    its first, there is nothing to resume, and the app says so rather than point at resume."""
+    if checkpointed:
+        checkpoint.write(tmp_path / checkpoint.FOLDER, 5, {"runs": []})
     proc = subprocess.Popen(
         [sys.executable, "-c", TRAINS_THEN_DIES, str(tmp_path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -193,7 +199,14 @@ def test_an_app_whose_training_process_is_killed_ends_its_unfinished_runs_saying
     ends = [e for e in got if isinstance(e, StatusEvent)]
     assert [(e.run, e.status) for e in ends] == [(0, RunStatus.DONE), (1, RunStatus.ERROR)]
     assert ends[-1].step == 7
-    assert ends[-1].message == f"the training process has gone: lrtui resume {tmp_path} goes on from there"
+    if checkpointed:
+        assert (
+            ends[-1].message == f"the training process has gone: lrtui resume {tmp_path} goes on from there"
+        )
+    else:
+        assert (
+            ends[-1].message == "the training process has gone before its first checkpoint: nothing to resume"
+        )
 
 
 class _Over:

@@ -36,6 +36,7 @@ import torch
 
 MAGIC = b"lrtui-checkpoint 1\n"
 KEEP = 2  # checkpoints kept: the newest, and the one before should the newest be damaged
+FOLDER = "checkpoints"  # under a comparison's log directory
 DEFAULT_EVERY_SECONDS = 300.0  # with --log-dir and no --checkpoint-every
 _NAME = re.compile(r"^ckpt-(\d{9})\.pt$")
 

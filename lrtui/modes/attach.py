@@ -261,6 +261,6 @@ def attach(
     )  # fmt: skip
     run_guarded(app, None)
     source.done.wait(FINAL_EVENTS_SECONDS if started_here and source.stopped else 2.0)
-    if source.detached and not (source.ended or app.hung_up.is_set() or app.failure):
+    if source.detached and not (source.ended or source.gone or app.hung_up.is_set() or app.failure):
         sys.stderr.write(f"lrtui: detached; training goes on: attach again with: lrtui attach {log_dir}\n")
     return exit_code(app)

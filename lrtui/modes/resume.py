@@ -31,11 +31,9 @@ from lrtui.spec.events import Event, RunStatus
 from lrtui.spec.experiment import ExperimentSpec
 from lrtui.spec.settings import Settings
 
-FOLDER = "checkpoints"  # under the log directory
-
 
 def checkpoints_of(log_dir: str | os.PathLike[str]) -> Path:
-    return Path(log_dir) / FOLDER
+    return Path(log_dir) / checkpoint.FOLDER
 
 
 def refuse_unfinished(log_dir: str) -> None:

@@ -19,6 +19,7 @@ def cannot_write(folder: object, exc: OSError) -> SpecError:
 def no_checkpoints(log_dir: object) -> SpecError:
     """`lrtui resume DIR` where nothing is left to resume: said before any training starts."""
     return SpecError(
-        f"resume {log_dir}: no checkpoints there (record with --log-dir; a comparison whose "
-        "runs all finished leaves none)"
+        f"resume {log_dir}: no checkpoints there (a comparison whose runs all finished leaves "
+        "none, and one stopped or killed before its first checkpoint, every 5 minutes unless "
+        "--checkpoint-every says otherwise, has none yet; its logs keep every step it trained)"
     )
