@@ -69,7 +69,8 @@ def why_unfittable(run: RunCurve) -> str | None:
         return "a loss of zero or below (the laws fit the log of the loss)"
     after = run.seen - warmup_end(run.lrs)
     if after < MIN_STEPS:
-        return f"only {max(after, 0)} steps after the warm-up, at least {MIN_STEPS} needed"
+        n = max(after, 0)
+        return f"only {n} step{'' if n == 1 else 's'} after the warm-up, at least {MIN_STEPS} needed"
     return None
 
 

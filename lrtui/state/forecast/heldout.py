@@ -75,7 +75,7 @@ class Forecast:
         if best.why_unscored:
             return best.why_unscored
         if not best.heldout_r2 >= TRUSTED_R2:
-            return f"held-out R² {best.heldout_r2:.2f} < {TRUSTED_R2}"
+            return f"held-out R² {best.heldout_r2:.3f} < {TRUSTED_R2}"  # 0.896 is not 0.90
         return ""
 
     def band(
