@@ -17,6 +17,7 @@ import math
 import re
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 import numpy as np
@@ -33,9 +34,19 @@ def _num(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else round(float(value), 6)
 
 
-def as_json(
-    result: Forecast, rows: Sequence[Row], suggested: Suggested | None, command: str | None = None
-) -> dict:
+@dataclass(frozen=True)
+class Printed:
+    """What `lrtui forecast` prints: the forecast, its rows, and the suggestion (where asked)
+    with the command that trains it as the runs were."""
+
+    result: Forecast
+    rows: Sequence[Row]
+    suggested: Suggested | None = None
+    command: str | None = None
+
+
+def as_json(printed: Printed) -> dict:
+    result, rows, suggested, command = printed.result, printed.rows, printed.suggested, printed.command
     best = result.best
     assert best is not None
     out: dict = {
@@ -70,14 +81,8 @@ def as_json(
     return out
 
 
-def write_json(
-    result: Forecast,
-    rows: Sequence[Row],
-    suggested: Suggested | None,
-    out: TextIO,
-    command: str | None = None,
-) -> None:
-    out.write(json.dumps(as_json(result, rows, suggested, command), indent=2) + "\n")
+def write_json(printed: Printed, out: TextIO) -> None:
+    out.write(json.dumps(as_json(printed), indent=2) + "\n")
 
 
 def write_csv(rows: Sequence[Row], out: TextIO, suggested: Suggested | None = None) -> int:
@@ -102,13 +107,8 @@ def _loss(value: float | None) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
 
-def write_text(
-    result: Forecast,
-    rows: Sequence[Row],
-    suggested: Suggested | None,
-    out: TextIO,
-    command: str | None = None,
-) -> None:
+def write_text(printed: Printed, out: TextIO) -> None:
+    result, rows, suggested, command = printed.result, printed.rows, printed.suggested, printed.command
     best = result.best
     assert best is not None
     laws = "; ".join(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lrtui.modes.forecast import Request, Row, run, setup_of
-from lrtui.modes.forecast_print import write_csv, write_json, write_text
+from lrtui.modes.forecast_print import Printed, write_csv, write_json, write_text
 from lrtui.spec.describe import train_command
 from lrtui.spec.errors import SpecError
 from lrtui.state.forecast.curves import RunCurve
@@ -47,10 +47,11 @@ def run_forecast(request: Request, warmup: int | None, csv_out: str | None, as_j
     if suggested is not None:
         setup = setup_of(request.path, request.options, suggested.curve.size)
         command = train_command(suggested.spec, setup)
+    printed = Printed(result, rows, suggested, command)
     if as_json:
-        write_json(result, rows, suggested, sys.stdout, command)
+        write_json(printed, sys.stdout)
     elif csv_out is None or csv_out != "-":
-        write_text(result, rows, suggested, sys.stdout, command)
+        write_text(printed, sys.stdout)
     return 0
 
 
