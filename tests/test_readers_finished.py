@@ -195,6 +195,12 @@ def test_export_with_a_loss_tag_no_run_logs_fails_saying_why_and_writes_nothing(
     ]
     assert out.read_text() == "an earlier export\n"  # what was there is kept
     assert not list(tmp_path.glob(".out.csv.*"))  # and no temporary file is left
+    device = _export(str(tb_runs), "--csv", "/dev/null", "--loss-tag", "train/*")  # written as it went
+    assert device.returncode == 1 and "nothing written" not in device.stderr
+    assert (
+        device.stderr.splitlines()[-1]
+        == "lrtui: error: no run logs --loss-tag train/*; the runs log loss, lr, val/acc"
+    )
 
 
 def test_watch_with_a_loss_tag_no_run_logs_says_which_they_do(tb_runs):

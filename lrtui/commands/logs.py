@@ -78,9 +78,10 @@ def export(argv: list[str]) -> int:
 def _said(result, where: str, held: str, unlogged: tuple[str, bool]) -> int:  # type: ignore[no-untyped-def]
     """What an export did, on standard error, and its exit status: 1 where a tag asked for
     that no run logs (said with those they do log, `unlogged_tags`) left the export without
-    what was asked for; a file is then not written at all (`export_to_file`'s `keep`)."""
+    what was asked for; a file is then not written at all (`export_to_file`'s `keep`), while
+    standard output or a device (/dev/null) already holds it."""
     line, fatal = unlogged
-    if fatal and where != "-":
+    if not result.written:
         print(f"lrtui: error: {line}; nothing written to {where}", file=sys.stderr)
         return 1
     rows, runs = _count(result.rows, "row"), _count(result.files, "run")

@@ -45,6 +45,7 @@ class Exported:
     corrupt: int = 0
     files: int = 0
     tags: set[str] = field(default_factory=set)  # every scalar name the runs log
+    written: bool = True  # whether the output holds this export (not where `keep` refused it)
 
 
 def input_files(path: Path, readers: tuple[LogReader, ...] = READERS) -> list[Log]:
@@ -126,7 +127,8 @@ def export_to_file(
     try:
         with temp.open("w", encoding="utf-8", newline="") as f:
             result = export_csv(inputs, f, options)
-        if keep(result):
+        result.written = keep(result)
+        if result.written:
             os.replace(temp, target)
     finally:
         with contextlib.suppress(OSError):
