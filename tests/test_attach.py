@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lrtui.engine import checkpoint
+from lrtui.engine import checkpoint, checkpoint_files
 from lrtui.engine.control import REFUSED, SOCKET, AttachedSource, ControlServer
 from lrtui.modes.attach import ControlledLog
 from lrtui.record import continued
@@ -173,7 +173,7 @@ def test_an_app_whose_training_process_is_killed_ends_its_unfinished_runs_saying
     """Killed, a comparison goes on with `lrtui resume` from its last checkpoint; killed before
     its first, there is nothing to resume, and the app says so rather than point at resume."""
     if checkpointed:
-        checkpoint.write(tmp_path / checkpoint.FOLDER, 5, {"runs": []})
+        checkpoint.write(tmp_path / checkpoint_files.FOLDER, 5, {"runs": []})
     proc = subprocess.Popen(
         [sys.executable, "-c", TRAINS_THEN_DIES, str(tmp_path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -239,3 +239,12 @@ async def test_q_in_an_app_whose_training_is_over_quits_without_asking(gone: boo
         assert not isinstance(app.screen, StopOrDetach)
     assert app.return_code == 0
     assert source.sent == []  # nothing told to a process that is not there
+
+
+def test_the_attached_apps_modules_do_not_import_torch():
+    """An attached app (`lrtui attach`, the terminal of a `--log-dir` comparison, `lrtui
+    resume`'s check) trains nothing: looking for checkpoints must not import torch, seconds of
+    a cold start before its first screen (`engine.checkpoint_files`)."""
+    code = "import sys, lrtui.modes.attach, lrtui.commands.resume; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr

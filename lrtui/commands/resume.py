@@ -54,7 +54,9 @@ def _attached(p: Parser, args: argparse.Namespace, argv: list[str]) -> int:
         p.fail(SpecError("the live app needs a terminal: use lrtui resume DIR --headless"))
     if not Path(args.dir).is_dir():
         p.fail(SpecError(f"resume {args.dir}: no such directory"))
-    if not any(Path(args.dir, "checkpoints").glob("ckpt-*.pt")):  # before "starting training…"
+    from lrtui.engine import checkpoint_files
+
+    if not checkpoint_files.listed(Path(args.dir) / checkpoint_files.FOLDER):  # before "starting training…"
         p.fail(no_checkpoints(args.dir))
     from lrtui.modes.attach import in_background
 

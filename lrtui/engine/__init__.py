@@ -13,7 +13,8 @@ and its formulas (`fusedlaws`), the stacked pass replayed as CUDA graphs where s
 evaluation (`averaged`), the outbox that turns steps into event batches (`outbox`), the Trainer
 that owns all torch state (`trainer`) and the commands it takes (`steering`), the Trainer in a
 spawned process of its own (`child`), where to train (`device`), the LR range test
-(`rangetest`), checkpoint files (`checkpoint`), a run's training state as data (`runstate`) and
+(`rangetest`), checkpoint files (`checkpoint`; where they live and their names, torch-free:
+`checkpoint_files`), a run's training state as data (`runstate`) and
 the Trainer that checkpoints and resumes (`resumable`), and control over a Unix socket for
 attached apps (`control`).
 

@@ -27,18 +27,17 @@ import hashlib
 import io
 import os
 import random
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from lrtui.engine.checkpoint_files import file_name, listed
+
 MAGIC = b"lrtui-checkpoint 1\n"
 KEEP = 2  # checkpoints kept: the newest, and the one before should the newest be damaged
-FOLDER = "checkpoints"  # under a comparison's log directory
 DEFAULT_EVERY_SECONDS = 300.0  # with --log-dir and no --checkpoint-every
-_NAME = re.compile(r"^ckpt-(\d{9})\.pt$")
 
 
 @dataclass(frozen=True)
@@ -77,18 +76,6 @@ class Clock:
     def behind(self, steps: int) -> bool:
         """Whether steps were trained since the last checkpoint."""
         return steps > self._last_steps
-
-
-def file_name(steps: int) -> str:
-    return f"ckpt-{steps:09d}.pt"
-
-
-def listed(directory: Path) -> list[Path]:
-    """The directory's checkpoints, newest first (by the step count in their names)."""
-    if not directory.is_dir():
-        return []
-    found = [p for p in directory.iterdir() if _NAME.match(p.name)]
-    return sorted(found, key=lambda p: p.name, reverse=True)
 
 
 def write(directory: Path, steps: int, state: dict) -> Path:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from lrtui.engine import checkpoint
+from lrtui.engine import checkpoint_files
 from lrtui.engine.child import FinalStatuses
 from lrtui.spec.commands import Command, Steerable, Verb
 from lrtui.spec.errors import SpecError
@@ -239,7 +239,7 @@ class AttachedSource:
             if not self.detached:  # gone without a word (killed): its unfinished runs end here
                 self.gone = True
                 why = "the training process has gone before its first checkpoint: nothing to resume"
-                if checkpoint.listed(self._log_dir / checkpoint.FOLDER):
+                if checkpoint_files.listed(self._log_dir / checkpoint_files.FOLDER):
                     why = f"the training process has gone: lrtui resume {self._log_dir} goes on from there"
                 ended = self._finals.failed(why)
                 self._sink([*ended, Notice(why if ended else "the training process has gone")])

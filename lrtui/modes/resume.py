@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from lrtui.engine import checkpoint
+from lrtui.engine import checkpoint, checkpoint_files
 from lrtui.engine.checkpoint import CheckpointPolicy
 from lrtui.engine.control import SOCKET, answering
 from lrtui.modes.prepare import Ready, prepare
@@ -33,7 +33,7 @@ from lrtui.spec.settings import Settings
 
 
 def checkpoints_of(log_dir: str | os.PathLike[str]) -> Path:
-    return Path(log_dir) / checkpoint.FOLDER
+    return Path(log_dir) / checkpoint_files.FOLDER
 
 
 def refuse_unfinished(log_dir: str) -> None:
