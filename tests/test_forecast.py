@@ -27,6 +27,7 @@ from lrtui.state.forecast.annealing import Annealing, momentum
 from lrtui.state.forecast.curves import final_mean, make_curve, warmup_end
 from lrtui.state.forecast.fit import Fitted, fit
 from lrtui.state.forecast.heldout import forecast
+from lrtui.state.forecast.laws import LAWS
 from lrtui.state.forecast.live import Answer
 from lrtui.state.forecast.multipower import MultiPower
 from lrtui.state.forecast.suggest import suggest
@@ -181,7 +182,7 @@ def logdir(tmp_path) -> Path:
 def test_forecast_json_fits_some_runs_and_predicts_the_others(logdir, capsys):
     assert main(["forecast", str(logdir), "--fit", "constant", "cosine", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["law"] in ("multi-power", "annealing") and set(out["laws"]) == {"multi-power", "annealing"}
+    assert out["law"] in LAWS and set(out["laws"]) == set(LAWS)
     runs = {r["run"]: r for r in out["runs"]}
     assert set(runs) == {"constant", "cosine", "wsd", "short"}  # a run too short to fit is predicted
     assert [runs[n]["fitted"] for n in ("constant", "cosine", "wsd", "short")] == [True, True, False, False]
@@ -256,7 +257,7 @@ def test_journey_forecast_a_recorded_folder_in_a_terminal(logdir):
     with Terminal(command, 160, 90) as term:  # tall: the table, the spec and the two charts
         screen = term.wait_for("journey-exit=", timeout=120)
         assert term.exit_status(timeout=5) == 0, screen
-        assert re.search(r"^law: (multi-power|annealing)", screen, re.M), screen
+        assert re.search(r"^law: (multi-power|annealing|convex-bound)", screen, re.M), screen
         assert "predicted loss: the runs and the suggested schedule" in screen  # plotted beside them
         assert re.search(
             r"^wsd\s+no\s+1,200\s+\d\.\d{4}\s+\d\.\d{4}\s+±\d\.\d\d%\s+[+-]\d\.\d\d%", screen, re.M

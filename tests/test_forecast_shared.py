@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 from test_forecast import TRUE_MPL, law_curve, schedule
 
-from lrtui.state.forecast import fit as fitting
 from lrtui.state.forecast.curves import final_mean, make_curve
 from lrtui.state.forecast.fit import fit
 from lrtui.state.forecast.heldout import forecast
@@ -43,21 +42,20 @@ def test_runs_sharing_a_batch_order_are_found_and_a_run_of_another_is_not():
     assert 0.95 < shrinkage(shared) < 1.0
 
 
-def test_the_shared_difficulty_is_taken_out_and_the_fit_comes_closer(monkeypatch):
+def test_the_shared_difficulty_is_taken_out_and_the_fit_comes_closer():
     kinds = ["constant", "cosine", "step"]
     errors = {}
-    for refits in (0, fitting.REFITS):
-        monkeypatch.setattr(fitting, "REFITS", refits)
+    for refit in (False, True):
         worst = 0.0
         for seed in range(3):
-            fitted = fit(MultiPower(), runs_of(kinds, difficulty(seed), 0.005, seed=10 + seed))
-            assert (fitted.shared is not None) == (refits > 0)
+            fitted = fit(MultiPower(), runs_of(kinds, difficulty(seed), 0.005, seed=10 + seed), shared=refit)
+            assert (fitted.shared is not None) == refit
             for kind in ("wsd", "linear"):
                 lrs = schedule(kind, STEPS)
                 truth = final_mean(law_curve(MultiPower(), TRUE_MPL, lrs), STEPS)
                 worst = max(worst, abs(final_mean(fitted.curve(lrs), STEPS) / truth - 1))
-        errors[refits] = worst
-    assert errors[fitting.REFITS] < 0.6 * errors[0]
+        errors[refit] = worst
+    assert errors[True] < 0.6 * errors[False]
 
 
 def test_a_run_that_saw_the_batches_has_their_difficulty_in_its_predicted_final():
@@ -80,14 +78,13 @@ def test_a_run_that_saw_the_batches_has_their_difficulty_in_its_predicted_final(
     assert fitted.final(same.lrs, STEPS) == smooth
 
 
-def test_runs_of_independent_noise_are_fitted_as_before(monkeypatch):
+def test_runs_of_independent_noise_are_fitted_as_before():
     rng = np.random.default_rng(11)
     runs = [make_curve(r.name, r.lrs, r.losses) for r in
             runs_of(["constant", "cosine"], np.zeros(STEPS), 0.0, seed=0)]  # fmt: skip
     noisy = [make_curve(r.name, r.lrs, r.losses * np.exp(0.03 * rng.standard_normal(STEPS))) for r in runs]
     fitted = fit(MultiPower(), noisy)
-    monkeypatch.setattr(fitting, "REFITS", 0)
-    plain = fit(MultiPower(), noisy)
+    plain = fit(MultiPower(), noisy, shared=False)
     assert fitted.shared is None
     assert np.array_equal(fitted.theta, plain.theta)
 

@@ -20,7 +20,9 @@ and training's gap at `d`: `python -m lrtui.bench.detach`), `added` (what a run 
 mid-comparison, the app's `N`, costs training: `python -m lrtui.bench.added`), `tb` (TensorBoard runs),
 `wandb_run` (a W&B offline run, `--wandb`; both watched, exported and printed by
 `log_read`), `forecast` (the loss laws'
-held-out errors on charlm, `--forecast`; its chart drawn by `forecast_chart`) and
+held-out errors on charlm, `--forecast`; its chart drawn by `forecast_chart`, the
+suggestion it prints trained and set beside the runs by `forecast_tried`, the laws' order of
+preference measured by `forecast_order`) and
 `report` (running each part in its own process and printing the figures).
 
 `--sync-check` runs the trainer on CUDA with torch's sync debug mode and counts host-device

@@ -69,19 +69,24 @@ def default_folder() -> Path:
 def record(folder: Path) -> None:
     """Train and record the comparisons not recorded yet (each run's file complete)."""
     for name, (epochs, runs) in RUNS.items():
-        logs = folder / name
-        if all(_steps(logs / f"{run}.jsonl") >= int(epochs.split()[-1]) * 100 for run in runs):
-            continue
-        config = folder / f"{name}.toml"
-        folder.mkdir(parents=True, exist_ok=True)
-        tables = "".join(
-            f'\n[[run]]\nname = "{run}"\nscheduler = "{spec}@batch"\n' for run, spec in runs.items()
-        )
-        config.write_text(COMMON + epochs + "\n" + tables)
-        print(f"lrtui.bench: training {name} ({', '.join(runs)}) into {logs}", file=sys.stderr)
-        cmd = [sys.executable, "-m", "lrtui", "--config", str(config), "--headless", "--no-summary",
-               "--log-dir", str(logs)]  # fmt: skip
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if not recorded(folder / name, epochs, runs):
+            train(folder, name, epochs, runs)
+
+
+def recorded(logs: Path, epochs: str, runs: dict[str, str]) -> bool:
+    return all(_steps(logs / f"{run}.jsonl") >= int(epochs.split()[-1]) * 100 for run in runs)
+
+
+def train(folder: Path, name: str, epochs: str, runs: dict[str, str]) -> None:
+    """One comparison of `runs` (name: spec, trained per batch) into `folder/name`."""
+    logs, config = folder / name, folder / f"{name}.toml"
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = "".join(f'\n[[run]]\nname = "{run}"\nscheduler = "{spec}@batch"\n' for run, spec in runs.items())
+    config.write_text(COMMON + epochs + "\n" + tables)
+    print(f"lrtui.bench: training {name} ({', '.join(runs)}) into {logs}", file=sys.stderr)
+    cmd = [sys.executable, "-m", "lrtui", "--config", str(config), "--headless", "--no-summary",
+           "--log-dir", str(logs)]  # fmt: skip
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
 def _steps(path: Path) -> int:
@@ -167,13 +172,19 @@ def report(folder: Path, svg: str | None = None) -> int:
     print(f"held-out ranking, observed: {' < '.join(truth)}")
     for name, (_, p) in laws.items():
         print(f"  {name}: {' < '.join(sorted(HELD_OUT, key=lambda k: p[k]))}")
-    print_bands(curves)
+    kept = print_bands(curves)
     print_third_run(curves)
     print_shared(curves)
-    print_limits(curves, laws["multi-power"][0])
-    suggested = for_runs(laws["multi-power"][0], [curves["warmup-cosine"]], N)
-    print(f"suggested at {N:,} steps by the multi-power fit: predicted final {suggested.predicted_final:.4f}")
+    print_limits(curves, kept)
+    suggested = for_runs(kept, [curves["warmup-cosine"]], N)
+    final = suggested.predicted_final
+    print(f"suggested at {N:,} steps by the {kept.law.name} fit (lrtui's): predicted final {final:.4f}")
     print(f"  lrtui -s '{suggested.spec}'")
+    from lrtui.bench.forecast_order import print_order
+    from lrtui.bench.forecast_tried import print_tried
+
+    print_tried(folder, suggested, kept, curves)
+    print_order(curves)
     times = fit_time()
     print(
         "fit of 6 runs x 10,000 steps: "
@@ -183,25 +194,27 @@ def report(folder: Path, svg: str | None = None) -> int:
     if svg:
         from lrtui.bench.forecast_chart import write_svg
 
-        write_svg(svg, curves, laws["multi-power"][0], [k for k, _ in _shown(curves)], suggested)
+        write_svg(svg, curves, kept, [k for k, _ in _shown(curves)], suggested)
         print(f"chart: {svg}")
     return 0
 
 
-def print_bands(curves: dict[str, RunCurve]) -> None:
-    """The forecast as lrtui makes it (`heldout.forecast`: both laws, the one with the smaller
-    held-out error kept) on the two fitted runs, and each predicted final's band
-    (`Forecast.band`): whether the observed final lies within it."""
+def print_bands(curves: dict[str, RunCurve]) -> Fitted:
+    """The forecast as lrtui makes it (`heldout.forecast`: every law, one kept by its held-out
+    error) on the two fitted runs, and each predicted final's band (`Forecast.band`): whether
+    the observed final lies within it. Returns the law kept, fitted."""
     result = forecast([curves["constant-N"], curves["warmup-cosine"]])
     best = result.best
     assert best is not None
     laws = ", ".join(
-        f"{s.fitted.law.name} {100 * s.heldout_error:.2f}% (R² {s.heldout_r2:.3f}; "
+        f"{s.fitted.law.name} {100 * s.heldout_error:.2f}% ± {100 * s.heldout_se:.2f}% "
+        f"(R² {s.heldout_r2:.3f}; "
         f"{_raw_r2(s.fitted.law, [curves['constant-N'], curves['warmup-cosine']]):.3f} with the shared "
         "batch difficulty left in)"
         for s in result.scored
     )
-    print(f"lrtui's forecast: held-out error (last 20% of steps) {laws}: {best.fitted.law.name} kept")
+    kept = best.fitted.law.name
+    print(f"lrtui's forecast: held-out error ± its standard error (last 20% of steps) {laws}: {kept} kept")
     cells, inside = [], 0
     for key, run in _shown(curves)[2:]:
         error, band = _error(best.fitted, run), result.band(run.lrs, run.seen, run.losses)
@@ -212,6 +225,7 @@ def print_bands(curves: dict[str, RunCurve]) -> None:
         f" observed within the band {inside} of {len(cells)}, within the held-out error alone "
         f"{sum(abs(_error(best.fitted, r)) <= best.heldout_error for _, r in _shown(curves)[2:])}"
     )
+    return best.fitted
 
 
 def _raw_r2(law: Law, runs: list[RunCurve]) -> float:
@@ -223,8 +237,9 @@ def _raw_r2(law: Law, runs: list[RunCurve]) -> float:
 def print_limits(curves: dict[str, RunCurve], fitted: Fitted) -> None:
     """Two limits of the task's runs, measured. The constant run has no warm-up and WSD has
     one, both at the peak LR from the warm-up's end until WSD decays: their loss ratio there
-    (the batches they share cancel in it), against the multi-power fit's ratio (a warm-up is
-    only LR area to the laws). And the power law's reach to 2N on its own: fitted on the first
+    (the batches they share cancel in it), against the ratio of the law lrtui kept (a warm-up
+    is only LR area to the multi-power and annealing laws; the convex-bound law's saturating
+    area counts its low LRs more). And the power law's reach to 2N on its own: fitted on the first
     N/2, 3N/4, N and 3N/2 steps of the 2N-step constant run (where both laws are L0 + A·S1^-alpha),
     its 2N final's error and L0."""
     steps = np.arange(int(0.4 * N), int(0.8 * N))
@@ -233,7 +248,7 @@ def print_limits(curves: dict[str, RunCurve], fitted: Fitted) -> None:
     law = float(np.nanmean(np.log(fitted.curve(const.lrs)[steps] / fitted.curve(wsd.lrs)[steps])))
     print(
         f"constant (no warm-up) / WSD (warm-up), both at the peak LR, steps {steps[0] + 1}-{steps[-1] + 1}: "
-        f"observed {100 * np.expm1(seen):+.2f}%, multi-power fit {100 * np.expm1(law):+.2f}%"
+        f"observed {100 * np.expm1(seen):+.2f}%, {fitted.law.name} fit {100 * np.expm1(law):+.2f}%"
     )
     whole, cells = curves["constant"], []
     for n in (N // 2, 3 * N // 4, N, 3 * N // 2):

@@ -14,7 +14,7 @@ from lrtui.state.forecast.suggest import Suggested
 
 W, H, PAD = 760, 420, 50
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
-Y_RANGE = (1.25, 2.25)
+Y_RANGE = (1.0, 2.5)
 
 
 def _path(xs: np.ndarray, ys: np.ndarray, steps: int) -> str:
@@ -40,7 +40,8 @@ def write_svg(
     for i, key in enumerate(k for k in keys if k != "constant-N"):
         run, colour = curves[key], COLOURS[i % len(COLOURS)]
         points = grid(0, run.seen, 300)
-        observed = _path(points, window_means(run.losses, points), steps)
+        coarse = grid(0, run.seen, 100)  # windows ~12 steps wide: the curve, not the batches
+        observed = _path(coarse, window_means(run.losses, coarse), steps)
         predicted = _path(points, fitted.curve(run.lrs)[points], steps)
         parts.append(f'<polyline points="{observed}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
         parts.append(f'<polyline points="{predicted}" fill="none" stroke="{colour}" stroke-dasharray="5,3"/>')

@@ -2,10 +2,11 @@
 the suggested schedule.
 
 `--json`: {"law", "parameters", "heldout_error", "heldout_r2", "laws": {name: {heldout_error,
-heldout_r2}}, "fit_seconds", "runs": [{"run", "fitted", "observed_final", "predicted_final",
-"error", "band"}], "skipped": [{"run", "why"}], "suggested"?: {"spec", "predicted_final", "command"}}; a
-run's band is ± of its predicted final, relative: the held-out error, or where wider how far an
-as-good law puts that final (`heldout.Forecast.band`).
+heldout_se, heldout_r2}}, "why_kept", "fit_seconds", "runs": [{"run", "fitted",
+"observed_final", "predicted_final", "error", "band"}], "skipped": [{"run", "why"}],
+"suggested"?: {"spec", "predicted_final", "command"}}; a run's band is ± of its predicted
+final, relative: the held-out error, or where wider how far an as-good law puts that final
+(`heldout.Forecast.band`).
 `--csv`: step,run,predicted_loss for every step a law predicts (not the warm-up's).
 """
 
@@ -57,9 +58,14 @@ def as_json(printed: Printed) -> dict:
         "heldout_r2": _num(best.heldout_r2),
         "trusted": not result.why_not,
         "laws": {
-            s.fitted.law.name: {"heldout_error": _num(s.heldout_error), "heldout_r2": _num(s.heldout_r2)}
+            s.fitted.law.name: {
+                "heldout_error": _num(s.heldout_error),
+                "heldout_se": _num(s.heldout_se),
+                "heldout_r2": _num(s.heldout_r2),
+            }
             for s in result.scored
         },
+        "why_kept": result.why_kept,
         "fit_seconds": round(sum(s.fitted.seconds for s in result.scored), 3),
         "runs": [
             {
@@ -116,6 +122,8 @@ def write_text(printed: Printed, out: TextIO) -> None:
         for s in result.scored
     )
     out.write(f"law: {best.fitted.law.name} · held-out error (last 20% of steps): {laws}\n")
+    if result.why_kept:
+        out.write(f"{best.fitted.law.name} {result.why_kept}\n")
     params = ", ".join(f"{k}={v:.4g}" for k, v in best.fitted.parameters().items())
     out.write(f"parameters (LR in units of {best.fitted.scale:g}): {params}\n")
     if result.why_not:

@@ -6,7 +6,8 @@ the rest of each run, longer runs, and schedules never trained.
 
 What lives here: a run as the forecaster sees it, its points and windowed loss (`curves`);
 the `Law` protocol and the LR sums the laws share (`law`); the multi-power law
-(`multipower`) and the annealing law (`annealing`); their registry (`laws`); the joint fit
+(`multipower`), the annealing law (`annealing`) and the convex-bound law (`bound`); their
+registry (`laws`); the joint fit
 and the predicted curve (`fit`); the per-step difficulty of the batches runs of one seed share,
 taken out before a refit (`shared`); held-out scoring and the choice of law (`heldout`); the
 schedule a fitted law likes best (`suggest`); the refit on its own thread while runs train

@@ -1,5 +1,5 @@
 """What a loss law is to the forecaster: the `Law` protocol, and the sums over the LR that
-both laws share.
+the laws share.
 
 A law predicts the loss at chosen steps of a run from the run's LR alone (η_t, the LR step
 t trains with; every run of a comparison shares one model, data and optimizer, so schedules

@@ -163,6 +163,8 @@ class LiveForecast:
         lines.append(
             f"held-out error {100 * best.heldout_error:.2f}%, R² {best.heldout_r2:.3f} (last 20% of steps)"
         )
+        if answer.result.why_kept:
+            lines.append(answer.result.why_kept)
         if answer.why:
             lines.append(f"no forecast yet ({answer.why})")
         return lines
