@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrtui.state.forecast.law import Law, linear_starts, sums
+from lrtui.state.forecast.law import Columns, Law, power_starts, power_value, sums
 
 BLOCK = 256  # steps a block: λ^(-256) stays far inside a float for λ ≥ 0.9
 LAMBDAS = (0.99, 0.995, 0.999)
@@ -35,14 +35,6 @@ def momentum(drops: np.ndarray, lam: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """Runs' points stacked: the LR's area (S1 + S_W) and S2 at each."""
-
-    total: np.ndarray
-    annealed: np.ndarray
-
-
-@dataclass(frozen=True)
 class Annealing:
     lam: float = 0.999
     name: str = "annealing"
@@ -51,37 +43,17 @@ class Annealing:
     def bounds(self, top: float) -> list[tuple[float, float]]:
         return [(0.0, 2 * top), (-20.0, 20.0), (0.01, 3.0), (-30.0, 5.0)]
 
-    def prepare(self, runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> Prepared:
+    def prepare(self, runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> Columns:
         parts = [(sums(lrs, points), points) for lrs, points in runs]
         total = np.concatenate([s.total for s, _ in parts])
         annealed = np.concatenate([np.cumsum(momentum(s.drops, self.lam))[points] for s, points in parts])
-        return Prepared(total, annealed)
+        return Columns(total, -annealed)
 
     def value(self, theta: np.ndarray, prepared: object) -> tuple[np.ndarray, np.ndarray]:
-        p: Prepared = prepared  # type: ignore[assignment]
-        l0, ln_a, alpha, ln_c = theta
-        ln_total = np.log(p.total)
-        power = np.exp(ln_a - alpha * ln_total)
-        anneal = np.exp(ln_c) * p.annealed
-        jac = np.column_stack([np.ones_like(power), power, -power * ln_total, -anneal])
-        return l0 + power - anneal, jac
+        return power_value(theta, prepared)  # type: ignore[arg-type]
 
     def starts(self, prepared: object, target: np.ndarray) -> list[np.ndarray]:
-        """For each alpha of a grid, L0, A and C by least squares (linear in them); the best two
-        with A, C > 0 and L0 ≥ 0."""
-        p: Prepared = prepared  # type: ignore[assignment]
-        y, s2 = target, p.annealed
-        scored = []
-        for alpha in (0.15, 0.3, 0.5, 0.75, 1.0):
-            power = p.total ** (-alpha)
-            coef = linear_starts([np.ones_like(y), power, -s2], y)
-            if coef is None or coef[1] <= 0 or coef[0] < 0:
-                continue
-            c = max(coef[2], 1e-9)
-            sse = float(np.sum((coef[0] + coef[1] * power - c * s2 - y) ** 2))
-            scored.append((sse, [coef[0], np.log(coef[1]), alpha, np.log(c)]))
-        scored.sort(key=lambda item: item[0])
-        return [np.array(t) for _, t in scored[:2]] or [np.array([0.5 * y.min(), 0.0, 0.5, -10.0])]
+        return power_starts(prepared, target, -10.0)  # type: ignore[arg-type]
 
     def variants(self) -> list[Law]:
         return [Annealing(lam) for lam in LAMBDAS]

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lrtui.state.forecast.law import FLOOR_LR, Law, linear_starts
+from lrtui.state.forecast.law import FLOOR_LR, Columns, Law, power_starts, power_value
 
 KAPPAS = (0.1, 0.3, 1.0, np.inf)
 TAUS = (100.0, 300.0, 1000.0)
@@ -80,33 +80,28 @@ def noise(lrs: np.ndarray, points: np.ndarray, tau: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """Runs' points stacked: the progress P and the noise term N at each."""
-
-    progress: np.ndarray
-    noise: np.ndarray
-
-
-@dataclass(frozen=True)
 class ConvexBound:
     kappa: float = np.inf
     tau: float = 300.0
     name: str = "convex-bound"
     params: tuple[str, ...] = ("L0", "ln_A", "alpha", "ln_B")
     # N of (τ, a run's LRs and points), shared by the variants of one `variants()` call (one
-    # fit): N does not depend on κ, and is most of a fit's time (6 x 10,000 steps: 16 ms a run)
-    known: dict = field(default_factory=dict, compare=False, repr=False)
+    # fit): N does not depend on κ, and is most of a fit's time (6 x 10,000 steps: 16 ms a run);
+    # None (the registry's law): nothing kept
+    known: dict | None = field(default=None, compare=False, repr=False)
 
     def bounds(self, top: float) -> list[tuple[float, float]]:
         return [(0.0, 2 * top), (-20.0, 20.0), (0.01, 3.0), (-30.0, np.log(10 * top))]
 
-    def prepare(self, runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> Prepared:
-        return Prepared(
+    def prepare(self, runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> Columns:
+        return Columns(
             np.concatenate([progress(lrs, self.kappa)[points] for lrs, points in runs]),
             np.concatenate([self._noise(lrs, points) for lrs, points in runs]),
         )
 
     def _noise(self, lrs: np.ndarray, points: np.ndarray) -> np.ndarray:
+        if self.known is None:
+            return noise(lrs, points, self.tau)
         key = (self.tau, hash(lrs.tobytes()), hash(points.tobytes()))
         found = self.known.get(key)
         if found is None:
@@ -116,29 +111,10 @@ class ConvexBound:
         return found
 
     def value(self, theta: np.ndarray, prepared: object) -> tuple[np.ndarray, np.ndarray]:
-        p: Prepared = prepared  # type: ignore[assignment]
-        l0, ln_a, alpha, ln_b = theta
-        ln_p = np.log(p.progress)
-        power = np.exp(ln_a - alpha * ln_p)
-        stirred = np.exp(ln_b) * p.noise
-        jac = np.column_stack([np.ones_like(power), power, -power * ln_p, stirred])
-        return l0 + power + stirred, jac
+        return power_value(theta, prepared)  # type: ignore[arg-type]
 
     def starts(self, prepared: object, target: np.ndarray) -> list[np.ndarray]:
-        """For each alpha of a grid, L0, A and B by least squares (linear in them); the best two
-        with A, B > 0 and L0 ≥ 0."""
-        p: Prepared = prepared  # type: ignore[assignment]
-        y, scored = target, []
-        for alpha in (0.15, 0.3, 0.5, 0.75, 1.0):
-            power = p.progress ** (-alpha)
-            coef = linear_starts([np.ones_like(y), power, p.noise], y)
-            if coef is None or coef[1] <= 0 or coef[0] < 0:
-                continue
-            b = max(coef[2], 1e-9)
-            sse = float(np.sum((coef[0] + coef[1] * power + b * p.noise - y) ** 2))
-            scored.append((sse, [coef[0], np.log(coef[1]), alpha, np.log(b)]))
-        scored.sort(key=lambda item: item[0])
-        return [np.array(t) for _, t in scored[:2]] or [np.array([0.5 * y.min(), 0.0, 0.5, -3.0])]
+        return power_starts(prepared, target, -3.0)  # type: ignore[arg-type]
 
     def variants(self) -> list[Law]:
         known: dict = {}

@@ -94,3 +94,40 @@ def linear_starts(columns: Sequence[np.ndarray], target: np.ndarray) -> np.ndarr
         return None
     coef, *_ = np.linalg.lstsq(matrix, target, rcond=None)
     return coef if np.all(np.isfinite(coef)) else None
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Runs' points stacked, for a law `L0 + A·total^(-alpha) + C·term` (C ≥ 0; θ = L0, ln A,
+    alpha, ln C), linear in L0, A and C: the annealing law (term -S2) and the convex-bound law
+    (total P, term N)."""
+
+    total: np.ndarray
+    term: np.ndarray
+
+
+def power_value(theta: np.ndarray, p: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """`L0 + A·total^(-alpha) + C·term` at the stacked points, and its Jacobian."""
+    l0, ln_a, alpha, ln_c = theta
+    ln_total = np.log(p.total)
+    power = np.exp(ln_a - alpha * ln_total)
+    extra = np.exp(ln_c) * p.term
+    jac = np.column_stack([np.ones_like(power), power, -power * ln_total, extra])
+    return l0 + power + extra, jac
+
+
+def power_starts(p: Columns, target: np.ndarray, ln_c: float) -> list[np.ndarray]:
+    """Starts for `L0 + A·total^(-alpha) + C·term`: for each alpha of a grid, L0, A and C by
+    least squares (the law is linear in them there), the best two with A > 0 and L0 ≥ 0 (C
+    floored at 1e-9); `ln_c` where none is."""
+    y, scored = target, []
+    for alpha in (0.15, 0.3, 0.5, 0.75, 1.0):
+        power = p.total ** (-alpha)
+        coef = linear_starts([np.ones_like(y), power, p.term], y)
+        if coef is None or coef[1] <= 0 or coef[0] < 0:
+            continue
+        c = max(coef[2], 1e-9)
+        sse = float(np.sum((coef[0] + coef[1] * power + c * p.term - y) ** 2))
+        scored.append((sse, [coef[0], np.log(coef[1]), alpha, np.log(c)]))
+    scored.sort(key=lambda item: item[0])
+    return [np.array(t) for _, t in scored[:2]] or [np.array([0.5 * y.min(), 0.0, 0.5, ln_c])]
