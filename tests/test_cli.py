@@ -126,3 +126,17 @@ def test_python_dash_m_and_console_script_entry():
     table, summary = done.stdout.split("\n\n")
     assert table.splitlines() == ["StepLR", "Epoch 1, Learning Rate 0.010000"]
     assert summary.startswith("Leaderboard")
+
+
+def test_lrtui_starts_itself_from_a_folder_holding_a_clone_named_lrtui(tmp_path):
+    """The live app's trainer and each `lrtui serve` tab are lrtui started anew (`spec.launch`).
+    From the folder a user cloned into (`~/lrtui` beside them), `python -m lrtui` imports that
+    folder in place of the installed package; lrtui's own way does not."""
+    from lrtui.spec.launch import self_argv
+
+    (tmp_path / "lrtui").mkdir()
+    (tmp_path / "lrtui" / "README.md").write_text("a clone\n")
+    mine = subprocess.run(self_argv("--version"), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert mine.returncode == 0 and mine.stdout.startswith("lrtui "), mine.stderr
+    plain = [sys.executable, "-m", "lrtui", "--version"]
+    assert subprocess.run(plain, cwd=tmp_path, capture_output=True, text=True, timeout=60).returncode != 0

@@ -307,11 +307,11 @@ async def test_the_app_draws_the_trusted_forecast_dimmed_past_the_steps_trained(
         assert all(v is not None for v in ahead) and ahead[-1] < ahead[0]
         truth = law_curve(MultiPower(), TRUE_MPL, schedule("cosine", 2000))
         assert ahead[-1] == pytest.approx(float(np.mean(truth[1980:])), rel=0.01)
-        await pilot.press("F")
+        await pilot.press("F", "F")
         await pilot.pause()
         shown = forecasting.describe(app.forecast)
         assert shown.startswith("law: ") and "held-out error" in shown
-        assert [n.message for n in app._notifications] == [shown]
+        assert [n.message for n in app._notifications] == [shown]  # pressed twice: shown once
         await pilot.press("b")  # the leaderboard ranks the runs by where the forecast ends them
         await pilot.pause()
         ranking = str(app.screen.query_one("#board-forecast").render())

@@ -273,3 +273,50 @@ def test_suggest_prints_the_whole_command_that_trains_it_as_the_runs_were(tmp_pa
     assert main(["forecast", str(folder), "--suggest", "--steps", "1250"]) == 0
     out = capsys.readouterr().out
     assert "--epochs 1 --batches 1250" in out and "a shape no run has trained" in out
+
+
+def test_a_lightning_csv_is_fitted_as_readme_says(tmp_path, capsys):
+    """A run Lightning's own `CSVLogger` wrote (the LR from `LearningRateMonitor`'s column, the
+    loss on rows of its own, as a training step logs them) is read and fitted, not a traceback:
+    the forecast's reader counts what every reader counts (`record.export.Exported`)."""
+    loggers = pytest.importorskip("lightning.pytorch.loggers")
+    (run,) = synthetic(MultiPower(), TRUE_MPL, ["cosine"], steps=600, noise=0.002)
+    logger = loggers.CSVLogger(tmp_path, name="lightning_logs", version=0)
+    for step, (lr, loss) in enumerate(zip(run.lrs, run.losses, strict=True)):
+        logger.log_metrics({"lr-AdamW": float(lr)}, step=step)
+        logger.log_metrics({"train_loss": float(loss)}, step=step)
+    logger.save()
+    assert main(["forecast", str(tmp_path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["runs"]
+    assert row["fitted"] and abs(row["error"]) < 0.01
+
+
+def test_a_runs_observed_final_is_the_leaderboards(tmp_path, capsys):
+    """The final is the mean of the last 5% of steps rounded up, as the leaderboard takes it:
+    448 steps, the last 23 (22.4), not 22; the two said the same run ended 1% apart."""
+    (run,) = synthetic(MultiPower(), TRUE_MPL, ["cosine"], steps=448, noise=0.02)
+    folder = write_runs(tmp_path / "runs", [run])
+    assert main(["forecast", str(folder), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["runs"]
+    assert row["observed_final"] == pytest.approx(float(np.mean(run.losses[-23:])), rel=1e-6)
+
+
+def test_a_band_past_the_loss_itself_says_no_number():
+    """Far past the runs fitted the laws can part by more than the loss (±898% was printed for
+    a 12,000-step schedule from 800-step runs): the table says ±>100%, the JSON keeps the number."""
+    from lrtui.modes.forecast_print import _band
+
+    assert _band(0.0217) == "±2.17%" and _band(float("nan")) == "—"
+    assert _band(1.14) == "±>100%" and _band(8.98) == "±>100%"
+
+
+def test_a_file_that_holds_no_run_is_named(tmp_path, capsys):
+    stray = tmp_path / "notes.csv"
+    stray.write_text("a,b\n1,2\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["forecast", str(stray)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"lrtui: error: {stray}: no run that logs an LR and a loss"
+    )

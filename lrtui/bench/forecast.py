@@ -32,7 +32,7 @@ import numpy as np
 
 from lrtui.modes.forecast import read_curves
 from lrtui.record.readers import ReadOptions
-from lrtui.state.forecast.curves import RunCurve, final_mean, make_curve, window_means
+from lrtui.state.forecast.curves import RunCurve, final_mean, final_width, make_curve, window_means
 from lrtui.state.forecast.fit import Fitted, fit
 from lrtui.state.forecast.heldout import FIT_SHARE, forecast, score
 from lrtui.state.forecast.law import Law
@@ -104,7 +104,7 @@ def standard_error(run: RunCurve) -> float:
     """The relative standard error of a run's observed final: the scatter of its last 5% of
     steps about their local mean (a 21-step window), over √(steps averaged)."""
     steps = run.seen
-    tail = np.arange(steps - max(1, round(0.05 * steps)), steps)
+    tail = np.arange(steps - final_width(steps), steps)
     scatter = run.losses[tail] - window_means(run.losses, tail)
     return float(np.std(scatter) / np.sqrt(tail.size) / final_mean(run.losses, steps))
 

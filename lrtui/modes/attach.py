@@ -26,6 +26,7 @@ from lrtui.spec.describe import run_infos
 from lrtui.spec.errors import SpecError, cannot_write
 from lrtui.spec.events import Event, RunAdded, StatusEvent
 from lrtui.spec.experiment import ExperimentSpec
+from lrtui.spec.launch import self_argv
 
 
 class ControlledLog:
@@ -198,7 +199,7 @@ def spawn(argv: list[str], root: Path) -> subprocess.Popen:
         raise cannot_write(root, exc) from None
     with out:
         return subprocess.Popen(
-            [sys.executable, "-m", "lrtui", *argv], stdin=subprocess.DEVNULL, stdout=out,
+            self_argv(*argv), stdin=subprocess.DEVNULL, stdout=out,
             stderr=out, start_new_session=True,
         )  # fmt: skip
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lrtui.record.export import ExportError, input_files
+from lrtui.record.export import Exported, ExportError, input_files
 from lrtui.record.readers import ReadOptions
 from lrtui.spec.errors import SpecError
 from lrtui.spec.events import Event, RunAdded, RunInfo
@@ -74,7 +74,7 @@ def read_curves(path: Path, options: ReadOptions) -> list[RunCurve]:
     except ExportError as exc:
         raise SpecError(str(exc)) from None
     for log in logs:
-        text = "".join(log.reader.rows(log.path, options, _Count()))
+        text = "".join(log.reader.rows(log.path, options, Exported()))
         by_run: dict[str, dict[int, tuple[str, str]]] = {}
         for row in csv.reader(io.StringIO(text)):
             if len(row) >= 5 and row[1].isdigit():
@@ -126,11 +126,6 @@ def setup_of(path: Path, options: ReadOptions, steps: int) -> dict[str, str]:
             (str(steps // batches), str(batches)) if whole else ("1", str(steps))
         )
     return config
-
-
-class _Count:
-    rows = 0
-    corrupt = 0
 
 
 def _curve(name: str, steps: dict[int, tuple[str, str]]) -> RunCurve:
@@ -228,6 +223,11 @@ def split(curves: Sequence[RunCurve], names: Sequence[str]) -> tuple[list[RunCur
 def run(request: Request) -> tuple[Forecast, list[Row], list[RunCurve]]:
     """Read, fit, predict: the forecast, its rows, and the runs it was fitted on."""
     curves = read_curves(request.path, request.options)
+    if not curves:
+        raise SpecError(
+            f"{request.path}: no run that logs an LR and a loss here (lrtui forecast reads a "
+            "folder of runs, or one run's log)"
+        )
     to_fit, others = split(curves, request.fit)
     result = forecast(to_fit)
     if result.best is None:

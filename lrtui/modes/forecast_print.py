@@ -109,6 +109,14 @@ def _pct(value: float | None) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{100 * value:+.2f}%"
 
 
+def _band(value: float | None) -> str:
+    """A band as ±x%; past ±100% the laws part by more than the loss itself (a schedule far
+    longer than the runs fitted, a shape none of them has), so no number is said."""
+    if value is not None and math.isfinite(value) and value >= 1:
+        return "±>100%"
+    return _pct(value).replace("+", "±")
+
+
 def _loss(value: float | None) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
@@ -130,7 +138,7 @@ def write_text(printed: Printed, out: TextIO) -> None:
         out.write(f"no forecast yet ({result.why_not}): the numbers below are not to be trusted\n")
     table = [("run", "fitted", "steps", "observed final", "predicted final", "± band", "error")]
     for r in rows:
-        band = _pct(r.band).replace("+", "±")
+        band = _band(r.band)
         table.append((clean(r.run, 80), "yes" if r.fitted else "no", f"{r.steps:,}", _loss(r.observed_final),
                       _loss(r.predicted_final), band, _pct(r.error)))  # fmt: skip
     widths = [max(len(row[c]) for row in table) for c in range(7)]

@@ -15,13 +15,13 @@ tunnel's local port must be the same P.
 from __future__ import annotations
 
 import logging
-import shlex
 import socket
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from lrtui.spec.errors import SpecError
+from lrtui.spec.launch import self_command
 
 HOST = "127.0.0.1"  # this machine only: reach it through an SSH tunnel
 DEFAULT_PORT = 8000
@@ -50,9 +50,8 @@ def port_free(port: int) -> None:
 
 def attach_command(log_dir: str, debug: bool = False) -> str:
     """The shell command textual-serve runs for each browser tab: `lrtui attach DIR`, with
-    this Python (the one lrtui is installed in, whatever the PATH says)."""
-    command = f"{shlex.quote(sys.executable)} -m lrtui attach {shlex.quote(log_dir)}"
-    return command + (" --debug" if debug else "")
+    this Python (the one lrtui is installed in, whatever the PATH says), `spec.launch`'s way."""
+    return self_command("attach", log_dir, *(["--debug"] if debug else []))
 
 
 def serve(log_dir: str, port: int, debug: bool = False) -> int:

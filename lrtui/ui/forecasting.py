@@ -91,6 +91,7 @@ def show(app: App, live: LiveForecast, views: Sequence[RunLike] | None) -> None:
     trains (`added`), its command copied to the clipboard. Neither is markup: run names come
     from files and every spec holds `[...]`."""
     if views is None:
+        app.clear_notifications()  # `F` again: the fit now in place of the last, not stacked
         app.notify(describe(live), title="Forecast", timeout=15, markup=False)
         return
     text, command = offer_text(live, views)

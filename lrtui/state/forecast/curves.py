@@ -9,6 +9,7 @@ between them, so a fit of 10,000 steps costs what one of 200 does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,8 +100,15 @@ def window_means(losses: np.ndarray, points: np.ndarray) -> np.ndarray:
         return (total[hi] - total[lo]) / (n[hi] - n[lo])
 
 
+def final_width(steps: int) -> int:
+    """The steps a final is the mean of: the last 5% of `steps`, rounded up, at least one; the
+    leaderboard's rule (`state.leaderboard`), so a run's observed final is the same number in
+    `lrtui forecast` and in the leaderboard (448 steps: 23, not 22)."""
+    return max(1, math.ceil(steps * FINAL_SHARE))
+
+
 def final_mean(values: np.ndarray, steps: int) -> float:
-    """The mean of `values` over the last 5% of `steps` steps (at least one step)."""
-    width = max(1, round(steps * FINAL_SHARE))
+    """The mean of `values` over the last 5% of `steps` steps (`final_width`)."""
+    width = final_width(steps)
     tail = values[steps - width : steps]
     return float(np.nanmean(tail)) if np.isfinite(tail).any() else float("nan")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrtui.state.forecast.curves import FINAL_SHARE, RunCurve, final_mean, grid, warmup_end
+from lrtui.state.forecast.curves import RunCurve, final_mean, final_width, grid, warmup_end
 from lrtui.state.forecast.fit import Fitted, _minimize, one_blas_thread
 
 KNOTS = 8
@@ -92,7 +92,7 @@ def final_of(fitted: Fitted, steps: int, points: int = SEARCH_POINTS) -> Callabl
     """The law's final loss (the mean over the last 5% of `steps`) of a schedule's LRs, cheaply:
     at `points` points spread over the run, those of the last 5% among them, rather than at
     every step as `Fitted.curve` draws it; what the search calls a few hundred times."""
-    tail = max(1, round(steps * FINAL_SHARE))
+    tail = final_width(steps)
     law, scale = fitted.law, fitted.scale
 
     def final(lrs: np.ndarray) -> float:
