@@ -47,7 +47,8 @@ def forecast(argv: list[str]) -> int:
                    type=checked(_spec_text, "--scheduler"),
                    help="a schedule to predict, never trained (repeatable)")  # fmt: skip
     p.add_argument("--steps", type=checked(count, "--steps"), metavar="N",
-                   help="training steps (batches) of -s and --suggest, at most 200,000")  # fmt: skip
+                   help="training steps (batches) of -s and --suggest, at most 200,000 "
+                   "(default: the longest run fitted)")  # fmt: skip
     p.add_argument("--batches-per-epoch", type=checked(count, "--batches-per-epoch"), metavar="B",
                    help="-s specs that step once an epoch (no @batch) step every B steps")  # fmt: skip
     p.add_argument(
