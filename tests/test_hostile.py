@@ -446,6 +446,9 @@ def test_ctrl_c_while_starting_ends_quietly(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "lrtui", "--headless", "--task", str(task), "-s", "StepLR(step_size=1)"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        # Ctrl-C as a terminal sends it: a test run started in the background by a shell (`... &`)
+        # ignores SIGINT, and Python keeps an ignored SIGINT ignored in what it starts
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     _wait_for(marker.exists)
     proc.send_signal(signal.SIGINT)
