@@ -320,3 +320,16 @@ def test_a_file_that_holds_no_run_is_named(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith(
         f"lrtui: error: {stray}: no run that logs an LR and a loss"
     )
+
+
+def test_no_forecast_is_trusted_on_a_held_out_window_too_short_to_say():
+    """On a short held-out window of a falling loss R² comes out high by chance: under 50
+    steps held out (the longest run's last 20%) there is no forecast yet, and it says why."""
+    from lrtui.state.forecast.heldout import MIN_HELD_STEPS, forecast
+
+    runs = synthetic(MultiPower(), TRUE_MPL, ["constant", "cosine"], steps=2000, noise=0.003)
+    early = forecast([r.cut(240) for r in runs])  # 48 steps held out
+    assert early.why_not == "too few steps: the last 20% held out is 48 steps, at least 50 needed"
+    assert MIN_HELD_STEPS == 50
+    later = forecast([r.cut(800) for r in runs])
+    assert later.why_not == "" and later.best is not None and np.isfinite(later.best.heldout_error)
