@@ -438,3 +438,19 @@ def test_without_scipy_the_error_names_the_extra(logdir, monkeypatch, capsys):
     assert (
         capsys.readouterr().err == "lrtui: error: the forecast needs scipy: pip install 'lrtui[forecast]'\n"
     )
+
+
+async def test_without_a_forecast_the_loss_line_stands_under_the_lr_plan():
+    """A new user read a loss column as the steps of the LR column above it, and it was not:
+    the loss was stretched over the steps trained. Now both span the plan, column for column:
+    the loss ends where the LR's trained part ends, blank after it."""
+    from lrtui.ui.widgets.lines import lr_data
+
+    infos, events = law_events(["step"], 2000, 500)
+    app = replay_app(infos, events)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        view = app.panels()[0].view
+        loss, lr = loss_data(view, 40, None), lr_data(view, 40)
+        assert len(loss.values) == len(lr.values) == 40 and loss.done == lr.done == 10  # 500 of 2,000
+        assert all(x is not None for x in loss.values[:10]) and all(x is None for x in loss.values[10:])

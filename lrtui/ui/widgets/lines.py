@@ -180,18 +180,24 @@ def regime_line(v: RunLike, styles: LineStyles = PLAIN) -> Text | None:
 def loss_data(
     v: RunLike, width: int, predicted: Sequence[float] | None = None, band: float = 0.0
 ) -> SparkData:
-    """The loss line: the run so far; with a forecast (`predicted[i]`, step i+1's loss), the
-    whole run, the steps not trained yet drawn from it (dimmed, as the LR plan is), between
-    the forecast's band where it has one (value·(1 ± band), `band` relative)."""
+    """The loss line over the run's whole plan, as the LR line is drawn (a column of one is the
+    same steps as the column of the other): the steps trained, then, with a forecast
+    (`predicted[i]`, step i+1's loss), the steps not trained yet drawn from it (dimmed, as the
+    LR plan is), between the forecast's band where it has one (value·(1 ± band), `band`
+    relative), or blank without one. A run with no plan (a log read back): its steps so far."""
     total = v.total_steps
-    if predicted is None or not total or len(predicted) < total:
+    if not total or total < v.step:
         values = columns_values(v.loss_series.columns(width))
         return SparkData(values, len(values))
+    if predicted is not None and len(predicted) < total:
+        predicted = None
     values, done = [], 0
     for c, col in enumerate(v.loss_series.columns(width, until=total)):
-        if col is not None and col.last <= v.step:
+        if col is not None and (col.last <= v.step or predicted is None):  # a column begun: its mean
             values.append(col.mean)
             done = c + 1
+        elif predicted is None:  # the steps not trained: blank, under the LR plan's columns
+            values.append(None)
         else:
             first = c * total // width
             ahead = [
