@@ -248,3 +248,28 @@ def test_the_attached_apps_modules_do_not_import_torch():
     code = "import sys, lrtui.modes.attach, lrtui.commands.resume; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+async def test_q_once_every_run_has_finished_quits_without_asking():
+    """The trainer of a finished comparison only waits for attached apps: `q` has no training
+    to stop or to leave going (a new user was asked "stop training, or only detach?", then
+    told "training goes on" where nothing did)."""
+    from lrtui.ui.attached import AttachedApp, StopOrDetach
+
+    source = _Over(gone=False)
+    source.ended = False  # the trainer is there, waiting
+    sinks = []
+    infos = run_infos(_exp())
+    app = AttachedApp(infos, lambda sink: sinks.append(sink) or source, source_label="attached · test")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        sinks[0]([StatusEvent(run, 0, RunStatus.DONE) for run in range(len(infos))])
+        deadline = time.monotonic() + 10
+        while not app.all_finished and time.monotonic() < deadline:  # the batch reaches the app
+            await pilot.pause(0.05)
+            app.drain()
+        assert app.all_finished
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, StopOrDetach)
+    assert app.return_code == 0 and source.sent == [] and source.detached

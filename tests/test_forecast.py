@@ -454,3 +454,19 @@ async def test_without_a_forecast_the_loss_line_stands_under_the_lr_plan():
         loss, lr = loss_data(view, 40, None), lr_data(view, 40)
         assert len(loss.values) == len(lr.values) == 40 and loss.done == lr.done == 10  # 500 of 2,000
         assert all(x is not None for x in loss.values[:10]) and all(x is None for x in loss.values[10:])
+
+
+def test_a_run_stopped_before_its_plans_end_is_ranked_by_its_forecast():
+    """A new user stopped an added run at step 338 of 1,200 and the leaderboard ranked it last,
+    by its loss there; its final is still the forecast's. Done, diverged or failed: observed."""
+    from types import SimpleNamespace
+
+    from lrtui.spec.events import RunStatus
+
+    def run(status, step, total=1200):
+        return SimpleNamespace(status=status, step=step, total_steps=total)
+
+    assert not standings.ended(run(RunStatus.STOPPED, 338))
+    assert standings.ended(run(RunStatus.STOPPED, 1200)) and standings.ended(run(RunStatus.DONE, 1200))
+    assert standings.ended(run(RunStatus.DIVERGED, 12)) and not standings.ended(run(RunStatus.RUNNING, 338))
+    assert standings.ended(run(RunStatus.STOPPED, 338, total=0))  # no plan: where it stopped is its end

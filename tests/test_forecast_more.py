@@ -333,3 +333,17 @@ def test_no_forecast_is_trusted_on_a_held_out_window_too_short_to_say():
     assert MIN_HELD_STEPS == 50
     later = forecast([r.cut(800) for r in runs])
     assert later.why_not == "" and later.best is not None and np.isfinite(later.best.heldout_error)
+
+
+def test_a_law_whose_fit_is_not_trusted_is_no_rival():
+    """A law that cannot follow the held-out steps (R² under 0.9) widens no band, however near
+    its held-out error: one at R² 0.64 put an 8% band on a run the others fitted within 0.2%."""
+    best = Fitted(MultiPower(), TRUE_MPL, PEAK, (), 0.0)
+    other = Fitted(MultiPower(), TRUE_MPL + np.array([0, 0, 0, 0.3, 0, 0, 0]), PEAK, (), 0.0)
+    lrs = schedule("wsd")
+    trusted = Forecast((Scored(best, 0.01, 0.99), Scored(other, 0.015, 0.95)), ())
+    untrusted = Forecast((Scored(best, 0.01, 0.99), Scored(other, 0.015, 0.64)), ())
+    assert trusted.band(lrs) > 0.02 and trusted.band(lrs, unseen=True) > 0.02
+    assert untrusted.band(lrs) == pytest.approx(0.01) and untrusted.band(lrs, unseen=True) == pytest.approx(
+        0.01
+    )

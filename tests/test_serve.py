@@ -126,7 +126,10 @@ def test_a_served_comparison_in_a_browser_pauses_on_a_key_and_outlives_its_tab(t
 def test_serve_attach_to_nothing_says_so_in_one_line(tmp_path: Path):
     done = _lrtui("serve", "--port", str(_free_port()), "--attach", str(tmp_path))
     assert done.returncode == 2
-    assert done.stderr == f"lrtui: error: attach {tmp_path}: nothing trains there now (no {SOCKET})\n"
+    assert done.stderr == (
+        f"lrtui: error: attach {tmp_path}: nothing trains there now (no {SOCKET}; lrtui watch {tmp_path} "
+        "shows what was recorded)\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -189,7 +189,10 @@ class AttachedSource:
         try:
             sock.connect(str(path))
         except FileNotFoundError:
-            raise SpecError(f"attach {log_dir}: nothing trains there now (no {SOCKET})") from None
+            raise SpecError(
+                f"attach {log_dir}: nothing trains there now (no {SOCKET}; lrtui watch {log_dir} "
+                "shows what was recorded)"
+            ) from None
         except ConnectionRefusedError:
             raise SpecError(f"attach {log_dir}: its training process has gone (lrtui resume it)") from None
         except PermissionError:

@@ -263,5 +263,11 @@ def attach(
     run_guarded(app, None)
     source.done.wait(FINAL_EVENTS_SECONDS if started_here and source.stopped else 2.0)
     if source.detached and not (source.ended or source.gone or app.hung_up.is_set() or app.failure):
-        sys.stderr.write(f"lrtui: detached; training goes on: attach again with: lrtui attach {log_dir}\n")
+        if app.all_finished:  # the trainer waited for attached apps only: it ends with this one
+            sys.stderr.write(f"lrtui: every run had finished: lrtui watch {log_dir} shows them, "
+                             f"lrtui forecast {log_dir} fits them\n")  # fmt: skip
+        else:
+            sys.stderr.write(
+                f"lrtui: detached; training goes on: attach again with: lrtui attach {log_dir}\n"
+            )
     return exit_code(app)

@@ -72,9 +72,15 @@ class AttachedApp(LrTuiApp):
         if source is not None and not source.stopped:  # type: ignore[attr-defined]
             source.detach()  # type: ignore[attr-defined]
 
+    @property
+    def all_finished(self) -> bool:
+        """Every run has ended: nothing trains, and the trainer ends once no app is attached."""
+        runs = self.state.runs
+        return bool(runs) and all(r.status.finished for r in runs)
+
     def action_ask_quit(self) -> None:
         source = self.source
-        if source is not None and (source.ended or source.gone):  # type: ignore[attr-defined]
+        if source is not None and (source.ended or source.gone or self.all_finished):  # type: ignore[attr-defined]
             self.exit(0)  # no training left to stop or to leave going: nothing to ask
             return
         self.push_screen(StopOrDetach(), self._chosen)

@@ -66,7 +66,10 @@ def offer_text(live: LiveForecast, views: Sequence[RunLike]) -> tuple[str, str |
         trusted = answer is not None and answer.result is not None and not answer.why
         why = live.describe()[-1]  # "no forecast yet (why)", not the whole fit
         return ("no suggestion yet (searching)" if trusted else f"no suggestion yet: {why}"), None
-    return f"{headline(answer.suggested)}; train it beside these runs with (copied):\n{command}", command
+    return (
+        f"{headline(answer.suggested)}; train it as these runs were trained with (copied):\n{command}",
+        command,
+    )
 
 
 def headline(found: Suggested) -> str:

@@ -28,13 +28,16 @@ noise falls in too.
 A forecast's band (`Forecast.band`), relative to its predicted final: the held-out error, or,
 where wider, how far a rival law's final for the same schedule is from it: max(e_best,
 max_rivals |F_rival / F_best - 1|), a rival being a law whose held-out error is within
-`RIVAL_ERROR` times the best's. Why: the held-out error is scored on the fitted runs' own last
-steps, so it says how well a law goes on with a schedule it saw, not how well it carries to
-one it did not. Two laws that fit the seen steps about as well but part on another schedule's
-final show that the runs do not decide that final. On charlm (`python -m lrtui.bench
---forecast`: fitted on constant + warm-up+cosine) the multi-power and convex-bound laws'
-held-out errors are 2.0% and 2.2%, yet they part by 7.5% on WSD; the last session, with the
-multi-power law kept, its held-out error alone covered 3 of the 5 predicted finals, its band 4.
+`RIVAL_ERROR` times the best's and whose held-out R² would be trusted (a law that cannot follow
+the held-out steps says nothing by parting from the best: the annealing law at R² 0.64 once put
+an 8% band on a run the others fitted within 0.2%). Why: the held-out error is scored on the
+fitted runs' own last steps, so it says how well a law goes on with a schedule it saw, not how
+well it carries to one it did not. Two laws that fit the seen steps about as well but part on
+another schedule's final show that the runs do not decide that final. On charlm (`python -m
+lrtui.bench --forecast`: fitted on constant + warm-up+cosine) the multi-power and convex-bound
+laws' held-out errors are 2.0% and 2.2%, yet they part by 7.5% on WSD; the last session, with
+the multi-power law kept, its held-out error alone covered 3 of the 5 predicted finals, its
+band 4.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ class Forecast:
         arguments; `steps` the whole plan when None), relative: its held-out error, or the
         farthest rival's final from it where that is wider (the module's docstring says why);
         NaN where the best law has no held-out error. `unseen`: a schedule no fitted run
-        trained (a suggestion, a held-out run, `-s`): every law with a held-out error is a
+        trained (a suggestion, a held-out run, `-s`): every trusted law (R² ≥ 0.9) is a
         rival there, for what the laws do on steps they saw says little of a shape they did
         not (a suggestion is the shape the best law likes most, where its errors gather)."""
         best = self.best
@@ -123,7 +126,7 @@ class Forecast:
         n = np.asarray(lrs).size if steps is None else steps
         mine = best.fitted.final(lrs, n, losses)
         limit = np.inf if unseen else RIVAL_ERROR * best.heldout_error
-        rivals = [s for s in self.scored[1:] if s.heldout_error <= limit]
+        rivals = [s for s in self.scored[1:] if s.heldout_error <= limit and s.heldout_r2 >= TRUSTED_R2]
         parts = [abs(s.fitted.final(lrs, n, losses) / mine - 1) for s in rivals]
         return max([float(best.heldout_error), *(p for p in parts if np.isfinite(p))])
 

@@ -16,8 +16,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lrtui.spec.events import RunStatus
 from lrtui.state.forecast.curves import final_mean
 from lrtui.state.forecast.live import Answer
+from lrtui.state.runlike import RunLike
 
 HEAD = "forecast final ± band"  # the leaderboard's column
 
@@ -51,6 +53,14 @@ def standings(answer: Answer | None, finished: Mapping[str, float] | None = None
         nxt = rows[i + 1] if i + 1 < len(rows) else (math.inf, 0.0)
         out.append(Forecasted(label, final, band, nxt[0] - final >= band + nxt[1], was_done))
     return out
+
+
+def ended(run: RunLike) -> bool:
+    """Whether a run's final is its observed one: it has finished, and not by a stop before
+    its plan's end (that one's final is still the forecast's)."""
+    if not run.status.finished:
+        return False
+    return not (run.status is RunStatus.STOPPED and run.total_steps and run.step < run.total_steps)
 
 
 def cells(rows: list[Forecasted]) -> dict[str, str]:

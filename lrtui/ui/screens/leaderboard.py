@@ -91,8 +91,11 @@ class LeaderboardScreen(LiveScreen):
             self.show(board)
 
     def _runs(self, b: Board) -> list[bool]:
-        """Whether each row's run has finished (its final is then observed, not forecast)."""
-        return [self.state.runs[s.index].status.finished for s in b.rows]
+        """Whether each row's run has ended for good (its final is then observed, not forecast):
+        a run stopped before its plan's end is ranked by where the forecast ends it, not by
+        where it stopped (an added run stopped at step 338 of 1,200 ranked last, by its loss
+        there); one that diverged or failed has ended whatever its step."""
+        return [standings.ended(self.state.runs[s.index]) for s in b.rows]
 
     def _table(self, columns: list[str]) -> DataTable:
         table = self.query_one("#board", DataTable)
