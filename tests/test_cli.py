@@ -140,3 +140,21 @@ def test_lrtui_starts_itself_from_a_folder_holding_a_clone_named_lrtui(tmp_path)
     assert mine.returncode == 0 and mine.stdout.startswith("lrtui "), mine.stderr
     plain = [sys.executable, "-m", "lrtui", "--version"]
     assert subprocess.run(plain, cwd=tmp_path, capture_output=True, text=True, timeout=60).returncode != 0
+
+
+@pytest.mark.parametrize("computing", [True, False])
+def test_leaving_does_not_finalize_python_under_a_computing_thread(computing):
+    """`q` in an attached app while its forecast refitted aborted the process ("terminate called
+    without an active exception", exit 134): Python finalized while the forecast's thread was in
+    native code. With one of lrtui's computing threads alive, lrtui leaves without finalizing
+    (an atexit handler never runs), with the exit code asked; without one, as Python does."""
+    name = "lrtui-forecast" if computing else "someone-else"
+    code = (
+        "import atexit, threading, time\n"
+        "from lrtui.commands.main import _leave\n"
+        "atexit.register(lambda: print('finalized', flush=True))\n"
+        f"threading.Thread(target=time.sleep, args=(30,), name={name!r}, daemon=True).start()\n"
+        "_leave(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and ("finalized" in done.stdout) is not computing, done.stderr

@@ -109,7 +109,7 @@ class LiveForecast:
             target=self._fit,
             args=(curves, trained, {v.info.label: v.step for v in views}),
             daemon=True,
-            name="forecast",
+            name="lrtui-forecast",  # in `commands.main.COMPUTING`: not finalized under
         )
         self._running.start()
         return True
