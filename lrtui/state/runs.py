@@ -111,7 +111,7 @@ class ExperimentState:
         if moved or self.total_steps != steps_before:  # a step (in any form) or a change of state
             self._progress_at = now
         self._rate_window.append((now, self.total_steps))
-        finished = self.overall() in ("finished", "failed")
+        finished = self.ended()
         if finished and self._finished_at is None:
             self._finished_at = now
         elif not finished:
@@ -235,6 +235,10 @@ class ExperimentState:
         if statuses and all(s.finished for s in statuses):
             return "finished"
         return "waiting"
+
+    def ended(self) -> bool:
+        """Every run has ended (done, stopped, diverged or failed): nothing trains."""
+        return self.overall() in ("finished", "failed")
 
     def history_bytes(self) -> int:
         return sum(r.lr_series.nbytes() + r.loss_series.nbytes() + r.time_series.nbytes() for r in self.runs)

@@ -75,8 +75,7 @@ class AttachedApp(LrTuiApp):
     @property
     def all_finished(self) -> bool:
         """Every run has ended: nothing trains, and the trainer ends once no app is attached."""
-        runs = self.state.runs
-        return bool(runs) and all(r.status.finished for r in runs)
+        return self.state.ended()
 
     def action_ask_quit(self) -> None:
         source = self.source
