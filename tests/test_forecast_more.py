@@ -347,3 +347,16 @@ def test_a_law_whose_fit_is_not_trusted_is_no_rival():
     assert untrusted.band(lrs) == pytest.approx(0.01) and untrusted.band(lrs, unseen=True) == pytest.approx(
         0.01
     )
+
+
+def test_f_says_no_nan_where_nothing_was_held_out():
+    """`F` on runs too short to hold their last 20% out said "held-out error nan%, R² nan"
+    above the reason; the reason alone is said."""
+    runs = synthetic(MultiPower(), TRUE_MPL, ["constant", "cosine"], steps=2000, noise=0.003)
+    live = LiveForecast()
+    live._fit([r.cut(240) for r in runs], 480, {r.name: 240 for r in runs})
+    said = live.describe()
+    assert not any("nan" in line for line in said)
+    assert (
+        said[-1] == "no forecast yet (too few steps: the last 20% held out is 48 steps, at least 50 needed)"
+    )

@@ -160,9 +160,9 @@ class LiveForecast:
         runs = best.fitted.runs
         lines = [f"law: {best.fitted.law.name}, fitted on {', '.join(runs)} ({_lengths(answer, runs)})"]
         lines.append(", ".join(f"{k}={v:.4g}" for k, v in best.fitted.parameters().items()))
-        lines.append(
-            f"held-out error {100 * best.heldout_error:.2f}%, R² {best.heldout_r2:.3f} (last 20% of steps)"
-        )
+        if np.isfinite(best.heldout_error):  # else not scored: the last line says why
+            error, r2 = 100 * best.heldout_error, best.heldout_r2
+            lines.append(f"held-out error {error:.2f}%, R² {r2:.3f} (last 20% of steps)")
         if answer.result.why_kept:
             lines.append(answer.result.why_kept)
         if answer.why:
